@@ -1,0 +1,2 @@
+// Layer engine: sources arrive with their features.
+namespace silica {}

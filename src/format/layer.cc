@@ -1,0 +1,2 @@
+// Layer format: sources arrive with their features.
+namespace silica {}

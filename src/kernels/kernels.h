@@ -1,0 +1,60 @@
+// The narrow interface of the CPU kernels: per-type row conversion and dot products, chosen at
+// run time from the CPU's features, and the multi-threaded matrix products built on them.
+// A GPU backend would sit beside this interface, not inside it.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "base/thread_pool.h"
+#include "tensor/dtype.h"
+
+namespace silica {
+
+enum class Isa { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kNeon = 3 };
+const char* isa_name(Isa isa);
+
+struct CpuFeatures {
+  bool avx2 = false, fma = false, f16c = false;
+  bool avx512f = false, avx512bw = false, avx512vl = false, avx512vnni = false, avx512bf16 = false;
+  bool neon = false, dotprod = false;
+};
+const CpuFeatures& cpu_features();
+
+// Every ISA built into this binary and usable on this CPU (always includes kScalar).
+std::vector<Isa> available_isas();
+// The best available ISA; SILICA_ISA=scalar|avx2|avx512|neon in the environment caps it.
+Isa best_isa();
+
+// y = dot(row a of type t, row b of vec_dot_type(t)), n elements.
+using VecDotFn = float (*)(const void* a, const void* b, int64_t n);
+// Convert n floats into a row of some type.
+using FromFloatFn = void (*)(const float* x, void* y, int64_t n);
+// Convert a row of some type into n floats.
+using ToFloatFn = void (*)(const void* x, float* y, int64_t n);
+
+struct TypeKernels {
+  VecDotFn vec_dot = nullptr;      // null if t cannot be the left side of a dot
+  FromFloatFn from_float = nullptr;
+  ToFloatFn to_float = nullptr;
+};
+
+// Kernels for type t on the given ISA (falls back to the scalar twin where the ISA has none).
+const TypeKernels& type_kernels(DType t, Isa isa);
+inline const TypeKernels& type_kernels(DType t) { return type_kernels(t, best_isa()); }
+
+// Scratch memory for matmul: activations converted to the weight's vec_dot_type. Reused across
+// calls so that no allocation happens per token.
+struct MatmulScratch {
+  std::vector<uint8_t> bytes;
+};
+
+// y[t, o] = sum_i w[o, i] * x[t, i]  for t < n_tok, o < n_out.
+//   w: [n_out, n_in] rows of type wt (row stride dtype_row_size(wt, n_in))
+//   x: [n_tok, n_in] float, y: [n_tok, n_out] float (row stride y_stride, >= n_out)
+// Activations are converted once to vec_dot_type(wt); work is split over the pool's threads.
+void matmul(const void* w, DType wt, int64_t n_out, int64_t n_in, const float* x, int64_t n_tok,
+            float* y, int64_t y_stride, ThreadPool& pool, MatmulScratch& scratch,
+            Isa isa = best_isa());
+
+}  // namespace silica

@@ -1,0 +1,2 @@
+// Layer kernels: sources arrive with their features.
+namespace silica {}

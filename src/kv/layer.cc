@@ -1,0 +1,2 @@
+// Layer kv: sources arrive with their features.
+namespace silica {}

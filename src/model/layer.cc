@@ -1,0 +1,2 @@
+// Layer model: sources arrive with their features.
+namespace silica {}

@@ -1,0 +1,2 @@
+// Layer sample: sources arrive with their features.
+namespace silica {}

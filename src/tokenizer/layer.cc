@@ -1,0 +1,2 @@
+// Layer tokenizer: sources arrive with their features.
+namespace silica {}
