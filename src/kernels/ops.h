@@ -1,0 +1,34 @@
+// Element-wise and row-wise ops of the forward pass (norms, activations, rotary embedding).
+// Each has a scalar twin; vectorized versions are picked like kernels.h's.
+#pragma once
+
+#include <cstdint>
+
+namespace silica {
+
+// y[i] = x[i] / sqrt(mean(x^2) + eps) * w[i]   (x, w, y: [n]; y may alias x)
+// The mean of squares is accumulated in double-free float order that matches ggml closely:
+// sum in float over the row, then scale = 1/sqrt(sum/n + eps).
+void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps);
+
+// In place: x[i] = exp(x[i] - max) / sum.  (x: [n])
+void softmax_inplace(float* x, int64_t n);
+
+// y[i] = silu(g[i]) * u[i], silu(v) = v / (1 + exp(-v)).  (g, u, y: [n]; y may alias g)
+void swiglu(const float* g, const float* u, float* y, int64_t n);
+
+// y[i] = a[i] + b[i]  (y may alias a)
+void add(const float* a, const float* b, float* y, int64_t n);
+
+struct RopeConfig {
+  int n_dims = 0;               // rotated dimensions per head (<= head_dim), even
+  float freq_base = 10000.0f;   // theta_i = pos * freq_scale * base^(-2i/n_dims) / factor_i
+  float freq_scale = 1.0f;      // 1/linear scaling factor
+  bool neox = false;            // pairs (i, i + n_dims/2) instead of (2i, 2i+1)
+  const float* freq_factors = nullptr;  // [n_dims/2] divisors (Llama 3.1 rope_freqs), or null
+};
+
+// Rotates each head of x in place for one token at position pos.  (x: [n_head, head_dim])
+void rope(float* x, int n_head, int head_dim, int64_t pos, const RopeConfig& cfg);
+
+}  // namespace silica

@@ -1,2 +1,0 @@
-// Layer kv: sources arrive with their features.
-namespace silica {}

@@ -1,0 +1,56 @@
+// Everything a forward pass writes besides the logits: the KV cache and scratch buffers sized
+// once for the largest batch, so that decoding allocates nothing per token.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "base/status.h"
+#include "base/thread_pool.h"
+#include "kernels/kernels.h"
+#include "kv/kv_cache.h"
+#include "model/hparams.h"
+
+namespace silica {
+
+struct ForwardOptions {
+  int64_t n_ctx = 4096;    // positions per sequence
+  int64_t n_seq = 1;       // sequence slots
+  int64_t n_batch = 512;   // most tokens in one forward step
+  int n_threads = 0;       // 0: ThreadPool::default_threads()
+};
+
+class ForwardState {
+ public:
+  static Expected<std::unique_ptr<ForwardState>> create(const ModelHParams& hp,
+                                                        const ForwardOptions& opts);
+  ThreadPool& pool() { return *pool_; }
+  KvCache& kv() { return kv_; }
+  const ForwardOptions& options() const { return opts_; }
+
+  // Scratch, all row-major with the token index outermost.
+  std::vector<float> x;        // [n_batch, n_embd] residual stream
+  std::vector<float> h;        // [n_batch, max(n_embd, n_embd_q)] normed input / attention out
+  std::vector<float> q;        // [n_batch, n_embd_q]
+  std::vector<float> k;        // [n_batch, n_embd_kv]
+  std::vector<float> v;        // [n_batch, n_embd_kv]
+  std::vector<float> attn;     // [n_batch, n_embd_q]
+  std::vector<float> proj;     // [n_batch, n_embd]
+  std::vector<float> gate;     // [n_batch, n_ff]
+  std::vector<float> up;       // [n_batch, n_ff]
+  std::vector<float> out_rows; // [n_batch, n_embd] final-normed rows that want logits
+  MatmulScratch mm;
+  // Per-thread attention scratch.
+  std::vector<std::vector<float>> att_scores;   // [n_threads][n_ctx]
+  std::vector<std::vector<uint16_t>> att_probs; // [n_threads][n_ctx]
+  std::vector<std::vector<uint16_t>> att_q16;   // [n_threads][head_dim]
+  std::vector<std::vector<float>> att_vrow;     // [n_threads][head_dim]
+
+ private:
+  ForwardOptions opts_;
+  std::unique_ptr<ThreadPool> pool_;
+  KvCache kv_;
+};
+
+}  // namespace silica

@@ -1,2 +1,0 @@
-// Layer model: sources arrive with their features.
-namespace silica {}
