@@ -1,2 +1,0 @@
-// Layer sample: sources arrive with their features.
-namespace silica {}
