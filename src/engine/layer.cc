@@ -1,2 +1,0 @@
-// Layer engine: sources arrive with their features.
-namespace silica {}

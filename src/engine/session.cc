@@ -1,0 +1,126 @@
+// The generate loop of one sequence.
+#include "engine/session.h"
+
+#include <algorithm>
+
+#include "base/timer.h"
+#include "model/vocab_loader.h"
+
+namespace silica {
+
+Expected<LoadedModel> load_model_with_tokenizer(const std::string& path) {
+  const int64_t t0 = now_ns();
+  LoadedModel lm;
+  SILICA_ASSIGN_OR_RETURN(lm.model, load_model(path));
+  SILICA_ASSIGN_OR_RETURN(Vocab vocab, vocab_from_gguf(lm.model->file()));
+  if (int64_t(vocab.tokens.size()) != lm.model->hparams().n_vocab)
+    return make_error("{}: the tokenizer has {} tokens but the embedding has {} rows", path,
+                      vocab.tokens.size(), lm.model->hparams().n_vocab);
+  SILICA_ASSIGN_OR_RETURN(Tokenizer tok, Tokenizer::create(std::move(vocab)));
+  lm.tokenizer = std::make_unique<Tokenizer>(std::move(tok));
+  lm.load_ns = now_ns() - t0;
+  return lm;
+}
+
+Expected<std::unique_ptr<Session>> Session::create(const LoadedModel& lm, const ForwardOptions& o) {
+  SILICA_ASSIGN_OR_RETURN(auto st, ForwardState::create(lm.model->hparams(), o));
+  auto s = std::make_unique<Session>(lm, std::move(st));
+  s->logits_.resize(size_t(lm.model->hparams().n_vocab));
+  return s;
+}
+
+Status Session::eval(const std::vector<int32_t>& tokens) {
+  const int64_t n_batch = st_->options().n_batch;
+  const int64_t n_ctx = st_->options().n_ctx;
+  if (n_past() + int64_t(tokens.size()) > n_ctx)
+    return make_error("{} tokens do not fit in the context ({} used of {}): raise --ctx",
+                      tokens.size(), n_past(), n_ctx);
+  for (size_t i = 0; i < tokens.size(); i += size_t(n_batch)) {
+    const size_t end = std::min(tokens.size(), i + size_t(n_batch));
+    batch_.clear();
+    const int64_t p0 = n_past();
+    for (size_t j = i; j < end; ++j)
+      batch_.add(tokens[j], int32_t(p0 + int64_t(j - i)), 0, j + 1 == tokens.size());
+    SILICA_RETURN_IF_ERROR(lm_.model->forward(batch_, *st_, logits_.data()));
+  }
+  return {};
+}
+
+namespace {
+
+// Longest suffix of `text` that is a proper prefix of some stop string: held back, because the
+// next token may complete the stop string.
+size_t held_back_suffix(std::string_view text, const std::vector<std::string>& stops) {
+  size_t keep = 0;
+  for (const auto& s : stops)
+    for (size_t n = std::min(s.size() - 1, text.size()); n > keep; --n)
+      if (text.substr(text.size() - n) == std::string_view(s).substr(0, n)) {
+        keep = n;
+        break;
+      }
+  return keep;
+}
+
+}  // namespace
+
+Expected<GenerateStats> Session::generate(const std::vector<int32_t>& prompt,
+                                          const GenerateParams& params,
+                                          const TextCallback& on_text) {
+  GenerateStats stats;
+  if (prompt.empty()) return make_error("the prompt is empty: give at least one token");
+  const Tokenizer& tok = *lm_.tokenizer;
+  Sampler sampler(params.sampling, int32_t(lm_.model->hparams().n_vocab));
+  for (int32_t t : prompt) sampler.accept(t);
+
+  int64_t t0 = now_ns();
+  SILICA_RETURN_IF_ERROR(eval(prompt));
+  stats.n_prompt = int64_t(prompt.size());
+  stats.prompt_ns = now_ns() - t0;
+
+  StreamDecoder decoder(tok);
+  std::string pending;  // decoded text not yet passed on (may start a stop string)
+  t0 = now_ns();
+  const int64_t n_ctx = st_->options().n_ctx;
+  stats.done_reason = "length";
+  std::vector<int32_t> one(1);
+  for (;;) {
+    if (params.n_predict >= 0 && stats.n_generated >= params.n_predict) break;
+    const int32_t id = sampler.sample(logits_.data());
+    if (tok.is_eog(id)) {
+      stats.done_reason = "stop";
+      break;
+    }
+    sampler.accept(id);
+    stats.tokens.push_back(id);
+    ++stats.n_generated;
+    pending += decoder.push(id);
+    bool stopped = false;
+    for (const auto& s : params.stop) {
+      const size_t at = s.empty() ? std::string::npos : pending.find(s);
+      if (at != std::string::npos) {
+        pending.resize(at);
+        stopped = true;
+      }
+    }
+    const size_t keep = stopped ? 0 : held_back_suffix(pending, params.stop);
+    if (pending.size() > keep) {
+      if (!on_text(std::string_view(pending).substr(0, pending.size() - keep))) stopped = true;
+      pending.erase(0, pending.size() - keep);
+    }
+    if (stopped) {
+      stats.done_reason = "stop";
+      pending.clear();
+      break;
+    }
+    if (n_past() >= n_ctx) break;  // context full
+    if (params.n_predict >= 0 && stats.n_generated >= params.n_predict) break;
+    one[0] = id;
+    SILICA_RETURN_IF_ERROR(eval(one));
+  }
+  pending += decoder.flush();
+  if (!pending.empty()) on_text(pending);
+  stats.generate_ns = now_ns() - t0;
+  return stats;
+}
+
+}  // namespace silica

@@ -1,0 +1,72 @@
+// A loaded model with its tokenizer, and the generate loop: prompt in batches, sample, stream
+// text that never splits a UTF-8 character, stop at end-of-generation or a stop string.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "model/model.h"
+#include "sample/sampler.h"
+#include "tokenizer/tokenizer.h"
+
+namespace silica {
+
+struct LoadedModel {
+  std::unique_ptr<Model> model;
+  std::unique_ptr<Tokenizer> tokenizer;
+  int64_t load_ns = 0;
+};
+
+Expected<LoadedModel> load_model_with_tokenizer(const std::string& path);
+
+struct GenerateParams {
+  int64_t n_predict = -1;          // -1: until end of generation or a full context
+  SamplerParams sampling;
+  std::vector<std::string> stop;   // stop strings (not included in the output)
+};
+
+struct GenerateStats {
+  int64_t n_prompt = 0;       // prompt tokens evaluated (after prefix reuse)
+  int64_t n_generated = 0;
+  int64_t prompt_ns = 0;
+  int64_t generate_ns = 0;
+  std::string done_reason;    // "stop" (end of generation or stop string) or "length"
+  std::vector<int32_t> tokens;  // generated token ids
+};
+
+// Receives text as it is generated; return false to stop early.
+using TextCallback = std::function<bool(std::string_view)>;
+
+class Session {
+ public:
+  Session(const LoadedModel& lm, std::unique_ptr<ForwardState> st)
+      : lm_(lm), st_(std::move(st)) {}
+  static Expected<std::unique_ptr<Session>> create(const LoadedModel& lm, const ForwardOptions& o);
+
+  // Evaluates tokens after what the session already holds; logits of the last token go to
+  // last_logits() (prompt processing in batches of the context's n_batch).
+  Status eval(const std::vector<int32_t>& tokens);
+  const std::vector<float>& last_logits() const { return logits_; }  // [n_vocab]
+
+  // Generates after `prompt_tokens` (appended to the session's context).
+  Expected<GenerateStats> generate(const std::vector<int32_t>& prompt_tokens,
+                                   const GenerateParams& params, const TextCallback& on_text);
+
+  int64_t n_past() const { return st_->kv().n_pos(0); }
+  void reset() { st_->kv().truncate(0, 0); }
+  ForwardState& state() { return *st_; }
+  const LoadedModel& model() const { return lm_; }
+
+ private:
+  const LoadedModel& lm_;
+  std::unique_ptr<ForwardState> st_;
+  Batch batch_;
+  std::vector<float> logits_;  // [n_vocab]
+};
+
+}  // namespace silica
