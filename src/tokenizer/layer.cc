@@ -1,2 +1,0 @@
-// Layer tokenizer: sources arrive with their features.
-namespace silica {}
