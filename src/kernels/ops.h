@@ -4,14 +4,16 @@
 
 #include <cstdint>
 
+#include "kernels/kernels.h"
+
 namespace silica {
 
 // y[i] = x[i] / sqrt(mean(x^2) + eps) * w[i]   (x, w, y: [n]; y may alias x)
-// The mean of squares is accumulated in double-free float order that matches ggml closely:
-// sum in float over the row, then scale = 1/sqrt(sum/n + eps).
+// As ggml does: each square in float, the row sum in double, mean = float(sum / n),
+// scale = 1/sqrtf(mean + eps), y = (x * scale) * w.
 void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps);
 
-// In place: x[i] = exp(x[i] - max) / sum.  (x: [n])
+// In place: x[i] = exp(x[i] - max) / sum, sum accumulated in double.  (x: [n])
 void softmax_inplace(float* x, int64_t n);
 
 // y[i] = silu(g[i]) * u[i], silu(v) = v / (1 + exp(-v)).  (g, u, y: [n]; y may alias g)
@@ -21,14 +23,32 @@ void swiglu(const float* g, const float* u, float* y, int64_t n);
 void add(const float* a, const float* b, float* y, int64_t n);
 
 struct RopeConfig {
-  int n_dims = 0;               // rotated dimensions per head (<= head_dim), even
-  float freq_base = 10000.0f;   // theta_i = pos * freq_scale * base^(-2i/n_dims) / factor_i
-  float freq_scale = 1.0f;      // 1/linear scaling factor
-  bool neox = false;            // pairs (i, i + n_dims/2) instead of (2i, 2i+1)
+  int n_dims = 0;                       // rotated dimensions per head (<= head_dim), even
+  float freq_base = 10000.0f;           // theta_i = pos * freq_scale * base^(-2i/n_dims) / factor_i
+  float freq_scale = 1.0f;              // 1/linear scaling factor
+  bool neox = false;                    // pairs (i, i + n_dims/2) instead of (2i, 2i+1)
   const float* freq_factors = nullptr;  // [n_dims/2] divisors (Llama 3.1 rope_freqs), or null
 };
 
 // Rotates each head of x in place for one token at position pos.  (x: [n_head, head_dim])
 void rope(float* x, int n_head, int head_dim, int64_t pos, const RopeConfig& cfg);
+
+// The ops that have SIMD versions, per ISA; the plain functions above use best_isa()'s entries.
+// SIMD versions use a polynomial exp within kTolExpRel of std::exp (see ops_test.cc).
+struct OpsKernels {
+  void (*rms_norm)(const float* x, const float* w, float* y, int64_t n, float eps) = nullptr;
+  void (*softmax_inplace)(float* x, int64_t n) = nullptr;
+  void (*swiglu)(const float* g, const float* u, float* y, int64_t n) = nullptr;
+};
+// Falls back to the scalar twin for ops (or ISAs) without a SIMD version.
+const OpsKernels& ops_kernels(Isa isa);
+
+namespace ops_internal {
+void fill_scalar_ops(OpsKernels& k);
+#if defined(SILICA_HAVE_X86)
+void fill_avx2_ops(OpsKernels& k);    // x86/avx2_ops.cc
+void fill_avx512_ops(OpsKernels& k);  // x86/avx512_ops.cc
+#endif
+}  // namespace ops_internal
 
 }  // namespace silica

@@ -1,0 +1,107 @@
+// Scalar twins of the forward-pass ops, the per-ISA ops table, and rope (scalar only: its cost
+// is a few hundred sin/cos per token, shared across heads).
+#include "kernels/ops.h"
+
+#include <algorithm>
+#include <array>
+#include <cassert>
+#include <cmath>
+
+namespace silica {
+namespace {
+
+void rms_norm_scalar(const float* x, const float* w, float* y, int64_t n, float eps) {
+  assert(n > 0);
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) sum += double(x[i] * x[i]);  // square in float, like ggml
+  const float mean = float(sum / double(n));
+  const float scale = 1.0f / std::sqrt(mean + eps);
+  for (int64_t i = 0; i < n; ++i) y[i] = (x[i] * scale) * w[i];
+}
+
+void softmax_scalar(float* x, int64_t n) {
+  if (n <= 0) return;
+  float max = x[0];
+  for (int64_t i = 1; i < n; ++i) max = std::max(max, x[i]);
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - max);
+    sum += x[i];
+  }
+  const float inv = float(1.0 / sum);
+  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+void swiglu_scalar(const float* g, const float* u, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+}
+
+const OpsKernels& best_ops() {
+  static const OpsKernels& k = ops_kernels(best_isa());
+  return k;
+}
+
+}  // namespace
+
+namespace ops_internal {
+void fill_scalar_ops(OpsKernels& k) {
+  k.rms_norm = &rms_norm_scalar;
+  k.softmax_inplace = &softmax_scalar;
+  k.swiglu = &swiglu_scalar;
+}
+}  // namespace ops_internal
+
+const OpsKernels& ops_kernels(Isa isa) {
+  static const std::array<OpsKernels, 4> tables = [] {
+    std::array<OpsKernels, 4> out{};
+    for (OpsKernels& k : out) ops_internal::fill_scalar_ops(k);
+#if defined(SILICA_HAVE_X86)
+    ops_internal::fill_avx2_ops(out[int(Isa::kAvx2)]);
+    ops_internal::fill_avx512_ops(out[int(Isa::kAvx512)]);
+#endif
+    return out;
+  }();
+  const int i = int(isa);
+  return tables[i >= 0 && i < 4 ? i : 0];
+}
+
+void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
+  best_ops().rms_norm(x, w, y, n, eps);
+}
+
+void softmax_inplace(float* x, int64_t n) {
+  best_ops().softmax_inplace(x, n);
+}
+
+void swiglu(const float* g, const float* u, float* y, int64_t n) {
+  best_ops().swiglu(g, u, y, n);
+}
+
+void add(const float* a, const float* b, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];  // the compiler vectorizes this
+}
+
+void rope(float* x, int n_head, int head_dim, int64_t pos, const RopeConfig& cfg) {
+  assert(cfg.n_dims % 2 == 0 && cfg.n_dims <= head_dim);
+  const int n_pairs = cfg.n_dims / 2;
+  // theta_i = pos * scale^i with scale = base^(-2/n_dims), multiplied up in float like ggml so
+  // that our angles (and logits) track llama.cpp's rather than the exact powf values.
+  const float theta_scale = std::pow(cfg.freq_base, -2.0f / float(cfg.n_dims));
+  const int stride_b = cfg.neox ? n_pairs : 1;  // distance from a pair's first to second element
+  float theta = float(pos);
+  for (int i = 0; i < n_pairs; ++i) {
+    const float factor = cfg.freq_factors ? cfg.freq_factors[i] : 1.0f;
+    const float angle = cfg.freq_scale * (theta / factor);
+    const float c = std::cos(angle), s = std::sin(angle);
+    const int a = cfg.neox ? i : 2 * i;
+    for (int h = 0; h < n_head; ++h) {
+      float* xh = x + int64_t(h) * head_dim;
+      const float x0 = xh[a], x1 = xh[a + stride_b];
+      xh[a] = x0 * c - x1 * s;
+      xh[a + stride_b] = x0 * s + x1 * c;
+    }
+    theta *= theta_scale;
+  }
+}
+
+}  // namespace silica

@@ -1,0 +1,115 @@
+// AVX-512 versions of rms_norm, softmax and swiglu (16 floats per step, masked tails).
+#include <immintrin.h>
+
+#include <cmath>
+
+#include "kernels/ops.h"
+
+// GCC 12's avx512fintrin.h casts and reductions read a deliberately undefined register, which
+// -Wuninitialized reports once inlined here; the lanes read are never used.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+namespace silica {
+namespace {
+
+// Same range reduction and degree-7 Taylor polynomial as x86/avx2_ops.cc (see there for why).
+constexpr float kExpHi = 88.0f;
+constexpr float kExpLo = -87.33654475f;
+constexpr float kLog2e = 1.44269504088896341f;
+constexpr float kLn2Hi = 0.693359375f;
+constexpr float kLn2Lo = -2.12194440e-4f;
+
+inline __m512 exp_f32x16(__m512 x) {
+  const __mmask16 live = _mm512_cmp_ps_mask(x, _mm512_set1_ps(kExpLo), _CMP_GE_OQ);
+  x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(kExpHi)), _mm512_set1_ps(kExpLo));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(kLog2e)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Hi), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Lo), r);
+  __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  // scalef multiplies by 2^n directly, without building exponent bits.
+  return _mm512_maskz_scalef_ps(live, p, n);
+}
+
+inline __mmask16 tail_mask(int64_t left) {
+  return __mmask16((1u << left) - 1u);
+}
+
+// Adds the 16 floats of v, widened to double, into acc.
+inline __m512d add_widened(__m512d acc, __m512 v) {
+  acc = _mm512_add_pd(acc, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+  return _mm512_add_pd(acc, _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1)));
+}
+
+void rms_norm_avx512(const float* x, const float* w, float* y, int64_t n, float eps) {
+  __m512d acc = _mm512_setzero_pd();
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : tail_mask(n - i);
+    const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+    acc = add_widened(acc, _mm512_mul_ps(v, v));  // squares in float, sums in double (as scalar)
+  }
+  const double sum = _mm512_reduce_add_pd(acc);
+  const float scale = 1.0f / std::sqrt(float(sum / double(n)) + eps);
+  const __m512 vs = _mm512_set1_ps(scale);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : tail_mask(n - i);
+    const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), vs);
+    _mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(v, _mm512_maskz_loadu_ps(m, w + i)));
+  }
+}
+
+void softmax_avx512(float* x, int64_t n) {
+  if (n <= 0) return;
+  __m512 vmax = _mm512_set1_ps(-INFINITY);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : tail_mask(n - i);
+    vmax = _mm512_mask_max_ps(vmax, m, vmax, _mm512_maskz_loadu_ps(m, x + i));
+  }
+  const float max = _mm512_reduce_max_ps(vmax);
+  const __m512 vm = _mm512_set1_ps(max);
+  __m512d acc = _mm512_setzero_pd();
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : tail_mask(n - i);
+    // Masked-off lanes get exp(-inf) = 0 and so add nothing to the sum.
+    const __m512 v = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), m, x + i);
+    const __m512 e = exp_f32x16(_mm512_sub_ps(v, vm));
+    _mm512_mask_storeu_ps(x + i, m, e);
+    acc = add_widened(acc, e);
+  }
+  const __m512 vi = _mm512_set1_ps(float(1.0 / _mm512_reduce_add_pd(acc)));
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : tail_mask(n - i);
+    _mm512_mask_storeu_ps(x + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), vi));
+  }
+}
+
+void swiglu_avx512(const float* g, const float* u, float* y, int64_t n) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : tail_mask(n - i);
+    const __m512 vg = _mm512_maskz_loadu_ps(m, g + i);
+    const __m512 e = exp_f32x16(_mm512_sub_ps(_mm512_setzero_ps(), vg));
+    const __m512 silu = _mm512_div_ps(vg, _mm512_add_ps(one, e));
+    _mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(silu, _mm512_maskz_loadu_ps(m, u + i)));
+  }
+}
+
+}  // namespace
+
+namespace ops_internal {
+void fill_avx512_ops(OpsKernels& k) {
+  k.rms_norm = &rms_norm_avx512;
+  k.softmax_inplace = &softmax_avx512;
+  k.swiglu = &swiglu_avx512;
+}
+}  // namespace ops_internal
+
+}  // namespace silica
