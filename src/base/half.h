@@ -28,7 +28,9 @@ inline float fp16_to_f32(uint16_t h) {
     float v = float(mant) * (1.0f / 16777216.0f);
     return sign ? -v : v;
   }
-  if (exp == 31) return f32_from_bits(sign | 0x7f800000u | (mant << 13));
+  if (exp == 31) {  // inf, or nan made quiet (as F16C's vcvtph2ps and ggml do)
+    return f32_from_bits(sign | 0x7f800000u | (mant << 13) | (mant ? 0x400000u : 0));
+  }
   return f32_from_bits(sign | ((exp + 112) << 23) | (mant << 13));
 }
 
@@ -57,7 +59,9 @@ inline uint16_t f32_to_fp16(float f) {
   return uint16_t(sign | h);
 }
 
-inline float bf16_to_f32(uint16_t b) { return f32_from_bits(uint32_t(b) << 16); }
+inline float bf16_to_f32(uint16_t b) {
+  return f32_from_bits(uint32_t(b) << 16);
+}
 
 // float -> bfloat16, round-to-nearest-even; NaN stays NaN (quiet), as ggml and PyTorch do.
 inline uint16_t f32_to_bf16(float f) {

@@ -8,7 +8,10 @@
 
 namespace silica {
 
-// n must be a multiple of the type's block size.
+// n must be a multiple of the type's block size. Calling these with a type for which
+// has_reference(t) is false is a programming error: they report it on stderr and abort.
+bool has_reference(DType t);
+
 // Dequantize a row of type t into n floats.
 void dequantize_row_ref(DType t, const void* src, float* dst, int64_t n);
 
