@@ -1,2 +1,0 @@
-// Layer format: sources arrive with their features.
-namespace silica {}
