@@ -15,8 +15,9 @@ enum class Isa { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kNeon = 3 };
 const char* isa_name(Isa isa);
 
 struct CpuFeatures {
-  bool avx2 = false, fma = false, f16c = false;
-  bool avx512f = false, avx512bw = false, avx512vl = false, avx512vnni = false, avx512bf16 = false;
+  bool avx2 = false, fma = false, f16c = false, bmi2 = false;
+  bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false;
+  bool avx512vnni = false, avx512bf16 = false;
   bool neon = false, dotprod = false;
 };
 const CpuFeatures& cpu_features();
@@ -34,14 +35,16 @@ using FromFloatFn = void (*)(const float* x, void* y, int64_t n);
 using ToFloatFn = void (*)(const void* x, float* y, int64_t n);
 
 struct TypeKernels {
-  VecDotFn vec_dot = nullptr;      // null if t cannot be the left side of a dot
+  VecDotFn vec_dot = nullptr;  // null if t cannot be the left side of a dot
   FromFloatFn from_float = nullptr;
   ToFloatFn to_float = nullptr;
 };
 
 // Kernels for type t on the given ISA (falls back to the scalar twin where the ISA has none).
 const TypeKernels& type_kernels(DType t, Isa isa);
-inline const TypeKernels& type_kernels(DType t) { return type_kernels(t, best_isa()); }
+inline const TypeKernels& type_kernels(DType t) {
+  return type_kernels(t, best_isa());
+}
 
 // Scratch memory for matmul: activations converted to the weight's vec_dot_type. Reused across
 // calls so that no allocation happens per token.

@@ -1,0 +1,149 @@
+// Run-time CPU feature detection (cpuid + xgetbv on x86, hwcaps / sysctl on ARM) and the choice
+// of ISA, which SILICA_ISA can cap for tests and benchmarks.
+#include <cstdlib>
+#include <cstring>
+
+#include "kernels/kernels.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <cpuid.h>
+#elif defined(__aarch64__) && defined(__APPLE__)
+#include <sys/sysctl.h>
+#elif defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)
+#endif
+#endif
+
+namespace silica {
+namespace {
+
+#if defined(__x86_64__) || defined(_M_X64)
+// XCR0: which register states the OS saves on context switch. Using AVX without the OS saving
+// YMM (or AVX-512 without opmask/ZMM state) corrupts registers across thread switches.
+uint64_t read_xcr0() {
+  uint32_t eax, edx;
+  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+  return (uint64_t(edx) << 32) | eax;
+}
+
+CpuFeatures detect() {
+  CpuFeatures f;
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
+  const bool osxsave = c & (1u << 27), avx = c & (1u << 28);
+  const bool fma = c & (1u << 12), f16c = c & (1u << 29);
+  if (!osxsave || !avx) return f;
+  const uint64_t xcr0 = read_xcr0();
+  constexpr uint64_t kYmmState = 0x6;   // SSE + AVX upper halves
+  constexpr uint64_t kZmmState = 0xe0;  // opmask + ZMM0-15 upper + ZMM16-31
+  if ((xcr0 & kYmmState) != kYmmState) return f;
+  f.fma = fma;
+  f.f16c = f16c;
+  if (__get_cpuid_max(0, nullptr) < 7) return f;
+  __cpuid_count(7, 0, a, b, c, d);
+  f.avx2 = b & (1u << 5);
+  f.bmi2 = b & (1u << 8);
+  if ((xcr0 & kZmmState) == kZmmState) {
+    f.avx512f = b & (1u << 16);
+    f.avx512dq = b & (1u << 17);
+    f.avx512bw = b & (1u << 30);
+    f.avx512vl = b & (1u << 31);
+    f.avx512vnni = c & (1u << 11);
+    unsigned a1, b1, c1, d1;
+    __cpuid_count(7, 1, a1, b1, c1, d1);
+    f.avx512bf16 = a1 & (1u << 5);
+  }
+  return f;
+}
+#elif defined(__aarch64__)
+CpuFeatures detect() {
+  CpuFeatures f;
+  f.neon = true;  // Advanced SIMD is part of the AArch64 baseline.
+#if defined(__APPLE__)
+  int v = 0;
+  size_t len = sizeof(v);
+  if (sysctlbyname("hw.optional.arm.FEAT_DotProd", &v, &len, nullptr, 0) == 0) f.dotprod = v != 0;
+#elif defined(__linux__)
+  f.dotprod = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+#endif
+  return f;
+}
+#else
+CpuFeatures detect() {
+  return {};
+}
+#endif
+
+bool isa_usable(Isa isa) {
+  const CpuFeatures& f = cpu_features();
+  switch (isa) {
+    case Isa::kScalar:
+      return true;
+#if defined(SILICA_HAVE_X86)
+    case Isa::kAvx2:
+      return f.avx2 && f.fma && f.f16c && f.bmi2;
+    // The AVX-512 files are built with VNNI and BF16 enabled, so they need all of them; CPUs
+    // with AVX-512 but without those (Skylake-X, Ice Lake) run the AVX2 kernels.
+    case Isa::kAvx512:
+      return isa_usable(Isa::kAvx2) && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq &&
+             f.avx512vnni && f.avx512bf16;
+#endif
+#if defined(SILICA_HAVE_NEON)
+    case Isa::kNeon:
+      return f.neon;
+#endif
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::kScalar:
+      return "scalar";
+    case Isa::kAvx2:
+      return "avx2";
+    case Isa::kAvx512:
+      return "avx512";
+    case Isa::kNeon:
+      return "neon";
+  }
+  return "unknown";
+}
+
+const CpuFeatures& cpu_features() {
+  static const CpuFeatures features = detect();
+  return features;
+}
+
+std::vector<Isa> available_isas() {
+  std::vector<Isa> out;
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kNeon})
+    if (isa_usable(isa)) out.push_back(isa);
+  return out;
+}
+
+Isa best_isa() {
+  static const Isa best = [] {
+    // available_isas() is ordered from weakest to strongest within each architecture.
+    const std::vector<Isa> isas = available_isas();
+    Isa pick = isas.back();
+    const char* env = std::getenv("SILICA_ISA");
+    if (env == nullptr) return pick;
+    for (Isa cap : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kNeon}) {
+      if (std::strcmp(env, isa_name(cap)) != 0) continue;
+      // The strongest available ISA not above the cap (enum values order x86 ISAs by strength).
+      pick = Isa::kScalar;
+      for (Isa isa : isas)
+        if (int(isa) <= int(cap)) pick = isa;
+    }
+    return pick;
+  }();
+  return best;
+}
+
+}  // namespace silica

@@ -1,0 +1,32 @@
+// Internal to kernels/: the per-ISA kernel tables and the functions that fill them. Each ISA file
+// (x86/avx2_*.cc, x86/avx512_*.cc, arm/neon_*.cc) overrides the entries it has SIMD code for.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "kernels/kernels.h"
+
+namespace silica::kernels_internal {
+
+// Indexed by the GGUF type id (DType's value); ids above the largest known type are unused.
+constexpr int kNumTypeIds = 32;
+using KernelTable = std::array<TypeKernels, kNumTypeIds>;
+
+inline TypeKernels& entry(KernelTable& table, DType t) {
+  return table[uint32_t(t)];
+}
+
+// Fills every known type with the scalar twins from tensor/reference.h.
+void fill_scalar_kernels(KernelTable& table);
+
+#if defined(SILICA_HAVE_X86)
+void fill_avx2_kernels(KernelTable& table);
+void fill_avx512_kernels(KernelTable& table);
+#endif
+#if defined(SILICA_HAVE_NEON)
+// dotprod: whether the int8 dots may use SDOT (ARMv8.2 FEAT_DotProd).
+void fill_neon_kernels(KernelTable& table, bool dotprod);
+#endif
+
+}  // namespace silica::kernels_internal

@@ -1,2 +1,0 @@
-// Layer kernels: sources arrive with their features.
-namespace silica {}

@@ -1,0 +1,110 @@
+// AVX-512 (F/BW/VL/DQ + VNNI + BF16) kernels: int8 dots through vpdpbusd, 512-bit float dots,
+// and bf16 dots through vdpbf16ps.
+// GCC 12's AVX-512 headers seed results with _mm512_undefined_*(), which -Wuninitialized flags
+// inside every inlined intrinsic; the warning is about the header, not this code.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "base/half.h"
+#include "kernels/kernel_tables.h"
+#include "tensor/blocks.h"
+
+namespace {
+
+// acc[k] += sum_{j<4} u[4k+j] * s[4k+j] in one instruction, without the int16 intermediate.
+inline __m256i dot_u8s8(__m256i acc, __m256i u, __m256i s) {
+  return _mm256_dpbusd_epi32(acc, u, s);
+}
+
+}  // namespace
+
+#include "kernels/x86/x86_common.h"
+
+namespace {
+
+// 64 elements per iteration in two accumulators; masked loads handle the tail, so every
+// element goes through the same FMA path.
+float dot_f32(const void* a, const void* b, int64_t n) {
+  const float* x = static_cast<const float*>(a);
+  const float* y = static_cast<const float*>(b);
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i), acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(y + i + 16), acc1);
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
+    acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i), acc0);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+inline __mmask16 tail_mask16(int64_t left) {
+  return left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
+}
+
+float dot_f16(const void* a, const void* b, int64_t n) {
+  const auto* x = static_cast<const uint16_t*>(a);
+  const auto* y = static_cast<const uint16_t*>(b);
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  auto load = [](const uint16_t* p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  };
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    acc0 = _mm512_fmadd_ps(load(x + i), load(y + i), acc0);
+    acc1 = _mm512_fmadd_ps(load(x + i + 16), load(y + i + 16), acc1);
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 m = tail_mask16(n - i);
+    const __m512 xv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, x + i));
+    const __m512 yv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, y + i));
+    acc0 = _mm512_fmadd_ps(xv, yv, acc0);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+// vdpbf16ps multiplies bf16 pairs exactly and adds both products into fp32 lanes (it flushes
+// subnormal inputs to zero, which changes a dot by less than kTolBF16 allows).
+float dot_bf16(const void* a, const void* b, int64_t n) {
+  const auto* x = static_cast<const uint16_t*>(a);
+  const auto* y = static_cast<const uint16_t*>(b);
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  auto load = [](const uint16_t* p) { return (__m512bh)_mm512_loadu_si512(p); };
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    acc0 = _mm512_dpbf16_ps(acc0, load(x + i), load(y + i));
+    acc1 = _mm512_dpbf16_ps(acc1, load(x + i + 32), load(y + i + 32));
+  }
+  for (; i < n; i += 32) {
+    const int64_t left = n - i;
+    const __mmask32 m = left >= 32 ? __mmask32(0xffffffffu) : __mmask32((1u << left) - 1);
+    const __m512bh xv = (__m512bh)_mm512_maskz_loadu_epi16(m, x + i);
+    const __m512bh yv = (__m512bh)_mm512_maskz_loadu_epi16(m, y + i);
+    acc0 = _mm512_dpbf16_ps(acc0, xv, yv);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+}  // namespace
+
+namespace silica::kernels_internal {
+
+void fill_avx512_kernels(KernelTable& table) {
+  entry(table, DType::kF32).vec_dot = &dot_f32;
+  entry(table, DType::kF16) = {&dot_f16, &from_float_f16, &to_float_f16};
+  entry(table, DType::kBF16) = {&dot_bf16, &from_float_bf16, &to_float_bf16};
+  entry(table, DType::kQ8_0).vec_dot = &dot_q8_0_q8_0;
+  entry(table, DType::kQ8_0).from_float = &from_float_q8_0;
+  entry(table, DType::kQ4_0).vec_dot = &dot_q4_0_q8_0;
+  entry(table, DType::kQ4_K).vec_dot = &dot_q4_K_q8_K;
+  entry(table, DType::kQ6_K).vec_dot = &dot_q6_K_q8_K;
+  entry(table, DType::kQ8_K).from_float = &from_float_q8_K;
+}
+
+}  // namespace silica::kernels_internal
