@@ -22,7 +22,10 @@ float max_logit(const Candidates& c) {
 }  // namespace
 
 Candidates candidates_from_logits(const float* logits, int32_t n_vocab, TokenCandidate* buf) {
-  for (int32_t i = 0; i < n_vocab; ++i) buf[i] = TokenCandidate{i, logits[i], 0.0f};
+  // A NaN logit would break the sort order (and with it std::sort); treat it as impossible.
+  for (int32_t i = 0; i < n_vocab; ++i) {
+    buf[i] = TokenCandidate{i, std::isnan(logits[i]) ? -INFINITY : logits[i], 0.0f};
+  }
   return Candidates{buf, size_t(n_vocab), false};
 }
 

@@ -34,7 +34,8 @@ struct StageScratch {
   }
 };
 
-// Fills buf[0, n_vocab) with (id, logits[id]) in id order.  (logits, buf: [n_vocab])
+// Fills buf[0, n_vocab) with (id, logits[id]) in id order; NaN logits become -inf.  (logits, buf:
+// [n_vocab])
 Candidates candidates_from_logits(const float* logits, int32_t n_vocab, TokenCandidate* buf);
 
 // The strict total order used by every sort: higher logit first, then lower id. A total order

@@ -160,6 +160,41 @@ TEST(Sampler, MinPNeverLeavesKeptSet) {
   expect_draws_within(p, logits, kept);
 }
 
+TEST(Sampler, CombinedTruncationStaysInsideEveryKeptSet) {
+  // top-k 10, then top-p 0.8 over the renormalized ten, then min-p 0.1 over what is left.
+  const auto logits = pseudo_random_logits(300, 9);
+  const auto order = ids_by_logit(logits);
+  const std::vector<int32_t> top10(order.begin(), order.begin() + 10);
+  double z = 0.0;
+  for (int32_t id : top10) z += std::exp(double(logits[id]));
+  std::vector<int32_t> nucleus;
+  double cum = 0.0;
+  for (int32_t id : top10) {
+    nucleus.push_back(id);
+    cum += std::exp(double(logits[id])) / z;
+    if (cum >= 0.8) break;
+  }
+  std::set<int32_t> kept;
+  for (int32_t id : nucleus) {
+    if (std::exp(double(logits[id] - logits[order[0]])) >= 0.1) kept.insert(id);
+  }
+  SamplerParams p = plain_params(4);
+  p.top_k = 10;
+  p.top_p = 0.8f;
+  p.min_p = 0.1f;
+  p.temperature = 1.5f;  // applied after truncation: must not change the kept set
+  expect_draws_within(p, logits, kept);
+}
+
+TEST(Sampler, NanLogitsAreNeverSampled) {
+  std::vector<float> logits = {NAN, 1.0f, NAN, 0.5f};
+  Sampler s(plain_params(5), 4);
+  for (int i = 0; i < 1000; ++i) {
+    const int32_t t = s.sample(logits.data());
+    ASSERT_TRUE(t == 1 || t == 3) << t;
+  }
+}
+
 TEST(Sampler, RepeatPenaltyAppliesOnlyInsideWindow) {
   // Token 0 leads by a little; once penalized (2.0 / 1.5 = 1.33 < 1.9) greedy moves to token 1.
   const std::vector<float> logits = {2.0f, 1.9f, -5.0f};
