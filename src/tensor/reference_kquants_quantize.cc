@@ -36,6 +36,74 @@ inline int to_grid(float v, float inv_step, int kmax) {
   return std::clamp(nearest_int(v * inv_step), 0, kmax);
 }
 
+// Each refinement pass nudges every sub-block's integer scale / min by one step where that
+// helps, then refits the super-block d / dmin by least squares.
+constexpr int kRefinePasses = 2;
+
+// Re-rounds sub-block s's elements against its decoded scale and min; returns its squared error.
+float requantize_affine_sub_block(const float* x, const AffineSpec& spec, int s, int sc, int mn,
+                                  float d, float dmin, uint8_t* q) {
+  const float dl = d * float(sc), ml = dmin * float(mn);
+  const float idl = dl > 0 ? 1.0f / dl : 0.0f;
+  float err = 0;
+  for (int i = s * spec.sub; i < (s + 1) * spec.sub; ++i) {
+    q[i] = uint8_t(to_grid(x[i] + ml, idl, spec.qmax));
+    const float e = x[i] - (dl * float(q[i]) - ml);
+    err += e * e;
+  }
+  return err;
+}
+
+float requantize_affine(const float* x, const AffineSpec& spec, AffineBlock* b) {
+  const float d = fp16_to_f32(b->d), dmin = fp16_to_f32(b->dmin);
+  float err = 0;
+  for (int s = 0; s < kQK_K / spec.sub; ++s) {
+    err += requantize_affine_sub_block(x, spec, s, b->sc[s], b->mn[s], d, dmin, b->q);
+  }
+  return err;
+}
+
+void nudge_affine_sub_block(const float* x, const AffineSpec& spec, int s, AffineBlock* b) {
+  const float d = fp16_to_f32(b->d), dmin = fp16_to_f32(b->dmin);
+  uint8_t q[kQK_K];
+  int best_sc = b->sc[s], best_mn = b->mn[s];
+  float best = requantize_affine_sub_block(x, spec, s, best_sc, best_mn, d, dmin, q);
+  const int sc0 = b->sc[s], mn0 = b->mn[s];
+  for (int sc = std::max(0, sc0 - 1); sc <= std::min(spec.scale_max, sc0 + 1); ++sc) {
+    for (int mn = std::max(0, mn0 - 1); mn <= std::min(spec.scale_max, mn0 + 1); ++mn) {
+      const float err = requantize_affine_sub_block(x, spec, s, sc, mn, d, dmin, q);
+      if (err < best) {
+        best = err;
+        best_sc = sc;
+        best_mn = mn;
+      }
+    }
+  }
+  b->sc[s] = best_sc;
+  b->mn[s] = best_mn;
+}
+
+// Least squares for x ~ d * (sc * q) - dmin * mn over the super-block with the current integers;
+// kept only if the fp16-rounded result, re-rounded, lowers the error.
+void refit_affine_super(const float* x, const AffineSpec& spec, AffineBlock* b) {
+  const float before = requantize_affine(x, spec, b);
+  double saa = 0, sab = 0, sbb = 0, sxa = 0, sxb = 0;
+  for (int i = 0; i < kQK_K; ++i) {
+    const double a = double(b->sc[i / spec.sub]) * b->q[i], m = -double(b->mn[i / spec.sub]);
+    saa += a * a;
+    sab += a * m;
+    sbb += m * m;
+    sxa += x[i] * a;
+    sxb += x[i] * m;
+  }
+  const double det = saa * sbb - sab * sab;
+  if (!(det > 0)) return;
+  AffineBlock trial = *b;
+  trial.d = f32_to_fp16(float(std::max(0.0, (sxa * sbb - sab * sxb) / det)));
+  trial.dmin = f32_to_fp16(float(std::max(0.0, (saa * sxb - sab * sxa) / det)));
+  if (requantize_affine(x, spec, &trial) < before) *b = trial;
+}
+
 AffineBlock quantize_affine(const float* x, const AffineSpec& spec) {
   const int n_sub = kQK_K / spec.sub;
   float scales[kQK_K / 16], mins[kQK_K / 16];
@@ -56,12 +124,12 @@ AffineBlock quantize_affine(const float* x, const AffineSpec& spec) {
   for (int s = 0; s < n_sub; ++s) {
     out.sc[s] = to_grid(scales[s], id, spec.scale_max);
     out.mn[s] = to_grid(mins[s], idmin, spec.scale_max);
-    const float dl = d * float(out.sc[s]), ml = dmin * float(out.mn[s]);
-    const float idl = dl > 0 ? 1.0f / dl : 0.0f;
-    for (int i = s * spec.sub; i < (s + 1) * spec.sub; ++i) {
-      out.q[i] = uint8_t(to_grid(x[i] + ml, idl, spec.qmax));
-    }
   }
+  for (int pass = 0; pass < kRefinePasses; ++pass) {
+    for (int s = 0; s < n_sub; ++s) nudge_affine_sub_block(x, spec, s, &out);
+    refit_affine_super(x, spec, &out);
+  }
+  requantize_affine(x, spec, &out);
   return out;
 }
 
@@ -72,8 +140,68 @@ struct SymmetricBlock {
   int q[kQK_K];
 };
 
+constexpr int kSymSub = 16;  // elements per sub-block of q3_K and q6_K
+
+struct SymmetricSpec {
+  int qmin, qmax;  // quants in qmin..qmax
+  int scale_max;   // sub-block scales in -scale_max..scale_max
+};
+
+float requantize_symmetric_sub_block(const float* x, const SymmetricSpec& spec, int s, int sc,
+                                     float d, int* q) {
+  const float dl = d * float(sc), idl = dl != 0 ? 1.0f / dl : 0.0f;
+  float err = 0;
+  for (int i = s * kSymSub; i < (s + 1) * kSymSub; ++i) {
+    q[i] = std::clamp(nearest_int(x[i] * idl), spec.qmin, spec.qmax);
+    const float e = x[i] - dl * float(q[i]);
+    err += e * e;
+  }
+  return err;
+}
+
+float requantize_symmetric(const float* x, const SymmetricSpec& spec, SymmetricBlock* b) {
+  const float d = fp16_to_f32(b->d);
+  float err = 0;
+  for (int s = 0; s < kQK_K / kSymSub; ++s) {
+    err += requantize_symmetric_sub_block(x, spec, s, b->sc[s], d, b->q);
+  }
+  return err;
+}
+
+void nudge_symmetric_sub_block(const float* x, const SymmetricSpec& spec, int s,
+                               SymmetricBlock* b) {
+  const float d = fp16_to_f32(b->d);
+  int q[kQK_K];
+  const int sc0 = b->sc[s];
+  int best_sc = sc0;
+  float best = requantize_symmetric_sub_block(x, spec, s, sc0, d, q);
+  for (int sc = std::max(-spec.scale_max, sc0 - 1); sc <= std::min(spec.scale_max, sc0 + 1); ++sc) {
+    const float err = requantize_symmetric_sub_block(x, spec, s, sc, d, q);
+    if (err < best) {
+      best = err;
+      best_sc = sc;
+    }
+  }
+  b->sc[s] = best_sc;
+}
+
+// Least squares for x ~ d * (sc * q) with the current integers, kept only if it helps.
+void refit_symmetric_super(const float* x, const SymmetricSpec& spec, SymmetricBlock* b) {
+  const float before = requantize_symmetric(x, spec, b);
+  double saa = 0, sxa = 0;
+  for (int i = 0; i < kQK_K; ++i) {
+    const double a = double(b->sc[i / kSymSub]) * b->q[i];
+    saa += a * a;
+    sxa += x[i] * a;
+  }
+  if (!(saa > 0)) return;
+  SymmetricBlock trial = *b;
+  trial.d = f32_to_fp16(float(sxa / saa));
+  if (requantize_symmetric(x, spec, &trial) < before) *b = trial;
+}
+
 SymmetricBlock quantize_symmetric(const float* x, int qmin, int qmax, int scale_max) {
-  constexpr int kSub = 16;
+  constexpr int kSub = kSymSub;
   float scales[kQK_K / kSub];
   int8_t q[kQK_K];
   float amax = 0;
@@ -84,13 +212,15 @@ SymmetricBlock quantize_symmetric(const float* x, int qmin, int qmax, int scale_
   SymmetricBlock out{};
   out.d = f32_to_fp16(amax / float(scale_max));
   const float d = fp16_to_f32(out.d), id = d > 0 ? 1.0f / d : 0.0f;
-  for (int s = 0; s < kQK_K / kSub; ++s) {
+  for (int s = 0; s < kQK_K / kSymSub; ++s) {
     out.sc[s] = std::clamp(nearest_int(scales[s] * id), -scale_max, scale_max);
-    const float dl = d * float(out.sc[s]), idl = dl != 0 ? 1.0f / dl : 0.0f;
-    for (int i = s * kSub; i < (s + 1) * kSub; ++i) {
-      out.q[i] = std::clamp(nearest_int(x[i] * idl), qmin, qmax);
-    }
   }
+  const SymmetricSpec spec{qmin, qmax, scale_max};
+  for (int pass = 0; pass < kRefinePasses; ++pass) {
+    for (int s = 0; s < kQK_K / kSymSub; ++s) nudge_symmetric_sub_block(x, spec, s, &out);
+    refit_symmetric_super(x, spec, &out);
+  }
+  requantize_symmetric(x, spec, &out);
   return out;
 }
 

@@ -19,9 +19,9 @@ using testing::Dist;
 // RMS(dequant(quant(x)) - x) / RMS(x), worst over the distributions, seeds and lengths below;
 // measured values in the comments, bounds with a margin above them.
 // Measured worst cases: f16 0.00022, bf16 0.0018, q8_0 / q8_1 0.0055, q8_K 0.0073 (these
-// three round exactly as ggml does, so they are the format's own error), q6_K 0.0167,
-// q5_0 0.041, q5_1 0.037, q5_K 0.0375, q4_0 0.084, q4_1 0.075, q4_K 0.076, q3_K 0.149,
-// q2_K 0.276 (normal data is the worst case: its outliers stretch the block scales).
+// three round exactly as ggml does, so they are the format's own error), q6_K 0.0166,
+// q5_0 0.041, q5_1 0.037, q5_K 0.036, q4_0 0.084, q4_1 0.075, q4_K 0.075, q3_K 0.147,
+// q2_K 0.275 (normal data is the worst case: its outliers stretch the block scales).
 constexpr double kTolRoundTripF16 = 3e-4;
 constexpr double kTolRoundTripBF16 = 2e-3;
 constexpr double kTolRoundTripQ8_0 = 0.006;
@@ -110,6 +110,36 @@ TEST_P(RoundTrip, RelativeRmsErrorIsBounded) {
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, RoundTrip, ::testing::ValuesIn(testing::all_reference_types()),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
+
+}  // namespace
+}  // namespace silica
+
+namespace silica {
+namespace {
+
+// Degenerate rows every quantizer must survive without nan / inf: all zeros decode to exact
+// zeros, a constant row stays close to the constant, a single spike does not poison the rest.
+constexpr double kTolConstantRowRel = 0.01;  // constant 0.75 through fp16 scales, any type
+
+TEST_P(RoundTrip, DegenerateRowsStayFinite) {
+  const DType t = GetParam();
+  constexpr int64_t kN = 512;
+  const std::vector<float> zeros(kN, 0.0f), constant(kN, 0.75f), negative(kN, -0.75f);
+  std::vector<float> spike(kN, 0.01f);
+  spike[3] = 1000.0f;
+  using Row = const std::vector<float>*;
+  for (Row row : {Row(&zeros), Row(&constant), Row(&negative), Row(&spike)}) {
+    const auto y = testing::dequantize(t, testing::quantize(t, *row), kN);
+    for (int64_t i = 0; i < kN; ++i) ASSERT_TRUE(std::isfinite(y[i])) << dtype_name(t) << " " << i;
+  }
+  for (float v : testing::dequantize(t, testing::quantize(t, zeros), kN)) EXPECT_EQ(v, 0.0f);
+  for (Row row : {Row(&constant), Row(&negative)}) {
+    const auto y = testing::dequantize(t, testing::quantize(t, *row), kN);
+    for (int64_t i = 0; i < kN; ++i) {
+      EXPECT_NEAR(y[i], (*row)[i], std::fabs((*row)[i]) * kTolConstantRowRel) << dtype_name(t);
+    }
+  }
+}
 
 }  // namespace
 }  // namespace silica
