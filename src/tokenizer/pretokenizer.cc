@@ -158,9 +158,14 @@ void split_piece(pcre2_code* code, pcre2_match_data* md, std::string_view piece,
   size_t pos = 0;
   while (pos < piece.size()) {
     // NOTEMPTY: an empty match would isolate nothing; NO_UTF_CHECK: the text was sanitized.
-    const int rc = pcre2_match(code, subject, piece.size(), pos,
-                               PCRE2_NOTEMPTY | PCRE2_NO_UTF_CHECK, md, nullptr);
-    if (rc < 0) break;
+    int rc = pcre2_match(code, subject, piece.size(), pos, PCRE2_NOTEMPTY | PCRE2_NO_UTF_CHECK, md,
+                         nullptr);
+    // The JIT's fixed stack can run out on pathological input; the interpreter uses the heap.
+    if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
+      rc = pcre2_match(code, subject, piece.size(), pos,
+                       PCRE2_NOTEMPTY | PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, md, nullptr);
+    }
+    if (rc < 0) break;  // no further match: the rest is one piece
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
     if (ov[0] > pos) out.push_back(piece.substr(pos, ov[0] - pos));
     out.push_back(piece.substr(ov[0], ov[1] - ov[0]));
