@@ -15,15 +15,13 @@ constexpr std::string_view kKeyTokens = "tokenizer.ggml.tokens";
 // llama.cpp's special ids when the file does not name them. For "gpt2" it assumes 11, a GPT-2
 // era convention; ids outside the vocabulary are dropped below, as there.
 void set_model_defaults(Vocab& v) {
-  if (v.model == "gpt2") {
-    v.bos = v.eos = 11;
-  } else if (v.model == "llama") {  // SentencePiece: <unk>=0 <s>=1 </s>=2, BOS added
+  if (v.model == "llama") {  // SentencePiece: <unk>=0 <s>=1 </s>=2, BOS added
     v.unk = 0;
     v.bos = 1;
     v.eos = 2;
     v.add_bos = true;
-  }
-  if (v.model == "gpt2") {
+  } else if (v.model == "gpt2") {
+    v.bos = v.eos = 11;
     // Some pre-tokenizers (Llama 3, Tekken) imply add_bos; unknown pre is reported later by
     // Tokenizer::create with a clearer message, so ignore the error here.
     auto spec = pre_tokenizer_spec(v.pre);
