@@ -1,0 +1,207 @@
+// The forward pass on tiny random models: prompt in one batch, then cached decode, equals
+// token-by-token evaluation; results do not depend on the thread count; several sequences in
+// one batch equal each alone; bad batches and bad files give errors, not crashes.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <memory>
+
+#include "model/model.h"
+#include "tiny_model.h"
+
+namespace silica {
+namespace {
+
+using testing::TinyModelSpec;
+using testing::write_tiny_model;
+
+// Batch vs single-token evaluation runs the same per-token arithmetic, but tiled matmuls may
+// sum in another order: allow float rounding relative to the logits' scale.
+constexpr float kTolBatchVsSingle = 2e-4f;
+
+struct Runner {
+  std::unique_ptr<Model> model;
+  std::unique_ptr<ForwardState> st;
+  std::vector<float> logits;
+
+  Runner(const std::string& path, int threads, int64_t n_seq = 1) {
+    auto m = load_model(path);
+    EXPECT_TRUE(m.ok()) << m.message();
+    model = std::move(m.value());
+    ForwardOptions o;
+    o.n_ctx = 64;
+    o.n_batch = 32;
+    o.n_seq = n_seq;
+    o.n_threads = threads;
+    auto s = ForwardState::create(model->hparams(), o);
+    EXPECT_TRUE(s.ok()) << s.message();
+    st = std::move(s.value());
+    logits.resize(size_t(32 * model->hparams().n_vocab));
+  }
+
+  // Evaluates tokens of sequence `seq` in one batch; returns logits of every token.
+  std::vector<float> eval_all(const std::vector<int32_t>& toks, int32_t seq = 0) {
+    Batch b;
+    const int32_t p0 = int32_t(st->kv().n_pos(seq));
+    for (size_t i = 0; i < toks.size(); ++i) b.add(toks[i], p0 + int32_t(i), seq, true);
+    Status s = model->forward(b, *st, logits.data());
+    EXPECT_TRUE(s.ok()) << s.message();
+    return {logits.begin(), logits.begin() + int64_t(toks.size()) * model->hparams().n_vocab};
+  }
+};
+
+const std::vector<int32_t> kPrompt = {1, 17, 42, 5, 88, 23, 61, 7, 90, 33, 2, 71};
+
+float max_abs_diff(const float* a, const float* b, int64_t n) {
+  float d = 0;
+  for (int64_t i = 0; i < n; ++i) d = std::max(d, std::fabs(a[i] - b[i]));
+  return d;
+}
+
+class ForwardTest : public ::testing::TestWithParam<TinyModelSpec> {};
+
+TEST_P(ForwardTest, BatchedPrefillEqualsTokenByToken) {
+  const TinyModelSpec spec = GetParam();
+  const std::string path = write_tiny_model(spec, "silica_fwd_" + spec.arch + "_" +
+                                                      dtype_name(spec.type) + ".gguf");
+  ASSERT_FALSE(path.empty());
+  Runner batched(path, 2), single(path, 2);
+  const int64_t nv = batched.model->hparams().n_vocab;
+  std::vector<float> all = batched.eval_all(kPrompt);
+  for (size_t i = 0; i < kPrompt.size(); ++i) {
+    std::vector<float> one = single.eval_all({kPrompt[i]});
+    const float* a = all.data() + int64_t(i) * nv;
+    float scale = 0;
+    for (int64_t j = 0; j < nv; ++j) scale = std::max(scale, std::fabs(a[j]));
+    EXPECT_LE(max_abs_diff(a, one.data(), nv), kTolBatchVsSingle * std::max(1.0f, scale))
+        << "position " << i;
+  }
+  // Logits must be finite and not all equal (the model computes something).
+  float lo = all[0], hi = all[0];
+  for (float v : all) {
+    ASSERT_TRUE(std::isfinite(v));
+    lo = std::min(lo, v), hi = std::max(hi, v);
+  }
+  EXPECT_GT(hi - lo, 0.1f);
+}
+
+TEST_P(ForwardTest, SameResultForAnyThreadCount) {
+  const TinyModelSpec spec = GetParam();
+  const std::string path = write_tiny_model(spec, "silica_thr_" + spec.arch + "_" +
+                                                      dtype_name(spec.type) + ".gguf");
+  std::vector<float> ref;
+  for (int threads : {1, 2, 3, 5}) {
+    Runner r(path, threads);
+    std::vector<float> got = r.eval_all(kPrompt);
+    std::vector<float> next = r.eval_all({9});
+    got.insert(got.end(), next.begin(), next.end());
+    if (ref.empty())
+      ref = got;
+    else
+      ASSERT_EQ(0, std::memcmp(ref.data(), got.data(), ref.size() * sizeof(float)))
+          << threads << " threads differ from 1 thread";
+  }
+}
+
+TEST_P(ForwardTest, TwoSequencesInOneBatchEqualEachAlone) {
+  const TinyModelSpec spec = GetParam();
+  const std::string path = write_tiny_model(spec, "silica_seq_" + spec.arch + "_" +
+                                                      dtype_name(spec.type) + ".gguf");
+  Runner both(path, 2, 2), alone(path, 2, 1);
+  const int64_t nv = both.model->hparams().n_vocab;
+  const std::vector<int32_t> a = {3, 14, 15, 92}, b = {65, 35, 89};
+  // Interleave the two sequences' tokens in one batch.
+  Batch batch;
+  for (size_t i = 0; i < 4; ++i) {
+    batch.add(a[i], int32_t(i), 0, true);
+    if (i < b.size()) batch.add(b[i], int32_t(i), 1, true);
+  }
+  std::vector<float> out(size_t(batch.size() * nv));
+  ASSERT_TRUE(both.model->forward(batch, *both.st, out.data()).ok());
+  std::vector<float> ra = alone.eval_all(a);
+  alone.st->kv().truncate(0, 0);
+  std::vector<float> rb = alone.eval_all(b);
+  int64_t row = 0;
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_LE(max_abs_diff(out.data() + row++ * nv, ra.data() + int64_t(i) * nv, nv), 1e-3f);
+    if (i < b.size())
+      EXPECT_LE(max_abs_diff(out.data() + row++ * nv, rb.data() + int64_t(i) * nv, nv), 1e-3f);
+  }
+}
+
+TinyModelSpec spec(std::string arch, DType type, int64_t embd, int64_t heads, int64_t kv,
+                   int64_t ff, bool tied = false, bool rope_freqs = false) {
+  TinyModelSpec s;
+  s.arch = arch, s.type = type, s.n_embd = embd, s.n_head = heads, s.n_head_kv = kv;
+  s.n_ff = ff, s.tied = tied, s.rope_freqs = rope_freqs;
+  return s;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, ForwardTest,
+    ::testing::Values(spec("llama", DType::kF32, 64, 4, 2, 96),
+                      spec("llama", DType::kF32, 96, 3, 3, 160, /*tied=*/true, /*rope_freqs=*/true),
+                      spec("llama", DType::kF16, 64, 4, 1, 96),
+                      spec("llama", DType::kQ8_0, 64, 4, 2, 96),
+                      spec("llama", DType::kQ4_0, 64, 4, 2, 96, /*tied=*/true),
+                      spec("llama", DType::kQ4_K, 256, 4, 2, 256),
+                      spec("llama", DType::kQ6_K, 256, 8, 4, 512),
+                      spec("qwen2", DType::kF32, 64, 4, 2, 96),
+                      spec("qwen2", DType::kBF16, 64, 2, 1, 96)),
+    [](const auto& info) {
+      return info.param.arch + "_" + dtype_name(info.param.type) + "_" +
+             std::to_string(info.param.n_embd) + "_" + std::to_string(info.param.n_head) + "x" +
+             std::to_string(info.param.n_head_kv) + (info.param.tied ? "_tied" : "");
+    });
+
+TEST(Forward, BadBatchesAreErrors) {
+  const std::string path = write_tiny_model(TinyModelSpec{}, "silica_bad_batch.gguf");
+  Runner r(path, 1);
+  std::vector<float> out(size_t(r.model->hparams().n_vocab) * 4);
+  Batch b;
+  b.add(1000, 0, 0, true);  // outside the vocabulary of 96
+  Status s = r.model->forward(b, *r.st, out.data());
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("outside the vocabulary"), std::string::npos) << s.message();
+  b.clear();
+  b.add(1, 5, 0, true);  // skips positions 0..4
+  s = r.model->forward(b, *r.st, out.data());
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("position 5"), std::string::npos) << s.message();
+  b.clear();
+  b.add(1, 0, 3, true);  // no such sequence slot
+  EXPECT_FALSE(r.model->forward(b, *r.st, out.data()).ok());
+  b.clear();
+  b.add(1, 64, 0, true);  // past the context
+  EXPECT_FALSE(r.model->forward(b, *r.st, out.data()).ok());
+}
+
+TEST(Forward, MissingTensorNamesTheTensor) {
+  // Write a model, then a copy without one tensor.
+  const std::string good = write_tiny_model(TinyModelSpec{}, "silica_missing_src.gguf");
+  auto f = GgufFile::open(good);
+  ASSERT_TRUE(f.ok()) << f.message();
+  GgufWriter w;
+  for (const auto& [k, v] : f->metadata()) w.set_value(k, v);
+  for (const auto& t : f->tensors())
+    if (t.name != "blk.1.ffn_up.weight")
+      w.add_tensor(t.name, t.type, t.ne, std::vector<uint8_t>(t.data, t.data + t.nbytes));
+  const std::string bad = (std::filesystem::temp_directory_path() / "silica_missing.gguf").string();
+  ASSERT_TRUE(w.write(bad).ok());
+  auto m = load_model(bad);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.message().find("blk.1.ffn_up.weight"), std::string::npos) << m.message();
+  EXPECT_NE(m.message().find("silica_missing.gguf"), std::string::npos) << m.message();
+}
+
+TEST(Forward, UnknownArchitectureIsAnError) {
+  TinyModelSpec s;
+  s.arch = "mamba9";
+  auto m = load_model(write_tiny_model(s, "silica_unknown_arch.gguf"));
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.message().find("mamba9"), std::string::npos);
+  EXPECT_NE(m.message().find("llama"), std::string::npos);  // lists what is supported
+}
+
+}  // namespace
+}  // namespace silica
