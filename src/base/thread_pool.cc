@@ -17,7 +17,9 @@
 
 namespace silica {
 namespace {
-constexpr int kSpinIterations = 1 << 16;
+// About 0.1-0.5 ms of spinning: per-token dispatches come microseconds apart, while a
+// longer spin only burns a core that another process (or an oversubscribed pool) needs.
+constexpr int kSpinIterations = 1 << 13;
 }
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
@@ -55,7 +57,12 @@ void ThreadPool::run_raw(RawFn fn, void* ctx) {
   }
   if (sleepers_.load(std::memory_order_acquire) > 0) wake_.notify_all();
   fn(ctx, 0, n_threads_);
-  while (pending_.load(std::memory_order_acquire) != 0) SILICA_PAUSE();
+  for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
+    if (spin < kSpinIterations)
+      SILICA_PAUSE();
+    else
+      std::this_thread::yield();  // a worker was descheduled: let it run
+  }
 }
 
 void ThreadPool::worker(int ith) {
