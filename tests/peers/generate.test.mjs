@@ -1,0 +1,71 @@
+// `silica run --temp 0` text equals llama.cpp's greedy completion of the same prompt and model.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import {after, before, test} from 'node:test';
+
+import {LlamaRef} from './lib/llama_ref.mjs';
+import {makeScratchDir, makeTestModel, silicaRun, vocabPath} from './lib/silica_env.mjs';
+
+const kMaxTokens = 32;
+const kThreads = 2;
+const kPrompts = [
+  'Once upon a time',
+  'The capital of France is',
+  'def fibonacci(n):\n    ',
+  'Ünïcödé and emoji 🦙 mixed with numbers 12345',
+];
+
+// Two shapes that take different paths: GQA with a separate output matrix, and 32-blocks with
+// a tied output matrix and llama3 rope scaling.
+const kModels = [
+  {name: 'B-q8_0', type: 'q8_0', embd: 256, layers: 2, heads: 8, kvHeads: 2, ff: 512},
+  {
+    name: 'C-q4_K',
+    type: 'q4_K',
+    embd: 256,
+    layers: 2,
+    heads: 8,
+    kvHeads: 2,
+    ff: 512,
+    tied: true,
+    llama3Rope: '8,1,4,8192',
+  },
+];
+
+let scratch;
+let vocab;
+
+before(async () => {
+  scratch = makeScratchDir('generate');
+  vocab = await vocabPath('llama-bpe');
+});
+
+after(() => {
+  if (scratch) fs.rmSync(scratch, {recursive: true, force: true});
+});
+
+for (const m of kModels) {
+  test(`silica run text equals llama.cpp greedy completion: ${m.name}`, async (t) => {
+    const file = await makeTestModel({...m, vocab, seed: 11}, path.join(scratch, `${m.name}.gguf`));
+    // silica runs are independent processes: start them all while llama.cpp loads and works.
+    const silica = kPrompts.map((p) => silicaRun(file, p, kMaxTokens, {threads: kThreads}));
+    silica.forEach((s) => s.catch(() => {}));
+    const llama = await LlamaRef.load(file, {contextSize: 256, threads: kThreads});
+    try {
+      for (let i = 0; i < kPrompts.length; i++) {
+        await t.test(JSON.stringify(kPrompts[i]), async () => {
+          const ref = await llama.complete(kPrompts[i], kMaxTokens);
+          const got = await silica[i];
+          assert.equal(
+              got, ref.text,
+              `${m.name} prompt ${JSON.stringify(kPrompts[i])} (tokens ` +
+                  `${ref.promptTokens.join(' ')}): silica text differs from ` +
+                  `llama.cpp's ${ref.tokens.length} greedy ids ${ref.tokens.join(' ')}`);
+        });
+      }
+    } finally {
+      await llama.dispose();
+    }
+  });
+}
