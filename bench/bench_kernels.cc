@@ -1,0 +1,93 @@
+// Kernel micro-benchmarks: matvec (decode) in GB/s of weight bytes read, matmul (prompt) in
+// GFLOP/s, per weight type at 2048x2048 and 8192x2048, on the best ISA (SILICA_ISA caps it)
+// with SILICA_THREADS threads (default: all hardware threads).
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+#include "kernels/kernels.h"
+
+namespace silica {
+namespace {
+
+constexpr DType kTypes[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ8_0,
+                            DType::kQ4_0, DType::kQ4_K, DType::kQ6_K};
+constexpr int64_t kPromptTokens = 64;
+
+ThreadPool& bench_pool() {
+  static ThreadPool pool([] {
+    const char* env = std::getenv("SILICA_THREADS");
+    return env ? std::atoi(env) : ThreadPool::default_threads();
+  }());
+  return pool;
+}
+
+std::vector<float> random_floats(int64_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = normal(rng);
+  return v;
+}
+
+// Weights are converted with the kernels' own from_float where a type has one, else left as
+// random bytes: speed does not depend on the values, and k-quant scales stay finite either way.
+std::vector<uint8_t> make_weights(DType t, int64_t n_out, int64_t n_in) {
+  std::vector<uint8_t> w(dtype_row_size(t, n_in) * n_out);
+  const FromFloatFn from = type_kernels(t).from_float;
+  const auto row = random_floats(n_in, 1);
+  std::mt19937 rng(2);
+  for (int64_t o = 0; o < n_out; ++o) {
+    uint8_t* dst = w.data() + o * dtype_row_size(t, n_in);
+    if (from) {
+      from(row.data(), dst, n_in);
+    } else {
+      for (size_t i = 0; i < dtype_row_size(t, n_in); ++i) dst[i] = uint8_t(rng());
+    }
+  }
+  return w;
+}
+
+void run(benchmark::State& state, DType t, int64_t n_out, int64_t n_in, int64_t n_tok) {
+  const auto w = make_weights(t, n_out, n_in);
+  const auto x = random_floats(n_in * n_tok, 3);
+  std::vector<float> y(n_out * n_tok);
+  MatmulScratch scratch;
+  for (auto _ : state) {
+    matmul(w.data(), t, n_out, n_in, x.data(), n_tok, y.data(), n_out, bench_pool(), scratch);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(w.size()));
+  state.counters["FLOP/s"] = benchmark::Counter(double(2 * n_out * n_in * n_tok),
+                                                benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(std::string(isa_name(best_isa())) +
+                 " threads=" + std::to_string(bench_pool().size()));
+}
+
+void register_all() {
+  for (DType t : kTypes) {
+    for (int64_t n_out : {int64_t(2048), int64_t(8192)}) {
+      const std::string shape = std::to_string(n_out) + "x2048";
+      benchmark::RegisterBenchmark(("matvec/" + std::string(dtype_name(t)) + "/" + shape).c_str(),
+                                   [=](benchmark::State& s) { run(s, t, n_out, 2048, 1); })
+          ->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(
+          ("matmul" + std::to_string(kPromptTokens) + "/" + dtype_name(t) + "/" + shape).c_str(),
+          [=](benchmark::State& s) { run(s, t, n_out, 2048, kPromptTokens); })
+          ->Unit(benchmark::kMillisecond);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace silica
+
+int main(int argc, char** argv) {
+  silica::register_all();
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
