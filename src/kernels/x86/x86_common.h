@@ -20,8 +20,9 @@ inline float half_to_float(uint16_t h) {
   return _cvtsh_ss(h);
 }
 
-// Signed x signed int8 dot via |x| * sign(y, x): x, y in [-127, 127] (GGUF's quantizers never
-// emit -128 in q8_0 / q8_K, and q4_0 / q6_K values are smaller).
+// Signed x signed int8 dot via |x| * sign(y, x). x = -128 is fine (|x| = 128 as unsigned);
+// y = -128 would overflow on negation, and activations never hold it: q8_0 and q8_K round
+// x * 127 / amax, whose magnitude is at most 127.
 inline __m256i dot_s8s8(__m256i acc, __m256i x, __m256i y) {
   return dot_u8s8(acc, _mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
 }

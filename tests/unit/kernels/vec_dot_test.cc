@@ -1,7 +1,9 @@
 // Every ISA's vec_dot against the scalar reference, for every weight type and several lengths.
 #include <gtest/gtest.h>
 
+#include "base/half.h"
 #include "kernel_test_util.h"
+#include "tensor/blocks.h"
 
 namespace silica {
 namespace {
@@ -50,6 +52,24 @@ TEST(VecDot, ZeroRowsGiveZero) {
       EXPECT_EQ(type_kernels(t, isa).vec_dot(a.data(), b.data(), n), 0.0f) << label(isa, t);
     }
   }
+}
+
+// GGUF's quantizers never write -128 into q8_0 weights, but a file may hold it: the SIMD sign
+// trick must still give the exact integer dot.
+TEST(VecDot, Q8_0WeightsAtMinus128) {
+  const int64_t n = 2 * kQK8_0;
+  std::vector<BlockQ8_0> w(2);
+  for (auto& b : w) {
+    b.d = f32_to_fp16(0.25f);
+    for (int j = 0; j < kQK8_0; ++j) b.qs[j] = int8_t(j % 2 ? -128 : 127);
+  }
+  const auto act = test::quantize(DType::kQ8_0, test::random_floats(n, 9));
+  const float want = vec_dot_ref(DType::kQ8_0, w.data(), act.data(), n);
+  const double scale = test::abs_dot_scale(DType::kQ8_0, w.data(), DType::kQ8_0, act.data(), n);
+  for (Isa isa : available_isas())
+    EXPECT_NEAR(type_kernels(DType::kQ8_0, isa).vec_dot(w.data(), act.data(), n), want,
+                test::kTolQ8_0 * scale)
+        << isa_name(isa);
 }
 
 TEST(Dispatch, ScalarAlwaysAvailableAndBestIsListed) {
