@@ -1,0 +1,2 @@
+// Layer chat: sources arrive with their features.
+namespace silica {}
