@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "base/timer.h"
+#include "engine/text_streamer.h"
 #include "model/vocab_loader.h"
 
 namespace silica {
@@ -46,23 +47,6 @@ Status Session::eval(const std::vector<int32_t>& tokens) {
   return {};
 }
 
-namespace {
-
-// Longest suffix of `text` that is a proper prefix of some stop string: held back, because the
-// next token may complete the stop string.
-size_t held_back_suffix(std::string_view text, const std::vector<std::string>& stops) {
-  size_t keep = 0;
-  for (const auto& s : stops)
-    for (size_t n = std::min(s.size() - 1, text.size()); n > keep; --n)
-      if (text.substr(text.size() - n) == std::string_view(s).substr(0, n)) {
-        keep = n;
-        break;
-      }
-  return keep;
-}
-
-}  // namespace
-
 Expected<GenerateStats> Session::generate(const std::vector<int32_t>& prompt,
                                           const GenerateParams& params,
                                           const TextCallback& on_text) {
@@ -77,8 +61,7 @@ Expected<GenerateStats> Session::generate(const std::vector<int32_t>& prompt,
   stats.n_prompt = int64_t(prompt.size());
   stats.prompt_ns = now_ns() - t0;
 
-  StreamDecoder decoder(tok);
-  std::string pending;  // decoded text not yet passed on (may start a stop string)
+  TextStreamer streamer(tok, params.stop);
   t0 = now_ns();
   const int64_t n_ctx = st_->options().n_ctx;
   stats.done_reason = "length";
@@ -93,23 +76,10 @@ Expected<GenerateStats> Session::generate(const std::vector<int32_t>& prompt,
     sampler.accept(id);
     stats.tokens.push_back(id);
     ++stats.n_generated;
-    pending += decoder.push(id);
-    bool stopped = false;
-    for (const auto& s : params.stop) {
-      const size_t at = s.empty() ? std::string::npos : pending.find(s);
-      if (at != std::string::npos) {
-        pending.resize(at);
-        stopped = true;
-      }
-    }
-    const size_t keep = stopped ? 0 : held_back_suffix(pending, params.stop);
-    if (pending.size() > keep) {
-      if (!on_text(std::string_view(pending).substr(0, pending.size() - keep))) stopped = true;
-      pending.erase(0, pending.size() - keep);
-    }
-    if (stopped) {
+    const std::string text = streamer.push(id);
+    const bool go_on = text.empty() || on_text(text);
+    if (streamer.stopped() || !go_on) {
       stats.done_reason = "stop";
-      pending.clear();
       break;
     }
     if (n_past() >= n_ctx) break;  // context full
@@ -117,8 +87,7 @@ Expected<GenerateStats> Session::generate(const std::vector<int32_t>& prompt,
     one[0] = id;
     SILICA_RETURN_IF_ERROR(eval(one));
   }
-  pending += decoder.flush();
-  if (!pending.empty()) on_text(pending);
+  if (const std::string rest = streamer.flush(); !rest.empty()) on_text(rest);
   stats.generate_ns = now_ns() - t0;
   return stats;
 }
