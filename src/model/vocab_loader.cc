@@ -15,11 +15,16 @@ constexpr std::string_view kKeyTokens = "tokenizer.ggml.tokens";
 // llama.cpp's special ids when the file does not name them. For "gpt2" it assumes 11, a GPT-2
 // era convention; ids outside the vocabulary are dropped below, as there.
 void set_model_defaults(Vocab& v) {
-  if (v.model == "llama") {  // SentencePiece: <unk>=0 <s>=1 </s>=2, BOS added
+  if (v.model == kModelSpm) {  // SentencePiece: <unk>=0 <s>=1 </s>=2, BOS added
     v.unk = 0;
     v.bos = 1;
     v.eos = 2;
     v.add_bos = true;
+    v.add_space_prefix = true;
+    v.escape_whitespace = true;
+  } else if (v.model == kModelGemma4) {
+    // SentencePiece-style BPE: no default ids; spaces are U+2581 in the tokens.
+    v.escape_whitespace = true;
   } else if (v.model == "gpt2") {
     v.bos = v.eos = 11;
     // Some pre-tokenizers (Llama 3, Tekken) imply add_bos; unknown pre is reported later by
@@ -62,8 +67,10 @@ Expected<Vocab> vocab_from_gguf(const GgufFile& f) {
   }
   const std::vector<std::string_view> merges = f.get_string_array("tokenizer.ggml.merges");
   v.merges.assign(merges.begin(), merges.end());
-  if (v.model == "gpt2" && v.merges.empty()) {
-    return make_error("{}: byte-level BPE vocabulary without tokenizer.ggml.merges", f.path());
+  if ((v.model == kModelByteLevelBpe || v.model == kModelGemma4) && v.merges.empty()) {
+    return make_error(
+        "{}: BPE vocabulary (tokenizer.ggml.model '{}') without tokenizer.ggml.merges", f.path(),
+        v.model);
   }
 
   set_model_defaults(v);
@@ -89,6 +96,12 @@ Expected<Vocab> vocab_from_gguf(const GgufFile& f) {
   }
   if (auto b = f.get_bool("tokenizer.ggml.add_bos_token")) v.add_bos = *b;
   if (auto b = f.get_bool("tokenizer.ggml.add_eos_token")) v.add_eos = *b;
+  // llama.cpp reads the prefix flag for SentencePiece only; BPE models never add one.
+  if (v.model == kModelSpm) {
+    if (auto b = f.get_bool("tokenizer.ggml.add_space_prefix")) v.add_space_prefix = *b;
+  }
+  // Gemma 4 files say add_bos false, but the model needs <bos>: llama.cpp forces it on.
+  if (v.model == kModelGemma4) v.add_bos = true;
 
   // FIM pad / repo / file-separator tokens also end generation (llama.cpp): a code model that
   // emits one has finished its completion.

@@ -1,24 +1,32 @@
-// Byte-level BPE merge loop and rank table construction.
+// BPE merge loop (byte-level or UTF-8 symbols) and rank table construction.
 #include "tokenizer/bpe.h"
 
 #include <queue>
 
 #include "tokenizer/byte_level.h"
+#include "tokenizer/spm.h"
+#include "tokenizer/utf8.h"
 
 namespace silica {
 
-Expected<BpeModel> BpeModel::create(const Vocab& vocab, bool ignore_merges) {
+Expected<BpeModel> BpeModel::create(const Vocab& vocab, BpeOptions options) {
   BpeModel m;
-  m.ignore_merges_ = ignore_merges;
+  m.options_ = options;
+  m.unk_ = vocab.unk;
   m.text_to_id_.reserve(vocab.tokens.size());
   // Later duplicates win, as in llama.cpp's text -> id map.
   for (size_t i = 0; i < vocab.tokens.size(); ++i) {
     m.text_to_id_[vocab.tokens[i]] = static_cast<int32_t>(i);
   }
+  const bool byte_level = options.symbols == BpeSymbols::kByteLevel;
   for (int b = 0; b < 256; ++b) {
     const char c = static_cast<char>(b);
-    m.byte_to_id_[b] = m.text_to_id(byte_level_encode(std::string_view(&c, 1)));
+    const std::string_view s(&c, 1);
+    // UTF-8 symbols: only ASCII bytes are whole characters; the rest go through the hash map.
+    m.byte_to_id_[b] =
+        byte_level ? m.text_to_id(byte_level_encode(s)) : (b < 0x80 ? m.text_to_id(s) : -1);
   }
+  if (!byte_level) m.fallback_ids_ = find_byte_tokens(m.text_to_id_);
   if (vocab.merges.empty()) {
     return make_error(
         "tokenizer: BPE vocabulary (model '{}') has no merges "
@@ -68,19 +76,56 @@ struct Candidate {
 
 }  // namespace
 
+int32_t BpeModel::whole_word_id(std::string_view word) const {
+  const bool utf8 = options_.symbols == BpeSymbols::kUtf8;
+  if (options_.ignore_merges) return text_to_id(utf8 ? std::string(word) : byte_level_encode(word));
+  // Gemma 4 (llama.cpp): a run of newlines that is a token stays whole instead of merging.
+  if (options_.whole_newline_words && word.find_first_not_of('\n') == std::string_view::npos) {
+    return text_to_id(word);
+  }
+  return -1;
+}
+
+int32_t BpeModel::symbol_id(std::string_view text) const {
+  if (text.size() == 1) return byte_to_id_[static_cast<uint8_t>(text[0])];
+  return text_to_id(text);
+}
+
+// A UTF-8 character with no token: its bytes as <0xAB> tokens, or the unknown token (HF
+// byte_fallback). Byte-level vocabularies have every byte, so this is reached only for kUtf8.
+void BpeModel::emit_unknown(std::string_view text, std::vector<int32_t>& out) const {
+  if (options_.symbols == BpeSymbols::kByteLevel) return;  // malformed vocabulary: dropped
+  bool all = true;
+  for (char c : text) all = all && fallback_ids_[static_cast<uint8_t>(c)] >= 0;
+  if (!all) {
+    if (unk_ >= 0) out.push_back(unk_);
+    return;
+  }
+  for (char c : text) out.push_back(fallback_ids_[static_cast<uint8_t>(c)]);
+}
+
 void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out) const {
   if (word.empty()) return;
-  if (ignore_merges_) {
-    const int32_t whole = text_to_id(byte_level_encode(word));
-    if (whole >= 0) {
-      out.push_back(whole);
-      return;
-    }
+  if (const int32_t whole = whole_word_id(word); whole >= 0) {
+    out.push_back(whole);
+    return;
   }
-  const auto n = static_cast<int32_t>(word.size());
-  std::vector<int32_t> ids(n), next(n), prev(n);  // [n] one symbol per byte to start
+  const bool utf8 = options_.symbols == BpeSymbols::kUtf8;
+  // [n] one symbol per byte (byte-level) or per character (UTF-8); begin/size locate its text.
+  std::vector<int32_t> ids, next, prev;
+  std::vector<uint32_t> begin;
+  for (size_t pos = 0; pos < word.size();) {
+    size_t len = utf8 ? utf8_sequence_length(word, pos) : 1;
+    if (len == 0) len = 1;
+    ids.push_back(symbol_id(word.substr(pos, len)));
+    begin.push_back(static_cast<uint32_t>(pos));
+    pos += len;
+  }
+  const auto n = static_cast<int32_t>(ids.size());
+  begin.push_back(static_cast<uint32_t>(word.size()));
+  next.resize(n);
+  prev.resize(n);
   for (int32_t i = 0; i < n; ++i) {
-    ids[i] = byte_to_id_[static_cast<uint8_t>(word[i])];
     prev[i] = i - 1;
     next[i] = i + 1 < n ? i + 1 : -1;
   }
@@ -105,9 +150,13 @@ void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out) con
     push(prev[c.left]);
     push(c.left);
   }
-  // A byte with no token of its own (only in malformed vocabularies) is dropped, like llama.cpp.
+  // Merged symbols are tokens; only an unmerged character can lack one.
   for (int32_t i = 0; i >= 0; i = next[i]) {
-    if (ids[i] >= 0) out.push_back(ids[i]);
+    if (ids[i] >= 0) {
+      out.push_back(ids[i]);
+    } else {
+      emit_unknown(word.substr(begin[i], begin[i + 1] - begin[i]), out);
+    }
   }
 }
 

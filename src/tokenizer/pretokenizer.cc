@@ -93,6 +93,8 @@ const std::vector<PreEntry>& pre_table() {
       // No pre recorded (old conversions): llama.cpp's fallback, punctuation runs isolated first.
       {{"default", ""}, {R"([\p{P}\$\+<=>\^~\|]+)", kGpt2, R"(\p{N}+)", "[0-9][0-9][0-9]"}},
       {{"viking"}, {kPoro, kDigit}},
+      // Gemma 4: SentencePiece-style BPE over the whole text; only newline runs are split off.
+      {{"gemma4"}, {"[^\n]+|[\n]+"}},
   };
   return kTable;
 }
@@ -112,6 +114,7 @@ Expected<PreTokenizerSpec> pre_tokenizer_spec(std::string_view pre) {
       for (const char* r : e.regexes) spec.regexes.emplace_back(r);
       spec.ignore_merges = e.ignore_merges;
       spec.default_add_bos = e.default_add_bos;
+      spec.whole_newline_words = name == "gemma4";
       return spec;
     }
   }
@@ -123,8 +126,13 @@ Expected<PreTokenizerSpec> pre_tokenizer_spec(std::string_view pre) {
 }
 
 Expected<PreTokenizer> PreTokenizer::create(std::string_view pre) {
+  SILICA_ASSIGN_OR_RETURN(PreTokenizerSpec spec, pre_tokenizer_spec(pre));
+  return create(std::move(spec), pre);
+}
+
+Expected<PreTokenizer> PreTokenizer::create(PreTokenizerSpec spec, std::string_view pre) {
   PreTokenizer p;
-  SILICA_ASSIGN_OR_RETURN(p.spec_, pre_tokenizer_spec(pre));
+  p.spec_ = std::move(spec);
   for (const std::string& re : p.spec_.regexes) {
     int err = 0;
     PCRE2_SIZE err_off = 0;
@@ -178,6 +186,10 @@ void split_piece(pcre2_code* code, pcre2_match_data* md, std::string_view piece,
 
 void PreTokenizer::split(std::string_view text, std::vector<std::string_view>& out) const {
   if (text.empty()) return;
+  if (compiled_.empty()) {
+    out.push_back(text);
+    return;
+  }
   std::vector<std::string_view> pieces{text};
   std::vector<std::string_view> next;
   for (size_t r = 0; r < compiled_.size(); ++r) {

@@ -16,6 +16,7 @@ struct PreTokenizerSpec {
   std::vector<std::string> regexes;  // applied in turn; each splits the pieces of the last
   bool ignore_merges = false;  // a word that is itself a token is emitted whole (HF ignore_merges)
   bool default_add_bos = false;  // llama.cpp's add_bos when GGUF lacks tokenizer.ggml.add_bos_token
+  bool whole_newline_words = false;  // Gemma 4: a newline run that is a token is not merged
 };
 
 // The spec for a pre name, or an error naming the unsupported pre.
@@ -24,6 +25,8 @@ Expected<PreTokenizerSpec> pre_tokenizer_spec(std::string_view pre);
 class PreTokenizer {
  public:
   static Expected<PreTokenizer> create(std::string_view pre);
+  // From regexes as given (a tokenizer.json Split pattern); none: the text is one word.
+  static Expected<PreTokenizer> create(PreTokenizerSpec spec, std::string_view name);
   PreTokenizer(PreTokenizer&&) noexcept;
   PreTokenizer& operator=(PreTokenizer&&) noexcept;
   ~PreTokenizer();
@@ -32,7 +35,7 @@ class PreTokenizer {
   // isolates its matches; the text between matches is kept as pieces of its own.
   void split(std::string_view text, std::vector<std::string_view>& out) const;
 
-  bool ignore_merges() const { return spec_.ignore_merges; }
+  const PreTokenizerSpec& spec() const { return spec_; }
 
  private:
   struct Compiled;

@@ -1,10 +1,12 @@
-// Tokenizer: special-token partition, pre-tokenization, per-word BPE with a word cache, decoding.
+// Tokenizer: special-token partition, normalization, pre-tokenization, per-word BPE with a word
+// cache or SentencePiece merging, decoding.
 #include "tokenizer/tokenizer.h"
 
 #include <algorithm>
 #include <unordered_map>
 
 #include "tokenizer/byte_level.h"
+#include "tokenizer/unicode_nfc.h"
 #include "tokenizer/utf8.h"
 
 namespace silica {
@@ -12,6 +14,22 @@ namespace {
 
 // Words longer than this are not cached: they are rare and would bloat the cache.
 constexpr size_t kMaxCachedWordBytes = 256;
+
+// SentencePiece writes spaces as U+2581 LOWER ONE EIGHTH BLOCK.
+constexpr std::string_view kEscapedSpace = "\xE2\x96\x81";
+
+std::string escape_spaces(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 4);
+  for (char c : text) {
+    if (c == ' ') {
+      out += kEscapedSpace;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
 
 // A piece of the input: either raw text still to tokenize or an already matched special token.
 struct Fragment {
@@ -61,21 +79,42 @@ void partition(std::vector<Fragment>& frags, std::string_view text, int32_t id,
 
 }  // namespace
 
-Tokenizer::Tokenizer(Vocab vocab, PreTokenizer pre, BpeModel bpe)
-    : vocab_(std::move(vocab)), pre_(std::move(pre)), bpe_(std::move(bpe)) {}
-
 Expected<Tokenizer> Tokenizer::create(Vocab vocab) {
   SILICA_RETURN_IF_ERROR(check_sizes(vocab));
-  if (vocab.model != "gpt2") {
-    return make_error(
-        "tokenizer: unsupported tokenizer.ggml.model '{}' (supported: 'gpt2' byte-level BPE)",
-        vocab.model);
-  }
-  SILICA_ASSIGN_OR_RETURN(PreTokenizer pre, PreTokenizer::create(vocab.pre));
-  SILICA_ASSIGN_OR_RETURN(BpeModel bpe, BpeModel::create(vocab, pre.ignore_merges()));
-  Tokenizer t(std::move(vocab), std::move(pre), std::move(bpe));
+  Tokenizer t(std::move(vocab));
+  SILICA_RETURN_IF_ERROR(t.init_models());
   t.build_tables();
   return t;
+}
+
+Status Tokenizer::init_models() {
+  const std::string_view model = vocab_.model;
+  if (model == kModelSpm) {
+    SILICA_ASSIGN_OR_RETURN(spm_, SpmModel::create(vocab_));
+    return Status();
+  }
+  const bool byte_level = model == kModelByteLevelBpe;
+  if (!byte_level && model != kModelGemma4 && model != kModelUtf8Bpe) {
+    return make_error(
+        "tokenizer: unsupported tokenizer.ggml.model '{}' (supported: 'gpt2' byte-level BPE, "
+        "'llama' SentencePiece, 'gemma4' SentencePiece-style BPE)",
+        model);
+  }
+  if (vocab_.pre_regexes) {
+    PreTokenizerSpec spec;
+    spec.regexes = *vocab_.pre_regexes;
+    SILICA_ASSIGN_OR_RETURN(pre_, PreTokenizer::create(std::move(spec), "tokenizer.json"));
+  } else {
+    // gemma4 files carry no pre name (llama.cpp implies it from the model).
+    const std::string_view pre = model == kModelGemma4 ? kModelGemma4 : vocab_.pre;
+    SILICA_ASSIGN_OR_RETURN(pre_, PreTokenizer::create(pre));
+  }
+  BpeOptions opt;
+  opt.symbols = byte_level ? BpeSymbols::kByteLevel : BpeSymbols::kUtf8;
+  opt.ignore_merges = vocab_.ignore_merges || pre_->spec().ignore_merges;
+  opt.whole_newline_words = pre_->spec().whole_newline_words;
+  SILICA_ASSIGN_OR_RETURN(bpe_, BpeModel::create(vocab_, opt));
+  return Status();
 }
 
 int32_t Tokenizer::type_of(int32_t id) const {
@@ -84,6 +123,35 @@ int32_t Tokenizer::type_of(int32_t id) const {
 
 bool Tokenizer::is_control(int32_t id) const {
   return id >= 0 && id < n_vocab() && type_of(id) == kTokenControl;
+}
+
+// "<0xAB>" -> 0xAB, or -1 when text is not a byte token's name.
+static int parse_byte_token(std::string_view text) {
+  if (text.size() != 6 || text.substr(0, 3) != "<0x" || text[5] != '>') return -1;
+  int v = 0;
+  for (char c : text.substr(3, 2)) {
+    const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+std::string Tokenizer::piece_of_normal(int32_t id) const {
+  const std::string& text = vocab_.tokens[id];
+  if (type_of(id) == kTokenByte) {
+    if (const int b = parse_byte_token(text); b >= 0) return std::string(1, static_cast<char>(b));
+  }
+  if (vocab_.model == kModelByteLevelBpe) return byte_level_decode(text);
+  if (!vocab_.escape_whitespace) return text;
+  std::string out;  // U+2581 -> ' '
+  for (size_t pos = 0;;) {
+    const size_t at = text.find(kEscapedSpace, pos);
+    out.append(text, pos, at == std::string::npos ? std::string::npos : at - pos);
+    if (at == std::string::npos) return out;
+    out += ' ';
+    pos = at + kEscapedSpace.size();
+  }
 }
 
 void Tokenizer::build_tables() {
@@ -96,7 +164,7 @@ void Tokenizer::build_tables() {
       case kTokenNormal:
       case kTokenUndefined:
       case kTokenByte:
-        pieces_[id] = byte_level_decode(text);
+        pieces_[id] = piece_of_normal(id);
         special_pieces_[id] = pieces_[id];
         break;
       case kTokenUserDefined:
@@ -129,15 +197,32 @@ void Tokenizer::build_tables() {
   }
 }
 
-void Tokenizer::encode_raw(std::string_view text, std::vector<int32_t>& out) const {
+// One run of text between special tokens: normalize, then SPM or pre-tokenize + BPE.
+void Tokenizer::encode_raw(std::string_view raw, std::vector<int32_t>& out) const {
+  std::string buf;
+  if (vocab_.normalize_nfc) buf = normalize_nfc(raw);
+  std::string_view text = vocab_.normalize_nfc ? std::string_view(buf) : raw;
+  if (vocab_.add_space_prefix || vocab_.escape_whitespace) {
+    // Every run of text follows a special token or starts the input: each gets the prefix.
+    buf = escape_spaces(vocab_.add_space_prefix ? " " + std::string(text) : std::string(text));
+    text = buf;
+  }
+  if (spm_) {
+    spm_->encode(text, out);
+  } else {
+    encode_words(text, out);
+  }
+}
+
+void Tokenizer::encode_words(std::string_view text, std::vector<int32_t>& out) const {
   std::vector<std::string_view> words;
-  pre_.split(text, words);
+  pre_->split(text, words);
   // Per-call cache: natural text repeats a few thousand words over and over.
   std::unordered_map<std::string_view, std::pair<uint32_t, uint32_t>> cache;  // word -> [off, n)
   std::vector<int32_t> cached;
   for (std::string_view w : words) {
     if (w.size() > kMaxCachedWordBytes) {
-      bpe_.encode_word(w, out);
+      bpe_->encode_word(w, out);
       continue;
     }
     const auto it = cache.find(w);
@@ -147,7 +232,7 @@ void Tokenizer::encode_raw(std::string_view text, std::vector<int32_t>& out) con
       continue;
     }
     const size_t before = out.size();
-    bpe_.encode_word(w, out);
+    bpe_->encode_word(w, out);
     cache.emplace(w, std::pair<uint32_t, uint32_t>(cached.size(), out.size() - before));
     cached.insert(cached.end(), out.begin() + before, out.end());
   }
@@ -191,6 +276,12 @@ const std::string& Tokenizer::token_to_piece(int32_t id, bool special) const {
 std::string Tokenizer::decode(std::span<const int32_t> ids, bool special) const {
   std::string out;
   for (int32_t id : ids) out += token_to_piece(id, special);
+  // llama.cpp strips the space its prefix rule added from the first token only (even when that
+  // token renders as nothing, like a hidden BOS: then no space is removed).
+  if (vocab_.add_space_prefix && !ids.empty() && !token_to_piece(ids[0], special).empty() &&
+      out[0] == ' ') {
+    out.erase(0, 1);
+  }
   return out;
 }
 

@@ -1,8 +1,9 @@
-// Tokenizer: text <-> token ids for a Vocab (byte-level BPE now; SPM later), plus streaming
-// detokenization that never splits a UTF-8 character.
+// Tokenizer: text <-> token ids for a Vocab (byte-level BPE, SentencePiece, SentencePiece-style
+// BPE), plus streaming detokenization that never splits a UTF-8 character.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -11,6 +12,7 @@
 #include "base/status.h"
 #include "tokenizer/bpe.h"
 #include "tokenizer/pretokenizer.h"
+#include "tokenizer/spm.h"
 #include "tokenizer/vocab.h"
 
 namespace silica {
@@ -33,7 +35,8 @@ class Tokenizer {
   // (llama.cpp's default rendering), user-defined tokens to their text.
   const std::string& token_to_piece(int32_t id, bool special = false) const;
 
-  // Concatenated pieces, raw bytes (no space clean-up, so decode(encode(x)) == x).
+  // Concatenated pieces, raw bytes (no space clean-up, so decode(encode(x)) == x). When the
+  // vocabulary adds a space prefix, the first token loses one leading space (as in llama.cpp).
   std::string decode(std::span<const int32_t> ids, bool special = false) const;
 
   bool is_eog(int32_t id) const;
@@ -44,14 +47,18 @@ class Tokenizer {
   const Vocab& vocab() const { return vocab_; }
 
  private:
-  Tokenizer(Vocab vocab, PreTokenizer pre, BpeModel bpe);
+  explicit Tokenizer(Vocab vocab) : vocab_(std::move(vocab)) {}
+  Status init_models();
   void build_tables();
+  std::string piece_of_normal(int32_t id) const;
   int32_t type_of(int32_t id) const;
   void encode_raw(std::string_view text, std::vector<int32_t>& out) const;
+  void encode_words(std::string_view text, std::vector<int32_t>& out) const;
 
   Vocab vocab_;
-  PreTokenizer pre_;
-  BpeModel bpe_;
+  std::optional<PreTokenizer> pre_;          // BPE models
+  std::optional<BpeModel> bpe_;              // BPE models
+  std::optional<SpmModel> spm_;              // SentencePiece
   std::vector<std::string> pieces_;          // [n_vocab] token_to_piece(id, false)
   std::vector<std::string> special_pieces_;  // [n_vocab] token_to_piece(id, true)
   std::vector<uint8_t> eog_;                 // [n_vocab] 1 if end-of-generation

@@ -2,8 +2,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace silica {
@@ -19,9 +21,23 @@ enum TokenType : int32_t {
   kTokenByte = 6,
 };
 
+// The merge algorithms Vocab::model names.
+inline constexpr std::string_view kModelByteLevelBpe = "gpt2";  // GPT-2 byte-level BPE
+inline constexpr std::string_view kModelSpm = "llama";          // SentencePiece BPE by score
+inline constexpr std::string_view kModelGemma4 = "gemma4";      // BPE over UTF-8, <0xAB> fallback
+// The same as gemma4 without its pre name: SentencePiece-style BPE from a tokenizer.json.
+inline constexpr std::string_view kModelUtf8Bpe = "bpe-utf8";
+
 struct Vocab {
-  std::string model;  // tokenizer.ggml.model: "gpt2" (byte-level BPE) / "llama" (SPM, later)
+  std::string model;  // tokenizer.ggml.model: one of the kModel* names above
   std::string pre;    // tokenizer.ggml.pre: "llama-bpe", "qwen2", "gpt-2", ...
+  // Split regexes given verbatim (a tokenizer.json pre_tokenizer); when set, pre names none.
+  std::optional<std::vector<std::string>> pre_regexes;
+  bool ignore_merges = false;      // tokenizer.json model.ignore_merges (or implied by pre)
+  bool escape_whitespace = false;  // spaces become U+2581 before merging (SPM and its kin)
+  bool add_space_prefix =
+      false;                   // a space before each run of text (tokenizer.ggml.add_space_prefix)
+  bool normalize_nfc = false;  // Unicode NFC before pre-tokenizing (tokenizer.json normalizer)
   std::vector<std::string> tokens;   // [n_vocab] token text as stored (byte-level encoded)
   std::vector<float> scores;         // [n_vocab] or empty
   std::vector<int32_t> token_types;  // [n_vocab] TokenType, or empty (all normal)
