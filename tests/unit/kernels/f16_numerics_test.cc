@@ -1,0 +1,134 @@
+// Pins the half-precision numerics that llama.cpp's CPU backend (v0.5.0, zen4) was observed to
+// have: f16/bf16 matmuls round the float activations to the weight's type first, and attention
+// rounds q and the softmax probabilities to fp16. Silica must round at the same places; the
+// order of float sums may differ (see docs in the report: f16 rounding amplifies those).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "base/half.h"
+#include "kernel_test_util.h"
+#include "kernels/attention.h"
+
+namespace silica {
+namespace {
+
+using test::label;
+
+constexpr int64_t kNIn = 256;
+constexpr int64_t kNOut = 48;
+// |silica - rounded reference| <= kTolHalfRounded * sum|w*x|: only summation order differs.
+constexpr double kTolHalfRounded = 2e-6;
+// The unrounded reference must be at least this many tolerances away somewhere, or the test
+// could not tell "rounds activations" from "keeps them in float".
+constexpr double kMinSeparation = 10.0;
+// Attention output: |silica - reference| <= kTolAttention * max|v|.
+constexpr double kTolAttention = 2e-7;
+
+float round_to(DType t, float x) {
+  return t == DType::kF16 ? fp16_to_f32(f32_to_fp16(x)) : bf16_to_f32(f32_to_bf16(x));
+}
+
+struct HalfErrors {
+  double to_rounded = 0;    // max |y - sum w*round(x)| / sum|w*x|
+  double to_unrounded = 0;  // max |y - sum w*x| / sum|w*x|
+};
+
+HalfErrors matmul_errors(DType t, int64_t n_tok, Isa isa) {
+  const size_t row = dtype_row_size(t, kNIn);
+  std::vector<uint8_t> w(row * kNOut);          // [kNOut, kNIn] of type t
+  std::vector<float> wf(size_t(kNIn * kNOut));  // [kNOut, kNIn] dequantized
+  for (int64_t o = 0; o < kNOut; ++o) {
+    const auto r = test::random_floats(kNIn, uint32_t(500 + o));
+    quantize_row_ref(t, r.data(), w.data() + o * row, kNIn);
+    dequantize_row_ref(t, w.data() + o * row, wf.data() + o * kNIn, kNIn);
+  }
+  const auto x = test::random_floats(kNIn * n_tok, uint32_t(9 + n_tok));  // [n_tok, kNIn]
+  std::vector<float> y(size_t(kNOut * n_tok));                            // [n_tok, kNOut]
+  ThreadPool pool(2);
+  MatmulScratch scratch;
+  matmul(w.data(), t, kNOut, kNIn, x.data(), n_tok, y.data(), kNOut, pool, scratch, isa);
+  HalfErrors e;
+  for (int64_t tok = 0; tok < n_tok; ++tok)
+    for (int64_t o = 0; o < kNOut; ++o) {
+      double rounded = 0, exact = 0, scale = 0;
+      for (int64_t i = 0; i < kNIn; ++i) {
+        const double wi = wf[o * kNIn + i], xi = x[tok * kNIn + i];
+        rounded += wi * round_to(t, float(xi));
+        exact += wi * xi;
+        scale += std::fabs(wi * xi);
+      }
+      const double yi = y[tok * kNOut + o];
+      e.to_rounded = std::max(e.to_rounded, std::fabs(yi - rounded) / scale);
+      e.to_unrounded = std::max(e.to_unrounded, std::fabs(yi - exact) / scale);
+    }
+  return e;
+}
+
+TEST(HalfNumerics, MatmulRoundsActivationsToTheWeightType) {
+  for (Isa isa : available_isas())
+    for (DType t : {DType::kF16, DType::kBF16})
+      for (int64_t n_tok : {1, 8}) {  // llama.cpp: vec_dot for one row, tinyBLAS for batches
+        const HalfErrors e = matmul_errors(t, n_tok, isa);
+        SCOPED_TRACE(label(isa, t) + " n_tok=" + std::to_string(n_tok));
+        EXPECT_LE(e.to_rounded, kTolHalfRounded);
+        EXPECT_GE(e.to_unrounded, kMinSeparation * kTolHalfRounded);
+      }
+}
+
+// out = sum_j round16(softmax_j) * v_j with scores from round16(q): llama.cpp's KQ and KQV
+// matmuls take f16 K/V and convert q and the probabilities to f16.
+std::vector<double> attention_reference(const std::vector<float>& q, const std::vector<uint16_t>& k,
+                                        const std::vector<uint16_t>& v, int64_t n_kv, int64_t hd,
+                                        float scale, bool round_half) {
+  std::vector<double> s(static_cast<size_t>(n_kv));  // [n_kv]
+  for (int64_t j = 0; j < n_kv; ++j) {
+    double dot = 0;
+    for (int64_t d = 0; d < hd; ++d) {
+      const float qd = round_half ? round_to(DType::kF16, q[d]) : q[d];
+      dot += double(fp16_to_f32(k[j * hd + d])) * qd;
+    }
+    s[j] = dot * scale;
+  }
+  const double mx = *std::max_element(s.begin(), s.end());
+  double sum = 0;
+  for (double& p : s) sum += (p = std::exp(p - mx));
+  std::vector<double> out(static_cast<size_t>(hd), 0.0);  // [hd]
+  for (int64_t j = 0; j < n_kv; ++j) {
+    const double p = round_half ? round_to(DType::kF16, float(s[j] / sum)) : s[j] / sum;
+    for (int64_t d = 0; d < hd; ++d) out[d] += p * fp16_to_f32(v[j * hd + d]);
+  }
+  return out;
+}
+
+TEST(HalfNumerics, AttentionRoundsQueryAndProbabilitiesToF16) {
+  constexpr int64_t kHd = 64, kNKv = 40;
+  const float scale = 1.0f / std::sqrt(float(kHd));
+  const auto q = test::random_floats(kHd, 1);          // [kHd]
+  const auto kf = test::random_floats(kNKv * kHd, 2);  // [kNKv, kHd]
+  const auto vf = test::random_floats(kNKv * kHd, 3);  // [kNKv, kHd]
+  std::vector<uint16_t> k(kf.size()), v(vf.size());
+  for (size_t i = 0; i < kf.size(); ++i) k[i] = f32_to_fp16(kf[i]), v[i] = f32_to_fp16(vf[i]);
+  double vmax = 0;
+  for (uint16_t h : v) vmax = std::max(vmax, double(std::fabs(fp16_to_f32(h))));
+  const auto rounded = attention_reference(q, k, v, kNKv, kHd, scale, true);
+  const auto exact = attention_reference(q, k, v, kNKv, kHd, scale, false);
+  for (Isa isa : available_isas()) {
+    std::vector<float> scores(kNKv), v_row(kHd), out(kHd);
+    std::vector<uint16_t> probs(kNKv), q16(kHd);
+    attend_head_f16(q.data(), k.data(), v.data(), kNKv, kHd, scale, out.data(),
+                    {scores.data(), probs.data(), q16.data(), v_row.data()}, isa);
+    double to_rounded = 0, to_exact = 0;
+    for (int64_t d = 0; d < kHd; ++d) {
+      to_rounded = std::max(to_rounded, std::fabs(out[d] - rounded[d]) / vmax);
+      to_exact = std::max(to_exact, std::fabs(out[d] - exact[d]) / vmax);
+    }
+    SCOPED_TRACE(isa_name(isa));
+    EXPECT_LE(to_rounded, kTolAttention);
+    EXPECT_GE(to_exact, kMinSeparation * kTolAttention);
+  }
+}
+
+}  // namespace
+}  // namespace silica
