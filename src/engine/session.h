@@ -32,6 +32,7 @@ struct GenerateParams {
 
 struct GenerateStats {
   int64_t n_prompt = 0;       // prompt tokens evaluated (after prefix reuse)
+  int64_t n_cached = 0;       // prompt tokens reused from the cache
   int64_t n_generated = 0;
   int64_t prompt_ns = 0;
   int64_t generate_ns = 0;

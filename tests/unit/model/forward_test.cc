@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "model/model.h"
-#include "tiny_model.h"
+#include "common/tiny_model.h"
 
 namespace silica {
 namespace {

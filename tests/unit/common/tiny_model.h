@@ -19,8 +19,28 @@ struct TinyModelSpec {
   DType type = DType::kF32;  // matrices; norms and biases stay f32
   bool tied = false;
   bool rope_freqs = false;
+  bool vocab = true;  // a byte-level vocab of n_vocab = 96 tokens (see add_tiny_vocab)
   uint64_t seed = 1;
 };
+
+// A byte-level BPE vocabulary of 96 tokens: the printable ASCII characters '!'..'}', "Ġ" (space
+// in GPT-2's byte mapping), "Ġt" (one merge) and one end-of-generation control token, id 95.
+inline void add_tiny_vocab(GgufWriter& w) {
+  std::vector<std::string> tokens;
+  std::vector<int32_t> types;
+  for (int c = 33; c <= 125; ++c) tokens.emplace_back(1, char(c)), types.push_back(1);
+  tokens.emplace_back("\xc4\xa0"), types.push_back(1);
+  tokens.emplace_back("\xc4\xa0t"), types.push_back(1);
+  tokens.emplace_back("<|end|>"), types.push_back(3);
+  w.set_string("tokenizer.ggml.model", "gpt2");
+  w.set_string("tokenizer.ggml.pre", "gpt-2");
+  w.set_array_strings("tokenizer.ggml.tokens", tokens);
+  w.set_array_i32("tokenizer.ggml.token_type", types);
+  w.set_array_strings("tokenizer.ggml.merges", {"\xc4\xa0 t"});
+  w.set_u32("tokenizer.ggml.bos_token_id", 95);
+  w.set_u32("tokenizer.ggml.eos_token_id", 95);
+  w.set_bool("tokenizer.ggml.add_bos_token", false);
+}
 
 class TinyRng {
  public:
@@ -75,6 +95,7 @@ inline std::string write_tiny_model(const TinyModelSpec& s, const std::string& f
   w.set_u32(a + "attention.head_count_kv", uint32_t(s.n_head_kv));
   w.set_f32(a + "attention.layer_norm_rms_epsilon", 1e-5f);
   w.set_f32(a + "rope.freq_base", 10000.0f);
+  if (s.vocab && s.n_vocab == 96) add_tiny_vocab(w);
   add_matrix(w, rng, "token_embd.weight", s.type, s.n_embd, s.n_vocab, 1.0f);
   add_vector(w, rng, "output_norm.weight", s.n_embd, 1.0f, 0.1f);
   if (!s.tied)
