@@ -147,7 +147,7 @@ void output_head(const TensorRef& norm, const TensorRef& output, const ModelHPar
       rms_norm(x + t * n_embd, wf, st.out_rows.data() + n_out * n_embd, n_embd, hp.rms_eps);
       ++n_out;
     }
-  if (n_out > 0) linear(output, nullptr, st.out_rows.data(), n_out, logits, st);
+  if (n_out > 0 && !st.hidden_only) linear(output, nullptr, st.out_rows.data(), n_out, logits, st);
 }
 
 }  // namespace silica

@@ -40,6 +40,9 @@ class ForwardState {
   std::vector<float> gate;     // [n_batch, n_ff]
   std::vector<float> up;       // [n_batch, n_ff]
   std::vector<float> out_rows; // [n_batch, n_embd] final-normed rows that want logits
+  // Embedding mode: forward() stops after the final norm; out_rows hold the hidden states of
+  // the tokens that asked for output, and no logits are written.
+  bool hidden_only = false;
   MatmulScratch mm;
   // Per-thread attention scratch.
   std::vector<std::vector<float>> att_scores;   // [n_threads][n_ctx]
