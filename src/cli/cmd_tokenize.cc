@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -10,6 +11,7 @@
 #include "cli/commands.h"
 #include "format/gguf.h"
 #include "model/vocab_loader.h"
+#include "tokenizer/hf_tokenizer_json.h"
 #include "tokenizer/tokenizer.h"
 
 namespace silica {
@@ -26,29 +28,56 @@ void print_ids(const Tokenizer& tok, const std::vector<int32_t>& ids, bool piece
   std::string line;
   for (size_t i = 0; i < ids.size(); ++i) {
     if (i) line += ' ';
-    line += pieces ? fmt::format("{}:{}", ids[i], nlohmann::json(tok.token_to_piece(ids[i])).dump(
-                                                      -1, ' ', false, nlohmann::json::error_handler_t::replace))
-                   : std::to_string(ids[i]);
+    line += pieces
+                ? fmt::format("{}:{}", ids[i],
+                              nlohmann::json(tok.token_to_piece(ids[i]))
+                                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
+                : std::to_string(ids[i]);
   }
   line += '\n';
   std::fwrite(line.data(), 1, line.size(), stdout);
 }
 
+std::string read_all(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(fmt::format("cannot read '{}'", path.string()));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// MODEL is a GGUF file (a full model or vocab-only), a tokenizer.json, or a folder holding
+// tokenizer.json; tokenizer_config.json beside it is read when present.
+Vocab load_vocab(const std::string& model) {
+  namespace fs = std::filesystem;
+  fs::path json_path = model;
+  if (fs::is_directory(json_path)) {
+    json_path /= "tokenizer.json";
+  } else {
+    std::ifstream in(model, std::ios::binary);
+    char magic[4] = {};
+    in.read(magic, 4);
+    if (in && std::string_view(magic, 4) == "GGUF") {
+      auto file = GgufFile::open(model);
+      if (!file) fail(file.message());
+      auto vocab = vocab_from_gguf(*file);
+      if (!vocab) fail(vocab.message());
+      return std::move(*vocab);
+    }
+  }
+  const fs::path config_path = json_path.parent_path() / "tokenizer_config.json";
+  const std::string config = fs::exists(config_path) ? read_all(config_path) : std::string();
+  auto vocab = vocab_from_hf_json(read_all(json_path), config);
+  if (!vocab) fail(fmt::format("{}: {}", json_path.string(), vocab.message()));
+  return std::move(*vocab);
+}
+
 void tokenize(const TokenizeOptions& o) {
-  // Only the vocabulary is needed, so vocab-only GGUF files work too.
-  auto file = GgufFile::open(o.model);
-  if (!file) fail(file.message());
-  auto vocab = vocab_from_gguf(*file);
-  if (!vocab) fail(vocab.message());
-  auto tok = Tokenizer::create(std::move(*vocab));
+  auto tok = Tokenizer::create(load_vocab(o.model));
   if (!tok) fail(tok.message());
   std::string text;
   if (!o.file.empty()) {
-    std::ifstream in(o.file, std::ios::binary);
-    if (!in) fail(fmt::format("cannot read '{}'", o.file));
-    std::stringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
+    text = read_all(o.file);
   } else {
     for (size_t i = 0; i < o.text.size(); ++i) text += (i ? " " : "") + o.text[i];
   }
@@ -73,9 +102,12 @@ void tokenize(const TokenizeOptions& o) {
 
 void add_tokenize_command(CLI::App& app) {
   auto o = std::make_shared<TokenizeOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "tokenize", "Print the token ids of a text, space-separated on one line");
-  cmd->add_option("model", o->model, "A GGUF model (or vocab-only GGUF) file")->required();
+  CLI::App* cmd =
+      app.add_subcommand("tokenize", "Print the token ids of a text, space-separated on one line");
+  cmd->add_option(
+         "model", o->model,
+         "A GGUF model (or vocab-only GGUF) file, a tokenizer.json, or a folder holding one")
+      ->required();
   cmd->add_option("text", o->text, "Text to tokenize (words are joined by spaces)");
   cmd->add_option("-f,--file", o->file, "Read the text from a file instead");
   cmd->add_flag("--special", o->special, "Parse special tokens such as <|eot_id|> in the text");
