@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   silica::add_tokenize_command(app);
   silica::add_bench_command(app);
   silica::add_eval_command(app);
+  silica::add_template_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,2 +1,0 @@
-// Layer chat: sources arrive with their features.
-namespace silica {}
