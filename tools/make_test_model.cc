@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include <numbers>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "format/gguf.h"
@@ -141,9 +143,21 @@ DType fit_type(DType want, int64_t n_in, const std::string& tensor) {
   return alt;
 }
 
-std::vector<uint8_t> encode(DType type, const std::vector<float>& values) {
-  std::vector<uint8_t> out(dtype_row_size(type, int64_t(values.size())));
-  quantize_row_ref(type, values.data(), out.data(), int64_t(values.size()));
+// Rows are independent, so they are quantized in parallel; the bytes do not depend on threads.
+std::vector<uint8_t> encode(DType type, const std::vector<float>& values, int64_t row_len) {
+  const int64_t n_rows = int64_t(values.size()) / row_len;
+  const size_t row_bytes = dtype_row_size(type, row_len);
+  std::vector<uint8_t> out(row_bytes * size_t(n_rows));
+  const int64_t n_threads =
+      std::clamp<int64_t>(std::thread::hardware_concurrency(), 1, std::max<int64_t>(1, n_rows));
+  std::vector<std::thread> workers;
+  for (int64_t t = 0; t < n_threads; ++t)
+    workers.emplace_back([&, t] {
+      for (int64_t r = t * n_rows / n_threads; r < (t + 1) * n_rows / n_threads; ++r)
+        quantize_row_ref(type, values.data() + r * row_len, out.data() + size_t(r) * row_bytes,
+                         row_len);
+    });
+  for (auto& w : workers) w.join();
   return out;
 }
 
@@ -172,7 +186,8 @@ class ModelBuilder {
   void add(const std::string& name, DType type, std::vector<int64_t> ne,
            const std::vector<float>& values) {
     ++type_counts_[dtype_name(type)];
-    w_.add_tensor(name, type, std::move(ne), encode(type, values));
+    const int64_t row_len = ne[0];
+    w_.add_tensor(name, type, std::move(ne), encode(type, values, row_len));
   }
 
   GgufWriter& writer() { return w_; }
