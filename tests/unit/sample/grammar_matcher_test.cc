@@ -34,17 +34,24 @@ struct Row {
 };
 
 TEST(GrammarMatcher, ArithmeticTable) {
-  auto g = grammar_of(R"(
+  auto g = grammar_of(R"g(
 root ::= expr
 expr ::= term (("+" | "-") term)*
 term ::= num | "(" expr ")"
 num  ::= [0-9]+
-)");
+)g");
   const Row rows[] = {
-      {"1", Verdict::kComplete},     {"12+3", Verdict::kComplete}, {"(1-2)+3", Verdict::kComplete},
-      {"", Verdict::kPrefix},        {"(1", Verdict::kPrefix},     {"1+", Verdict::kPrefix},
-      {"+", Verdict::kReject},       {"1)", Verdict::kReject},     {"(1))", Verdict::kReject},
-      {"1 + 2", Verdict::kReject},   {"((((((9))))))", Verdict::kComplete},
+      {"1", Verdict::kComplete},
+      {"12+3", Verdict::kComplete},
+      {"(1-2)+3", Verdict::kComplete},
+      {"", Verdict::kPrefix},
+      {"(1", Verdict::kPrefix},
+      {"1+", Verdict::kPrefix},
+      {"+", Verdict::kReject},
+      {"1)", Verdict::kReject},
+      {"(1))", Verdict::kReject},
+      {"1 + 2", Verdict::kReject},
+      {"((((((9))))))", Verdict::kComplete},
   };
   for (const Row& r : rows) EXPECT_EQ(classify(g, r.text), r.want) << r.text;
 }
@@ -65,8 +72,8 @@ TEST(GrammarMatcher, RejectLeavesStateUnchanged) {
 TEST(GrammarMatcher, InvalidUtf8IsRejected) {
   GrammarMatcher m(grammar_of(R"(root ::= .*)"));
   EXPECT_TRUE(m.accept_string("\xC3\xA9"));
-  EXPECT_FALSE(m.accept_string("\xC3"));      // truncated
-  EXPECT_FALSE(m.accept_string("\x80"));      // stray continuation
+  EXPECT_FALSE(m.accept_string("\xC3"));  // truncated
+  EXPECT_FALSE(m.accept_string("\x80"));  // stray continuation
   EXPECT_TRUE(m.accept_string("\xE2\x82\xAC"));
 }
 
@@ -89,9 +96,9 @@ TEST(GrammarMatcher, JsonTable) {
       {R"({"a":tru})", Verdict::kReject},
       {"{\"a\":\"line\nbreak\"}", Verdict::kReject},
       {R"({"a":"\x"})", Verdict::kReject},
-      {"{  \"a\":1}", Verdict::kReject},        // whitespace runs are bounded: one space at most
-      {"{\n\n\"a\":1}", Verdict::kReject},      // one newline per gap
-      {R"({} )", Verdict::kReject},             // nothing after the top-level value
+      {"{  \"a\":1}", Verdict::kReject},    // whitespace runs are bounded: one space at most
+      {"{\n\n\"a\":1}", Verdict::kReject},  // one newline per gap
+      {R"({} )", Verdict::kReject},         // nothing after the top-level value
       {R"({"a":12345678901234567})", Verdict::kReject},  // at most 16 integer digits
   };
   for (const Row& r : rows) EXPECT_EQ(classify(shared, r.text), r.want) << r.text;
@@ -103,7 +110,8 @@ TEST(GrammarMatcher, JsonStacksStaySmallWhenDeep) {
   GrammarMatcher m(std::make_shared<const Grammar>(std::move(*g)));
   std::string text = "{\"a\": ";
   for (int i = 0; i < 200; ++i) text += "[ {\"k\" : ";
-  for (int i = 0; i < 200; ++i) text += "1 } ]";
+  text += "1";
+  for (int i = 0; i < 200; ++i) text += " } ]";
   ASSERT_TRUE(m.accept_string("{\"a\": "));
   for (size_t i = 6; i < text.size(); ++i) {
     ASSERT_TRUE(m.accept_codepoint(uint8_t(text[i]))) << "at byte " << i;
