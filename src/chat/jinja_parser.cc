@@ -62,8 +62,12 @@ class Parser {
   NodeList block_until(std::initializer_list<const char*> ends) {
     NodeList out;
     while (!is_statement(ends)) {
-      if (cur_ >= t_.size())
-        fail(fmt::format("Unexpected end of template: missing {{% {} %}}", *ends.begin()));
+      if (cur_ >= t_.size()) {
+        const char* closing = *ends.begin();
+        for (const char* e : ends)
+          if (std::string(e).rfind("end", 0) == 0) closing = e;
+        fail(fmt::format("Unexpected end of template: missing {{% {} %}}", closing));
+      }
       out.push_back(any());
     }
     return out;
