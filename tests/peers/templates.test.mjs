@@ -7,6 +7,7 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 
 import { Template } from "@huggingface/jinja";
+import { readGgufFileInfo } from "node-llama-cpp";
 
 import { kPeersDir, llamaSrcDir, makeScratchDir, runProgram, silicaBin } from "./lib/silica_env.mjs";
 
@@ -91,6 +92,22 @@ function tokenString(t) {
   return typeof t === "string" ? t : t.content;
 }
 
+// llama.cpp's vocab-only GGUFs that carry tokenizer.chat_template: silica reads the template
+// and the bos/eos token strings from the model file itself.
+async function ggufTemplates(llamaSrc) {
+  const out = [];
+  const dir = path.join(llamaSrc, "models");
+  for (const f of fs.readdirSync(dir).sort()) {
+    if (!f.startsWith("ggml-vocab-") || !f.endsWith(".gguf")) continue;
+    const file = path.join(dir, f);
+    const tok = (await readGgufFileInfo(file, { readTensorInfo: false })).metadata.tokenizer;
+    if (typeof tok?.chat_template !== "string") continue;
+    const token = (id) => (id === undefined ? undefined : tok.ggml.tokens[id]);
+    out.push({ name: f, file, source: tok.chat_template, bos: token(tok.ggml.bos_token_id), eos: token(tok.ggml.eos_token_id), fromModel: true });
+  }
+  return out;
+}
+
 function collectTemplates(llamaSrc) {
   const out = [];
   const dir = path.join(llamaSrc, "models", "templates");
@@ -115,7 +132,8 @@ function collectTemplates(llamaSrc) {
 
 before(async () => {
   scratch = makeScratchDir("templates");
-  templates = collectTemplates(await llamaSrcDir());
+  const llamaSrc = await llamaSrcDir();
+  templates = [...collectTemplates(llamaSrc), ...(await ggufTemplates(llamaSrc))];
 });
 
 after(() => {
@@ -138,7 +156,7 @@ function firstDifference(a, b) {
 }
 
 test("silica template == @huggingface/jinja on real chat templates", async () => {
-  assert.ok(templates.length >= 70, `found only ${templates.length} templates`);
+  assert.ok(templates.length >= 75, `found only ${templates.length} templates`);
   let matching = 0;
   let renders = 0;
   let bothFail = 0;
@@ -149,7 +167,9 @@ test("silica template == @huggingface/jinja on real chat templates", async () =>
       for (const agp of [true, false]) {
         const context = { ...conv, add_generation_prompt: agp, bos_token: t.bos, eos_token: t.eos };
         const file = path.join(scratch, `t${ti}-${convName}-${agp}.json`);
-        fs.writeFileSync(file, JSON.stringify(context));
+        // From a model file, silica must find bos/eos in its metadata: the file leaves them out.
+        const { bos_token, eos_token, ...fileContext } = context;
+        fs.writeFileSync(file, JSON.stringify(t.fromModel ? fileContext : context));
         cases.push({ label: `${convName} agp=${agp}`, file, context });
       }
     }
