@@ -41,11 +41,15 @@ Utf8Step utf8_step(Utf8Partial& u, uint8_t b, uint32_t& cp) {
   return Utf8Step::kComplete;
 }
 
-// Code points a partial sequence can still become: [lo, hi].
-void partial_range(const Utf8Partial& u, uint32_t& lo, uint32_t& hi) {
+// Code points a partial sequence can still become: [lo, hi], without overlong forms (E0 80..
+// and F0 80.. are not characters), values above U+10FFFF or surrogates. False if there are none.
+bool partial_range(const Utf8Partial& u, uint32_t& lo, uint32_t& hi) {
   const uint32_t shift = 6u * u.need;
   lo = u.cp << shift;
   hi = lo | ((1u << shift) - 1);
+  lo = std::max(lo, u.len == 3 ? 0x800u : u.len == 4 ? 0x10000u : 0x80u);
+  hi = std::min(hi, 0x10FFFFu);
+  return lo <= hi && !(lo >= 0xD800 && hi <= 0xDFFF);
 }
 
 bool has_live(std::span<const uint32_t> set) {
@@ -135,8 +139,7 @@ void GrammarConstraint::walk(uint32_t node, size_t depth, Utf8Partial u,
       next = buf;
     } else {
       uint32_t lo, hi;
-      partial_range(u2, lo, hi);
-      if (!matcher_.may_accept_range(set, lo, hi)) continue;
+      if (!partial_range(u2, lo, hi) || !matcher_.may_accept_range(set, lo, hi)) continue;
     }
     // Reaching this node means its text keeps a live parse (or completes the match at a
     // character boundary): every token ending here is allowed.
@@ -219,8 +222,7 @@ bool GrammarConstraint::advance(const std::string& piece, std::vector<uint32_t>&
       stacks.swap(tmp_b_);
     } else {
       uint32_t lo, hi;
-      partial_range(u, lo, hi);
-      if (!matcher_.may_accept_range(stacks, lo, hi)) return false;
+      if (!partial_range(u, lo, hi) || !matcher_.may_accept_range(stacks, lo, hi)) return false;
     }
   }
   return true;

@@ -402,8 +402,18 @@ class Parser {
     e.ref = it.ref;
     e.negated = it.negated;
     if (it.op != GrammarOp::kChars) return e;
+    // Sorted and merged, so a range lies outside a negated class exactly when one stored
+    // range covers it (may_match_range relies on this).
+    std::vector<CodepointRange> rs = it.ranges;
+    std::sort(rs.begin(), rs.end(), [](auto a, auto b) { return a.lo < b.lo; });
     e.range_begin = uint32_t(g.ranges.size());
-    for (const CodepointRange& r : it.ranges) g.ranges.push_back(r);
+    for (const CodepointRange& r : rs) {
+      if (g.ranges.size() > e.range_begin && r.lo <= g.ranges.back().hi + 1) {
+        g.ranges.back().hi = std::max(g.ranges.back().hi, r.hi);
+      } else {
+        g.ranges.push_back(r);
+      }
+    }
     e.range_end = uint32_t(g.ranges.size());
     for (uint32_t cp = 0; cp < 128; ++cp) {
       bool in = false;
@@ -492,8 +502,7 @@ bool Grammar::may_match_range(const GrammarElement& e, uint32_t lo, uint32_t hi)
   for (uint32_t i = e.range_begin; i < e.range_end; ++i) {
     const CodepointRange& r = ranges[i];
     if (!e.negated && r.lo <= hi && lo <= r.hi) return true;
-    // Negated: [lo, hi] must not lie wholly inside one excluded range. Ranges may overlap or
-    // touch, so this is a cheap over-approximation, which is all pruning needs.
+    // Negated: [lo, hi] must not lie wholly inside the excluded ranges (merged at parse time).
     if (e.negated && r.lo <= lo && hi <= r.hi) return false;
   }
   return e.negated;

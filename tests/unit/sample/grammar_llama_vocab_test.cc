@@ -1,0 +1,148 @@
+// The grammar constraint over the real 128k Llama 3 vocabulary: random logits, JSON schemas,
+// every output valid; time per token reported and bounded.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "format/gguf.h"
+#include "grammar_test_util.h"
+#include "model/vocab_loader.h"
+#include "sample/json_schema.h"
+#include "tokenizer/tokenizer.h"
+
+namespace silica {
+namespace {
+
+using test::OJson;
+
+constexpr int kGenerations = 50;
+constexpr int kMaxTokens = 512;
+// Mean constraint cost per generated token (mask when needed + accept), Release build. The goal
+// is well under 10 ms; the bound is looser so a loaded CI box or a debug build still passes.
+constexpr double kMaxMeanMsPerToken = 25.0;
+// A full uncached mask walk of the whole trie (inside a string nearly every token is allowed).
+constexpr double kMaxFullMaskMs = 200.0;
+
+class LlamaVocabGrammar : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const char* src = std::getenv("SILICA_LLAMA_SRC");
+    if (!src) return;
+    auto file = GgufFile::open(std::string(src) + "/models/ggml-vocab-llama-bpe.gguf");
+    ASSERT_TRUE(file.ok()) << file.message();
+    auto vocab = vocab_from_gguf(*file);
+    ASSERT_TRUE(vocab.ok()) << vocab.message();
+    auto tok = Tokenizer::create(std::move(*vocab));
+    ASSERT_TRUE(tok.ok()) << tok.message();
+    pieces_ = new std::vector<std::string>();
+    for (int32_t id = 0; id < tok->n_vocab(); ++id) pieces_->push_back(tok->token_to_piece(id));
+    eog_ = new std::vector<int32_t>(tok->vocab().eog_ids);
+    trie_ =
+        new std::shared_ptr<const TokenTrie>(std::make_shared<const TokenTrie>(*pieces_, *eog_));
+  }
+  static void TearDownTestSuite() {
+    delete pieces_;
+    delete eog_;
+    delete trie_;
+  }
+  void SetUp() override {
+    if (pieces_) return;
+    const char* r = std::getenv("SILICA_REQUIRE_PEERS");
+    if (r && std::string(r) == "1") FAIL() << "SILICA_REQUIRE_PEERS=1 but SILICA_LLAMA_SRC unset";
+    GTEST_SKIP() << "SILICA_LLAMA_SRC unset (a llama.cpp source clone with models/)";
+  }
+
+  static std::vector<std::string>* pieces_;
+  static std::vector<int32_t>* eog_;
+  static std::shared_ptr<const TokenTrie>* trie_;
+};
+
+std::vector<std::string>* LlamaVocabGrammar::pieces_ = nullptr;
+std::vector<int32_t>* LlamaVocabGrammar::eog_ = nullptr;
+std::shared_ptr<const TokenTrie>* LlamaVocabGrammar::trie_ = nullptr;
+
+// Strings are bounded: with 128k random tokens a closing quote is a few-in-ten-thousand event,
+// so an unbounded string would run for thousands of tokens.
+const char kSchema[] = R"({"type": "object", "properties": {
+  "name": {"type": "string", "maxLength": 12},
+  "age": {"type": "integer"},
+  "ok": {"type": "boolean"},
+  "score": {"type": ["number", "null"]},
+  "tags": {"type": "array", "items": {"enum": ["a", "b", "héllo"]}, "maxItems": 3},
+  "when": {"type": "string", "format": "date"}},
+  "required": ["name", "age", "tags"], "additionalProperties": false})";
+
+TEST_F(LlamaVocabGrammar, RandomLogitsSchemaOutputsValidate) {
+  const OJson schema = OJson::parse(kSchema);
+  auto g = json_schema_grammar(kSchema);
+  ASSERT_TRUE(g.ok()) << g.message();
+  GrammarConstraint c(std::make_shared<const Grammar>(std::move(*g)), *trie_);
+  test::SchemaValidator validator(schema);
+  int64_t tokens = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < kGenerations; ++i) {
+    test::Generation gen = test::generate_random(c, *pieces_, *eog_, 77 + uint64_t(i), kMaxTokens);
+    ASSERT_TRUE(gen.error.empty()) << gen.error;
+    ASSERT_TRUE(gen.finished) << "hit the length cap: " << gen.text;
+    tokens += gen.n_tokens + 1;
+    OJson j;
+    try {
+      j = OJson::parse(gen.text);
+    } catch (const std::exception& e) {
+      FAIL() << "does not parse: " << gen.text << "\n" << e.what();
+    }
+    const std::string err = validator.check(j);
+    ASSERT_TRUE(err.empty()) << err << "\noutput: " << gen.text;
+    if (i < 3) std::printf("  sample output: %s\n", gen.text.c_str());
+  }
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  // The total includes the fake model (128k normal draws) and the sampler; both are charged to
+  // the constraint here, so the bound is conservative.
+  const double per_token = ms / double(tokens);
+  std::printf("  %lld tokens, %.3f ms per token (random logits, sampler and constraint)\n",
+              (long long)tokens, per_token);
+  EXPECT_LT(per_token, kMaxMeanMsPerToken);
+}
+
+TEST_F(LlamaVocabGrammar, FullMaskInsideAStringIsFast) {
+  auto g = json_grammar();
+  ASSERT_TRUE(g.ok()) << g.message();
+  GrammarConstraint c(std::make_shared<const Grammar>(std::move(*g)), *trie_);
+  // Feed {"k by tokens: find single-character tokens for each byte.
+  for (char ch : std::string("{\"k")) {
+    int32_t id = -1;
+    for (int32_t i = 0; i < int32_t(pieces_->size()) && id < 0; ++i) {
+      if ((*pieces_)[size_t(i)] == std::string(1, ch)) id = i;
+    }
+    ASSERT_GE(id, 0);
+    ASSERT_TRUE(c.accept(id));
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::vector<uint64_t>& mask = c.allowed_mask();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  size_t n_allowed = 0;
+  for (uint64_t w : mask) n_allowed += size_t(__builtin_popcountll(w));
+  std::printf("  full mask inside a string: %.2f ms, %zu of %zu tokens allowed\n", ms, n_allowed,
+              pieces_->size());
+  EXPECT_GT(n_allowed, pieces_->size() / 2);
+  EXPECT_LT(ms, kMaxFullMaskMs);
+  // Outside a string (right after '{') the walk is pruned at the first bytes.
+  c.reset();
+  const auto t1 = std::chrono::steady_clock::now();
+  const std::vector<uint64_t>& m2 = c.allowed_mask();
+  const double ms2 =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count();
+  n_allowed = 0;
+  for (uint64_t w : m2) n_allowed += size_t(__builtin_popcountll(w));
+  std::printf("  full mask at the start: %.3f ms, %zu tokens allowed\n", ms2, n_allowed);
+  EXPECT_LT(ms2, kMaxFullMaskMs);
+}
+
+}  // namespace
+}  // namespace silica
