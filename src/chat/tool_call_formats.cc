@@ -228,6 +228,53 @@ CallMatch match_json_calls(std::string_view t, size_t i, bool final, bool requir
   return ok(span.end, std::move(*calls));
 }
 
+bool starts_with(std::string_view s, std::string_view p) {
+  return s.substr(0, p.size()) == p;
+}
+
+// A parameter of the XML form is text; JSON-looking text (objects, arrays, numbers, booleans,
+// null: what the template wrote with tojson) is read back as JSON. Without the tool's schema a
+// numeric-looking string parameter becomes a number.
+Json xml_param_value(std::string_view v) {
+  if (starts_with(v, "\n")) v.remove_prefix(1);
+  if (!v.empty() && v.back() == '\n') v.remove_suffix(1);
+  auto j = parse_json(v);
+  if (j && !j->is_string()) return *j;
+  return Json(std::string(v));
+}
+
+// Qwen3-Coder / Qwen3.5 inside <tool_call>: <function=NAME> then <parameter=KEY>\nVALUE\n
+// </parameter> for each argument, then </function>.
+std::optional<std::vector<ToolCall>> calls_from_xml(std::string_view body) {
+  constexpr std::string_view kFunction = "<function=", kFunctionEnd = "</function>";
+  constexpr std::string_view kParam = "<parameter=", kParamEnd = "</parameter>";
+  std::vector<ToolCall> calls;
+  for (size_t i = skip_ws(body, 0); i < body.size(); i = skip_ws(body, i)) {
+    if (!starts_with(body.substr(i), kFunction)) return std::nullopt;
+    size_t gt = body.find('>', i);
+    if (gt == std::string_view::npos) return std::nullopt;
+    ToolCall call;
+    call.name = std::string(trim(body.substr(i + kFunction.size(), gt - i - kFunction.size())));
+    if (call.name.empty()) return std::nullopt;
+    call.arguments = Json::object();
+    for (i = skip_ws(body, gt + 1); !starts_with(body.substr(i), kFunctionEnd);
+         i = skip_ws(body, i)) {
+      if (!starts_with(body.substr(i), kParam)) return std::nullopt;
+      gt = body.find('>', i);
+      if (gt == std::string_view::npos) return std::nullopt;
+      const std::string key(trim(body.substr(i + kParam.size(), gt - i - kParam.size())));
+      const size_t end = body.find(kParamEnd, gt + 1);
+      if (key.empty() || end == std::string_view::npos) return std::nullopt;
+      call.arguments[key] = xml_param_value(body.substr(gt + 1, end - gt - 1));
+      i = end + kParamEnd.size();
+    }
+    i += kFunctionEnd.size();
+    calls.push_back(std::move(call));
+  }
+  if (calls.empty()) return std::nullopt;
+  return calls;
+}
+
 uint64_t splitmix64(uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -301,6 +348,11 @@ CallMatch match_hermes(std::string_view text, bool final) {
   if (close == std::string_view::npos && !final) return need_more();
   const std::string_view inner =
       trim(text.substr(body, (close == std::string_view::npos ? text.size() : close) - body));
+  if (starts_with(inner, "<function=")) {
+    auto calls = calls_from_xml(inner);
+    if (!calls) return fail(len);
+    return ok(len, std::move(*calls));
+  }
   auto j = parse_json(inner);
   if (!j) return fail(len);
   auto calls = calls_from_value(*j, /*require_args=*/false);

@@ -16,7 +16,9 @@ namespace silica {
 //             after <|python_tag|>, several separated by ";" or newlines; also
 //             <|python_tag|>tool.call(k="v") (built-in tools) and raw code after the tag.
 //   kHermes:  <tool_call>{"name": f, "arguments": {...}}</tool_call>, several in a row
-//             (Qwen2.5, Qwen3, QwQ, Hermes 2 Pro / 3 and the many templates copying them).
+//             (Qwen2.5, Qwen3, QwQ, Hermes 2 Pro / 3 and the many templates copying them);
+//             also the XML body of Qwen3-Coder / Qwen3.5: <tool_call><function=f>
+//             <parameter=k>v</parameter></function></tool_call>.
 //   kMistral: [TOOL_CALLS][{"name": f, "arguments": {...}, "id": ...}, ...] (Nemo) or
 //             [TOOL_CALLS]f[ARGS]{...} / [TOOL_CALLS]f[CALL_ID]id[ARGS]{...} (newer templates).
 //   kGeneric: a bare JSON object holding "name" and "arguments" or "parameters" (or

@@ -175,6 +175,28 @@ TEST(ToolCallsHermes, UnicodeArguments) {
       ToolCallFormat::kHermes, {"", "", {{"get_weather", args}}});
 }
 
+TEST(ToolCallsHermes, Qwen3CoderXmlBody) {
+  // Qwen3-Coder / Qwen3.5 write the call as XML inside <tool_call>, values on their own lines.
+  check(
+      "I'll write the file.\n\n<tool_call>\n<function=write_file>\n<parameter=path>\n"
+      "src/main.py\n</parameter>\n<parameter=content>\nprint(\"hi\")\nprint(\"bye\")\n"
+      "</parameter>\n<parameter=options>\n{\"mode\": \"w\", \"lines\": [1, 2]}\n</parameter>\n"
+      "<parameter=retries>\n3\n</parameter>\n</function>\n</tool_call>\n<tool_call>\n"
+      "<function=list_dir>\n</function>\n</tool_call>",
+      ToolCallFormat::kHermes,
+      {"I'll write the file.",
+       "",
+       {{"write_file", Json::parse(R"j({"path": "src/main.py",
+             "content": "print(\"hi\")\nprint(\"bye\")",
+             "options": {"mode": "w", "lines": [1, 2]}, "retries": 3})j")},
+        {"list_dir", Json::object()}}});
+  // A parameter never closed: no call.
+  check_verbatim(
+      "<tool_call>\n<function=write_file>\n<parameter=path>\na.txt\n</function>\n"
+      "</tool_call>",
+      ToolCallFormat::kHermes);
+}
+
 // ---- Llama 3.x -------------------------------------------------------------------------------
 
 TEST(ToolCallsLlama3, PlainContent) {
@@ -466,6 +488,8 @@ TEST(DetectToolCallFormat, RealTemplates) {
       {"Qwen-Qwen2.5-7B-Instruct", ToolCallFormat::kHermes},
       {"Qwen-Qwen3-0.6B", ToolCallFormat::kHermes},
       {"Qwen-QwQ-32B", ToolCallFormat::kHermes},
+      {"Qwen3-Coder", ToolCallFormat::kHermes},
+      {"Qwen3.5-4B", ToolCallFormat::kHermes},
       {"NousResearch-Hermes-2-Pro-Llama-3-8B-tool_use", ToolCallFormat::kHermes},
       {"NousResearch-Hermes-3-Llama-3.1-8B-tool_use", ToolCallFormat::kHermes},
       {"meta-llama-Llama-3.1-8B-Instruct", ToolCallFormat::kLlama3},
