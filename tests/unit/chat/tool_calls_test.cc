@@ -20,6 +20,8 @@ using Json = nlohmann::ordered_json;
 // Random cuttings tried per case; pieces of 1..kMaxPiece bytes (split UTF-8 included).
 constexpr int kStreamTrials = 40;
 constexpr size_t kMaxPiece = 7;
+// Random marker-fragment texts in the stream-equals-whole test.
+constexpr int kFuzzCases = 2000;
 
 struct Want {
   std::string content;
@@ -429,13 +431,18 @@ TEST(ToolCallStream, RandomFragmentsStreamEqualsWhole) {
                                           "\\",
                                           "\"",
                                           "[/THINK]",
+                                          "<function=f>",
+                                          "<parameter=k>",
+                                          "</parameter>",
+                                          "</function>",
+                                          "[CALL_ID]",
                                           "[THINK]",
                                           "text"};
   const ToolCallFormat fmts[] = {ToolCallFormat::kNone, ToolCallFormat::kLlama3,
                                  ToolCallFormat::kHermes, ToolCallFormat::kMistral,
                                  ToolCallFormat::kGeneric};
   std::mt19937 rng(1234);
-  for (int iter = 0; iter < 300; ++iter) {
+  for (int iter = 0; iter < kFuzzCases; ++iter) {
     std::string text;
     const int n = 1 + rng() % 14;
     for (int k = 0; k < n; ++k) text += frags[rng() % frags.size()];
