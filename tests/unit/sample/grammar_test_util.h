@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <regex>
 #include <string>
@@ -36,6 +37,9 @@ struct Generation {
   int n_tokens = 0;
   bool finished = false;  // ended with an EOG token (not at the length cap)
   std::string error;      // non-empty if the constraint misbehaved
+  // Timing: constrained draw + accept, and an unconstrained draw on the same logits by a second
+  // sampler; their difference is what the constraint costs.
+  double constrained_ms = 0, plain_ms = 0;
 };
 
 // Random standard-normal logits from a seeded Rng, sampled under the constraint until EOG or
@@ -44,6 +48,7 @@ inline Generation generate_random(GrammarConstraint& c, const std::vector<std::s
                                   const std::vector<int32_t>& eog_ids, uint64_t seed,
                                   int max_tokens) {
   Sampler sampler(random_model_params(seed), c.n_vocab());
+  Sampler plain(random_model_params(seed), c.n_vocab());
   Rng rng(seed * 7919 + 1);
   std::vector<float> logits(size_t(c.n_vocab())), scratch;
   Generation g;
@@ -54,12 +59,19 @@ inline Generation generate_random(GrammarConstraint& c, const std::vector<std::s
       const double u1 = 1.0 - rng.uniform(), u2 = rng.uniform();
       l = float(std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2));
     }
+    const auto t0 = std::chrono::steady_clock::now();
     const int32_t t = sample_constrained(sampler, c, logits.data(), scratch);
+    const bool accepted = t >= 0 && c.accept(t);
+    const auto t1 = std::chrono::steady_clock::now();
+    plain.sample(logits.data());
+    const auto t2 = std::chrono::steady_clock::now();
+    g.constrained_ms += std::chrono::duration<double, std::milli>(t1 - t0).count();
+    g.plain_ms += std::chrono::duration<double, std::milli>(t2 - t1).count();
     if (t < 0) {
       g.error = "no token allowed after: " + g.text;
       return g;
     }
-    if (!c.accept(t)) {
+    if (!accepted) {
       g.error = "constraint rejected its own choice " + std::to_string(t) + " after: " + g.text;
       return g;
     }
