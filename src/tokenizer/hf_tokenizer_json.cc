@@ -216,6 +216,20 @@ Expected<Vocab> vocab_from_hf_json(std::string_view tokenizer_json,
         "tokenizer.json: BPE model without a ByteLevel pre-tokenizer, byte_fallback "
         "or unk_token cannot encode unseen characters");
   }
+  if (model.value("byte_fallback", false)) {
+    // The file has no token types: byte tokens are known by their "<0xAB>" names, and must
+    // decode to their byte, not their name (HF's ByteFallback decoder).
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < v.tokens.size(); ++i) {
+      const std::string& t = v.tokens[i];
+      if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>' &&
+          std::string_view(kHex).find(t[3]) != std::string_view::npos &&
+          std::string_view(kHex).find(t[4]) != std::string_view::npos &&
+          v.token_types[i] == kTokenNormal) {
+        v.token_types[i] = kTokenByte;
+      }
+    }
+  }
   read_specials(root, cfg, v);
   fill_eog_ids(v);
   return v;
