@@ -12,6 +12,7 @@ void add_tokenize_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_template_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
 
 // Prints "error: <message>" to stderr and fails the command with exit code 1.
 [[noreturn]] void fail(const std::string& message);

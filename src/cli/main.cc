@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   silica::add_bench_command(app);
   silica::add_eval_command(app);
   silica::add_template_command(app);
+  silica::add_serve_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,82 @@
+// Which models are loaded: resolves names to GGUF files (a path, or NAME[:TAG] in the models
+// folder), loads on demand with one Scheduler each, and unloads after keep_alive.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "chat/chat_template.h"
+#include "engine/scheduler.h"
+#include "engine/session.h"
+#include "server/options.h"
+
+namespace silica {
+
+// A loaded model and what serves it. Held by shared_ptr: a request keeps it alive until it
+// ends even when the manager drops it (reload with another num_ctx, keep_alive 0, shutdown).
+struct ServedModel {
+  std::string name;  // as the client asked for it
+  std::string path;
+  LoadedModel lm;
+  std::unique_ptr<Scheduler> scheduler;
+  std::optional<ChatTemplate> chat_template;  // none: the fallback format (see prompt.h)
+  std::string template_error;                 // why the GGUF template could not be used
+  int64_t n_ctx = 0;
+  int n_threads = 0;
+  size_t size_bytes = 0;                             // weights plus K/V cache
+  std::atomic<int64_t> expires_at_ns{kKeepForever};  // steady clock; kKeepForever: never
+  std::atomic<int> in_flight{0};
+
+  ~ServedModel();  // stops the scheduler before the model it reads goes away
+};
+
+enum class ResolveError { kNone, kNotFound, kInvalidName };
+
+class ModelManager {
+ public:
+  explicit ModelManager(const ServerOptions& opts);
+  ~ModelManager();
+  ModelManager(const ModelManager&) = delete;
+  ModelManager& operator=(const ModelManager&) = delete;
+
+  // A path to an existing .gguf file, or NAME / NAME:TAG in the models folder (NAME.gguf,
+  // NAME-TAG.gguf; NAME:latest also finds NAME.gguf). Empty when not found.
+  std::string resolve(const std::string& name) const;
+  // The folder file a name would have (for copy); empty for names that are not plain.
+  std::string folder_path(const std::string& name) const;
+  const std::string& models_dir() const { return opts_.models_dir; }
+  const ServerOptions& options() const { return opts_; }
+
+  // The loaded model for `name` (loads it if needed; reloads when num_ctx differs). Marks it in
+  // use until release(). Errors: the load failed (the file is named).
+  Expected<std::shared_ptr<ServedModel>> acquire(const std::string& name, const std::string& path,
+                                                 int64_t num_ctx);
+  // Ends one use; the model unloads keep_alive_ns after its last use (0: now).
+  void release(const std::shared_ptr<ServedModel>& m, std::optional<int64_t> keep_alive_ns);
+  bool unload(const std::string& path);
+  void unload_all();
+  std::vector<std::shared_ptr<ServedModel>> loaded() const;
+
+ private:
+  void reaper();
+
+  ServerOptions opts_;
+  mutable std::mutex mutex_;
+  std::mutex load_mutex_;  // one load at a time: loads are memory- and disk-heavy
+  std::map<std::string, std::shared_ptr<ServedModel>> models_;  // by path
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread reaper_;
+};
+
+// Plain model names only: letters, digits, '.', '_', '-', one ':' (no '/' or "..").
+bool is_plain_model_name(const std::string& name);
+
+}  // namespace silica
