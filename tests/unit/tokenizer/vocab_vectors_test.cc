@@ -111,7 +111,7 @@ INSTANTIATE_TEST_SUITE_P(Bpe, VocabVectors,
 // Left out, with vectors: bert-bge (tokenizer.ggml.model "bert": WordPiece, not BPE or SPM).
 // Left out, without vectors (nothing to compare): baichuan ("llama"), aquila and gpt-neox
 // ("gpt2", no tokenizer.ggml.pre: the default pre), nomic-bert-moe ("t5": Unigram). The first
-// three load and tokenize; see LoadsWithoutVectors.
+// three are of supported types but have no reference output here to check against.
 INSTANTIATE_TEST_SUITE_P(Spm, VocabVectors, ::testing::Values("llama-spm", "phi-3", "gemma-4"),
                          param_name);
 
