@@ -43,6 +43,7 @@ Status Session::eval(const std::vector<int32_t>& tokens) {
     for (size_t j = i; j < end; ++j)
       batch_.add(tokens[j], int32_t(p0 + int64_t(j - i)), 0, j + 1 == tokens.size());
     SILICA_RETURN_IF_ERROR(lm_.model->forward(batch_, *st_, logits_.data()));
+    history_.insert(history_.end(), tokens.begin() + int64_t(i), tokens.begin() + int64_t(end));
   }
   return {};
 }
@@ -56,9 +57,17 @@ Expected<GenerateStats> Session::generate(const std::vector<int32_t>& prompt,
   Sampler sampler(params.sampling, int32_t(lm_.model->hparams().n_vocab));
   for (int32_t t : prompt) sampler.accept(t);
 
+  // Reuse the common prefix; the last prompt token is always evaluated for its logits.
+  size_t common = 0;
+  while (common < history_.size() && common < prompt.size() && history_[common] == prompt[common])
+    ++common;
+  common = std::min(common, prompt.size() - 1);
+  st_->kv().truncate(0, int64_t(common));
+  history_.resize(common);
   int64_t t0 = now_ns();
-  SILICA_RETURN_IF_ERROR(eval(prompt));
-  stats.n_prompt = int64_t(prompt.size());
+  SILICA_RETURN_IF_ERROR(eval(std::vector<int32_t>(prompt.begin() + int64_t(common), prompt.end())));
+  stats.n_prompt = int64_t(prompt.size() - common);
+  stats.n_cached = int64_t(common);
   stats.prompt_ns = now_ns() - t0;
 
   TextStreamer streamer(tok, params.stop);

@@ -54,12 +54,16 @@ class Session {
   Status eval(const std::vector<int32_t>& tokens);
   const std::vector<float>& last_logits() const { return logits_; }  // [n_vocab]
 
-  // Generates after `prompt_tokens` (appended to the session's context).
+  // Generates after `prompt_tokens`, the whole context: the part that starts like what the
+  // session already holds is reused from the cache, the rest is evaluated.
   Expected<GenerateStats> generate(const std::vector<int32_t>& prompt_tokens,
                                    const GenerateParams& params, const TextCallback& on_text);
 
   int64_t n_past() const { return st_->kv().n_pos(0); }
-  void reset() { st_->kv().truncate(0, 0); }
+  void reset() {
+    st_->kv().truncate(0, 0);
+    history_.clear();
+  }
   ForwardState& state() { return *st_; }
   const LoadedModel& model() const { return lm_; }
 
@@ -67,7 +71,8 @@ class Session {
   const LoadedModel& lm_;
   std::unique_ptr<ForwardState> st_;
   Batch batch_;
-  std::vector<float> logits_;  // [n_vocab]
+  std::vector<float> logits_;     // [n_vocab]
+  std::vector<int32_t> history_;  // tokens whose K/V the cache holds
 };
 
 }  // namespace silica
