@@ -1,0 +1,124 @@
+// `silica serve` through the official openai client (6.30.1): chat and text completions,
+// streaming with usage, models, embeddings, errors; the same engine as the Ollama routes.
+import assert from 'node:assert/strict';
+import {after, before, test} from 'node:test';
+
+import OpenAI from 'openai';
+import {Ollama} from 'ollama';
+
+import {makeModelsDir, SilicaServer} from './lib/server.mjs';
+
+const kModel = 'tiny';
+const kMaxTokens = 10;
+const kKey = 'test-key';
+const kEmbdLen = 64;
+const kTolEmbedding = 1e-6;  // base64 float32 vs JSON doubles of the same float32 values
+
+let server;
+let openai;
+
+before(async () => {
+  const dir = await makeModelsDir('openai-api');
+  server = await SilicaServer.start(dir, {args: ['--parallel', '4', '--ctx', '1024', '--api-key', kKey]});
+  openai = new OpenAI({baseURL: server.url + '/v1', apiKey: kKey, maxRetries: 0});
+});
+
+after(async () => {
+  if (server) assert.equal(await server.stop(), 0);
+});
+
+const kMessages = [{role: 'system', content: 'Be brief.'}, {role: 'user', content: 'Say hello.'}];
+
+test('chat completions: whole and streamed agree; usage adds up', async () => {
+  const whole = await openai.chat.completions.create({model: kModel, messages: kMessages, temperature: 0, max_tokens: kMaxTokens});
+  assert.equal(whole.object, 'chat.completion');
+  assert.equal(whole.choices.length, 1);
+  assert.equal(whole.choices[0].message.role, 'assistant');
+  assert.equal(whole.choices[0].finish_reason, 'length');
+  assert.equal(whole.usage.completion_tokens, kMaxTokens);
+  assert.equal(whole.usage.total_tokens, whole.usage.prompt_tokens + whole.usage.completion_tokens);
+  const stream = await openai.chat.completions.create({model: kModel, messages: kMessages, temperature: 0,
+    max_completion_tokens: kMaxTokens, stream: true, stream_options: {include_usage: true}});
+  let text = '';
+  let finish;
+  let usage;
+  for await (const chunk of stream) {
+    assert.equal(chunk.object, 'chat.completion.chunk');
+    if (chunk.usage) usage = chunk.usage;
+    for (const c of chunk.choices) {
+      text += c.delta.content ?? '';
+      if (c.finish_reason) finish = c.finish_reason;
+    }
+  }
+  assert.equal(text, whole.choices[0].message.content);
+  assert.equal(finish, 'length');
+  assert.deepEqual(usage, whole.usage);
+});
+
+test('the OpenAI and Ollama routes run the same generation', async () => {
+  const ollama = new Ollama({host: server.url, headers: {Authorization: `Bearer ${kKey}`}});
+  const o = await ollama.chat({model: kModel, messages: kMessages, stream: false,
+    options: {temperature: 0, num_predict: kMaxTokens, repeat_penalty: 1}});
+  const a = await openai.chat.completions.create({model: kModel, messages: kMessages, temperature: 0, max_tokens: kMaxTokens});
+  assert.equal(a.choices[0].message.content, o.message.content);
+});
+
+test('text completions: whole and streamed; stop; seed', async () => {
+  const whole = await openai.completions.create({model: kModel, prompt: 'Once upon a time', temperature: 0, max_tokens: kMaxTokens});
+  assert.equal(whole.object, 'text_completion');
+  assert.equal(whole.usage.completion_tokens, kMaxTokens);
+  let text = '';
+  for await (const chunk of await openai.completions.create({model: kModel, prompt: 'Once upon a time', temperature: 0,
+    max_tokens: kMaxTokens, stream: true})) {
+    text += chunk.choices[0]?.text ?? '';
+  }
+  assert.equal(text, whole.choices[0].text);
+  const a = await openai.completions.create({model: kModel, prompt: 'Seed', temperature: 1, seed: 7, max_tokens: 6});
+  const b = await openai.completions.create({model: kModel, prompt: 'Seed', temperature: 1, seed: 7, max_tokens: 6});
+  assert.equal(a.choices[0].text, b.choices[0].text);
+});
+
+test('tools and assistant tool_calls with string arguments are accepted', async () => {
+  const tools = [{type: 'function', function: {name: 'get_weather', parameters: {type: 'object',
+    properties: {city: {type: 'string'}}}}}];
+  const messages = [...kMessages,
+    {role: 'assistant', content: null, tool_calls: [{id: 'call_1', type: 'function',
+      function: {name: 'get_weather', arguments: '{"city":"Paris"}'}}]},
+    {role: 'tool', tool_call_id: 'call_1', content: '{"temp": 21}'}];
+  const r = await openai.chat.completions.create({model: kModel, messages, tools, temperature: 0, max_tokens: 4});
+  assert.equal(r.choices.length, 1);
+});
+
+test('models: list, retrieve, unknown is 404', async () => {
+  const list = await openai.models.list();
+  assert.ok(list.data.some((m) => m.id === 'tiny:latest'), JSON.stringify(list.data));
+  const m = await openai.models.retrieve('tiny');
+  assert.equal(m.id, 'tiny');
+  assert.equal(m.object, 'model');
+  await assert.rejects(openai.models.retrieve('nope'), (e) => e instanceof OpenAI.NotFoundError);
+});
+
+test('embeddings: base64 (the client default) and float agree', async () => {
+  const b64 = await openai.embeddings.create({model: kModel, input: ['hello world', 'bye']});
+  assert.equal(b64.data.length, 2);
+  assert.equal(b64.data[0].embedding.length, kEmbdLen);
+  const flt = await openai.embeddings.create({model: kModel, input: 'hello world', encoding_format: 'float'});
+  const x = b64.data[0].embedding;
+  const y = flt.data[0].embedding;
+  for (let i = 0; i < x.length; ++i) assert.ok(Math.abs(x[i] - y[i]) < kTolEmbedding);
+  assert.ok(b64.usage.prompt_tokens > 0);
+});
+
+test('errors: n=2, bad types, malformed JSON 400; unknown model 404; wrong key 401', async () => {
+  await assert.rejects(openai.chat.completions.create({model: kModel, messages: kMessages, n: 2}),
+      (e) => e instanceof OpenAI.BadRequestError && /n must be 1/.test(e.message));
+  await assert.rejects(openai.chat.completions.create({model: kModel, messages: kMessages, temperature: 'hot'}),
+      (e) => e instanceof OpenAI.BadRequestError && /temperature/.test(e.message));
+  await assert.rejects(openai.chat.completions.create({model: 'nope', messages: kMessages}),
+      (e) => e instanceof OpenAI.NotFoundError && e.error?.type === 'invalid_request_error');
+  const r = await server.fetchJson('/v1/chat/completions', {body: '{"model":', headers: {Authorization: `Bearer ${kKey}`}});
+  assert.equal(r.status, 400);
+  assert.equal(typeof r.json.error.message, 'string');
+  const bad = new OpenAI({baseURL: server.url + '/v1', apiKey: 'wrong', maxRetries: 0});
+  await assert.rejects(bad.models.list(), (e) => e instanceof OpenAI.AuthenticationError);
+});
