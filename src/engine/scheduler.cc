@@ -86,9 +86,8 @@ void Scheduler::start(Slot& slot, Pending&& p) {
   slot.stats = GenerateStats{};
   slot.stats.n_prompt = int64_t(prompt.size() - common);
   slot.stats.n_cached = int64_t(common);
-  slot.sampler = std::make_unique<Sampler>(slot.work.req.params.sampling,
-                                           int32_t(lm_.model->hparams().n_vocab));
-  for (int32_t t : prompt) slot.sampler->accept(t);
+  slot.picker = std::make_unique<TokenPicker>(lm_, slot.work.req.params);
+  for (int32_t t : prompt) slot.picker->accept_prompt(t);
   slot.streamer = std::make_unique<TextStreamer>(*lm_.tokenizer, slot.work.req.params.stop);
 }
 
@@ -149,9 +148,8 @@ void Scheduler::advance(Slot& slot, const float* logits) {
   }
   if (params.n_predict >= 0 && slot.stats.n_generated >= params.n_predict)
     return finish(slot, "length");
-  const int32_t id = slot.sampler->sample(logits);
+  const int32_t id = slot.picker->pick(logits);
   if (lm_.tokenizer->is_eog(id)) return finish(slot, "stop");
-  slot.sampler->accept(id);
   slot.stats.tokens.push_back(id);
   ++slot.stats.n_generated;
   const std::string text = slot.streamer->push(id);

@@ -77,7 +77,7 @@ class Scheduler {
     std::vector<int32_t> cached;  // tokens whose K/V the slot holds, in order
     size_t prompt_done = 0;       // prompt tokens in the cache
     int32_t next_token = -1;      // sampled token to evaluate in the next step
-    std::unique_ptr<Sampler> sampler;
+    std::unique_ptr<TokenPicker> picker;
     std::unique_ptr<TextStreamer> streamer;
     GenerateStats stats;
     int64_t t_prompt_done = 0;

@@ -9,6 +9,33 @@
 
 namespace silica {
 
+std::shared_ptr<const TokenTrie> LoadedModel::token_trie() const {
+  std::lock_guard<std::mutex> lock(trie_cache_->mutex);
+  if (!trie_cache_->trie) {
+    std::vector<std::string> pieces(size_t(tokenizer->n_vocab()));
+    for (int32_t i = 0; i < tokenizer->n_vocab(); ++i) pieces[size_t(i)] = tokenizer->token_to_piece(i);
+    trie_cache_->trie = std::make_shared<TokenTrie>(pieces, tokenizer->vocab().eog_ids);
+  }
+  return trie_cache_->trie;
+}
+
+TokenPicker::TokenPicker(const LoadedModel& lm, const GenerateParams& params)
+    : sampler_(params.sampling, int32_t(lm.model->hparams().n_vocab)) {
+  if (params.grammar) grammar_ = std::make_unique<GrammarConstraint>(params.grammar, lm.token_trie());
+}
+
+int32_t TokenPicker::pick(const float* logits) {
+  if (!grammar_) {
+    const int32_t id = sampler_.sample(logits);
+    sampler_.accept(id);
+    return id;
+  }
+  const int32_t id = sample_constrained(sampler_, *grammar_, logits, scratch_);
+  grammar_->accept(id);
+  sampler_.accept(id);
+  return id;
+}
+
 Expected<LoadedModel> load_model_with_tokenizer(const std::string& path) {
   const int64_t t0 = now_ns();
   LoadedModel lm;
@@ -54,8 +81,8 @@ Expected<GenerateStats> Session::generate(const std::vector<int32_t>& prompt,
   GenerateStats stats;
   if (prompt.empty()) return make_error("the prompt is empty: give at least one token");
   const Tokenizer& tok = *lm_.tokenizer;
-  Sampler sampler(params.sampling, int32_t(lm_.model->hparams().n_vocab));
-  for (int32_t t : prompt) sampler.accept(t);
+  TokenPicker picker(lm_, params);
+  for (int32_t t : prompt) picker.accept_prompt(t);
 
   // Reuse the common prefix; the last prompt token is always evaluated for its logits.
   size_t common = 0;
@@ -77,12 +104,11 @@ Expected<GenerateStats> Session::generate(const std::vector<int32_t>& prompt,
   std::vector<int32_t> one(1);
   for (;;) {
     if (params.n_predict >= 0 && stats.n_generated >= params.n_predict) break;
-    const int32_t id = sampler.sample(logits_.data());
+    const int32_t id = picker.pick(logits_.data());
     if (tok.is_eog(id)) {
       stats.done_reason = "stop";
       break;
     }
-    sampler.accept(id);
     stats.tokens.push_back(id);
     ++stats.n_generated;
     const std::string text = streamer.push(id);

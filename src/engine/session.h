@@ -5,12 +5,15 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/status.h"
 #include "model/model.h"
+#include "sample/grammar.h"
+#include "sample/grammar_constraint.h"
 #include "sample/sampler.h"
 #include "tokenizer/tokenizer.h"
 
@@ -20,6 +23,17 @@ struct LoadedModel {
   std::unique_ptr<Model> model;
   std::unique_ptr<Tokenizer> tokenizer;
   int64_t load_ns = 0;
+
+  // The vocabulary as a byte trie for grammar-constrained sampling, built on first use
+  // (thread-safe) and shared by every request.
+  std::shared_ptr<const TokenTrie> token_trie() const;
+
+ private:
+  struct TrieCache {
+    std::mutex mutex;
+    std::shared_ptr<const TokenTrie> trie;
+  };
+  std::shared_ptr<TrieCache> trie_cache_ = std::make_shared<TrieCache>();
 };
 
 Expected<LoadedModel> load_model_with_tokenizer(const std::string& path);
@@ -28,6 +42,20 @@ struct GenerateParams {
   int64_t n_predict = -1;          // -1: until end of generation or a full context
   SamplerParams sampling;
   std::vector<std::string> stop;   // stop strings (not included in the output)
+  std::shared_ptr<const Grammar> grammar;  // output must match it (JSON mode, schemas), or null
+};
+
+// Sampling of one sequence: the sampler chain plus an optional grammar constraint.
+class TokenPicker {
+ public:
+  TokenPicker(const LoadedModel& lm, const GenerateParams& params);
+  int32_t pick(const float* logits);  // [n_vocab]; records the token for penalties and grammar
+  void accept_prompt(int32_t token) { sampler_.accept(token); }
+
+ private:
+  Sampler sampler_;
+  std::unique_ptr<GrammarConstraint> grammar_;
+  std::vector<float> scratch_;  // [n_vocab] for the constraint
 };
 
 struct GenerateStats {

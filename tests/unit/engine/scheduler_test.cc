@@ -9,6 +9,7 @@
 
 #include "common/tiny_model.h"
 #include "engine/scheduler.h"
+#include "sample/json_schema.h"
 
 namespace silica {
 namespace {
@@ -105,10 +106,22 @@ TEST(Scheduler, ReusesPromptPrefix) {
   EXPECT_EQ(b.stats.tokens, c.stats.tokens);
 }
 
+// A prompt whose greedy continuation runs at least n tokens without an end-of-generation token,
+// so that a cancel sent after a few tokens cannot race with a natural stop.
+std::vector<int32_t> long_running_prompt(Scheduler& s, int64_t n) {
+  for (int32_t i = 1; i < 60; ++i) {
+    std::vector<int32_t> p = {i, int32_t(i + 1), int32_t(i + 2)};
+    if (submit(s, p, greedy(n)).get().stats.done_reason == "length") return p;
+  }
+  ADD_FAILURE() << "no prompt of the tiny model generates " << n << " tokens";
+  return {1, 2, 3};
+}
+
 TEST(Scheduler, CancelFreesTheSlot) {
   LoadedModel& lm = tiny_model();
   auto s = Scheduler::create(lm, {1, 512, 32, 2, 64});
   ASSERT_TRUE(s.ok());
+  const std::vector<int32_t> prompt = long_running_prompt(**s, 200);
   std::atomic<int> pieces{0};
   std::promise<GenerateStats> done;
   GenerationCallbacks cb;
@@ -118,7 +131,8 @@ TEST(Scheduler, CancelFreesTheSlot) {
   };
   cb.on_done = [&](const GenerateStats& st, const Status&) { done.set_value(st); };
   GenerateParams endless = greedy(-1);
-  auto id = (*s)->submit(GenerationRequest{{1, 2, 3}, endless}, cb);
+  endless.n_predict = 200;  // cancelled long before
+  auto id = (*s)->submit(GenerationRequest{prompt, endless}, cb);
   ASSERT_TRUE(id.ok());
   while (pieces.load() < 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   (*s)->cancel(*id);
@@ -169,6 +183,43 @@ TEST(Scheduler, FullQueueRefuses) {
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.message().find("busy"), std::string::npos);
   for (auto& f : running) EXPECT_TRUE(f.get().status.ok());
+}
+
+}  // namespace
+}  // namespace silica
+
+namespace silica {
+namespace {
+
+TEST(Scheduler, GrammarConstrainedOutputAlwaysParses) {
+  LoadedModel& lm = tiny_model();
+  auto grammar = json_schema_grammar(
+      R"({"type":"object","properties":{"n":{"type":"integer"},"ok":{"type":"boolean"},)"
+      R"("tag":{"enum":["x","y"]}},"required":["n","ok","tag"],"additionalProperties":false})");
+  ASSERT_TRUE(grammar.ok()) << grammar.message();
+  auto shared = std::make_shared<const Grammar>(std::move(grammar.value()));
+  auto s = Scheduler::create(lm, {4, 256, 64, 2, 64});
+  ASSERT_TRUE(s.ok());
+  std::vector<std::future<Result>> runs;
+  for (int i = 0; i < 20; ++i) {
+    GenerateParams p;
+    p.n_predict = 120;
+    p.sampling.temperature = 1.0f;
+    p.sampling.top_k = 0, p.sampling.top_p = 1.0f, p.sampling.min_p = 0.0f;
+    p.sampling.seed = uint64_t(100 + i);
+    p.grammar = shared;
+    runs.push_back(submit(**s, prompt_of(i % 8), p));
+  }
+  for (auto& f : runs) {
+    Result r = f.get();
+    ASSERT_EQ(r.stats.done_reason, "stop") << r.text;
+    auto j = nlohmann::json::parse(r.text, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << r.text;
+    EXPECT_TRUE(j["n"].is_number_integer()) << r.text;
+    EXPECT_TRUE(j["ok"].is_boolean()) << r.text;
+    EXPECT_TRUE(j["tag"] == "x" || j["tag"] == "y") << r.text;
+    EXPECT_EQ(j.size(), 3u) << r.text;
+  }
 }
 
 }  // namespace
