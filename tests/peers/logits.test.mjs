@@ -19,68 +19,43 @@ const kThreads = 2;
 const kCtx = 256;
 
 // Tolerances on |silica - llama.cpp| over all n_vocab logits, RELATIVE TO THE RMS OF llama.cpp's
-// logits (so they do not depend on the random weights' scale). maxRel bounds the worst logit,
-// rmsRel the RMS of the difference. Both sides read the same quantized weights, so what remains
-// is arithmetic: llama.cpp keeps K/V in f16, rounds activations to f16/bf16 for f16/bf16 weights
-// and quantizes them to q8_0/q8_1 (32-blocks) or q8_K (K-quants) before integer dot products;
-// and it sums in another order. Measured values are printed by this test; the bounds below are
-// the measured maxima with about 3x margin (see docs/benchmarks.md for the last measurement).
+// logits (so they do not depend on the random weights' scale; that RMS is ~16 for these models).
+// maxRel bounds the worst logit, rmsRel the RMS of the difference. Both sides read the same
+// quantized weights; llama.cpp also keeps K/V in f16, rounds activations to f16 for f16 weights
+// and quantizes them to q8_0/q8_1/q8_K before integer dot products. Measured on 2026-11-22
+// (silica 1c758d2..c062ba7, llama.cpp v0.5.0, zen4 CPU variant), clean cases:
+//   f32 max 1.7e-4 rms 3.6e-5; f16 max 1.3e-3 rms 2.8e-4; bf16 max 5.4e-4 rms 1.2e-4;
+//   every quantized type max <= 3e-6 rms <= 3e-7 (silica mirrors llama.cpp's activation quant).
+// Bounds are those with margin (~4x for float types, ~300x for quantized ones, for summation
+// order changes in future SIMD kernels). Some cases then measured 2e-2..6e-2 (e.g. A:q4_0,
+// B:q6_K, C:q4_K): a real disagreement that these bounds are meant to catch, not absorb.
 const kTolF32 = {
+  maxRel: 1e-3,
+  rmsRel: 2e-4
+};
+const kTolF16 = {
   maxRel: 5e-3,
   rmsRel: 1e-3
 };
-const kTolF16 = {
-  maxRel: 1e-2,
-  rmsRel: 2e-3
-};
 const kTolBF16 = {
-  maxRel: 4e-2,
-  rmsRel: 8e-3
+  maxRel: 3e-3,
+  rmsRel: 6e-4
 };
-const kTolQ8_0 = {
-  maxRel: 3e-2,
-  rmsRel: 6e-3
+const kTolQuant = {
+  maxRel: 1e-3,
+  rmsRel: 2e-4
 };
-const kTolQ4_0 = {
-  maxRel: 3e-2,
-  rmsRel: 6e-3
-};
-const kTolQ4_1 = {
-  maxRel: 3e-2,
-  rmsRel: 6e-3
-};
-const kTolQ5_0 = {
-  maxRel: 3e-2,
-  rmsRel: 6e-3
-};
-const kTolQ5_1 = {
-  maxRel: 3e-2,
-  rmsRel: 6e-3
-};
-const kTolQ2_K = {
-  maxRel: 4e-2,
-  rmsRel: 8e-3
-};
-const kTolQ3_K = {
-  maxRel: 4e-2,
-  rmsRel: 8e-3
-};
-const kTolQ4_K = {
-  maxRel: 4e-2,
-  rmsRel: 8e-3
-};
-const kTolQ5_K = {
-  maxRel: 4e-2,
-  rmsRel: 8e-3
-};
-const kTolQ6_K = {
-  maxRel: 4e-2,
-  rmsRel: 8e-3
-};
-const kTolQ4_K_M = {
-  maxRel: 4e-2,
-  rmsRel: 8e-3
-};
+const kTolQ8_0 = kTolQuant;
+const kTolQ4_0 = kTolQuant;
+const kTolQ4_1 = kTolQuant;
+const kTolQ5_0 = kTolQuant;
+const kTolQ5_1 = kTolQuant;
+const kTolQ2_K = kTolQuant;
+const kTolQ3_K = kTolQuant;
+const kTolQ4_K = kTolQuant;
+const kTolQ5_K = kTolQuant;
+const kTolQ6_K = kTolQuant;
+const kTolQ4_K_M = kTolQuant;
 
 const kTolerance = {
   f32: kTolF32,
@@ -130,13 +105,17 @@ const kShapeQwen2 = {
 };
 
 const kTypes32 = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1'];
+const kTypesC = ['f32', 'f16', 'q8_0', 'q4_0', 'q4_K', 'q6_K', 'q4_K_M'];
 const kTypesAll = [...kTypes32, 'q2_K', 'q3_K', 'q4_K', 'q5_K', 'q6_K', 'q4_K_M'];
 
 function buildCases() {
   const cases = [];
   for (const type of kTypes32) cases.push({shape: kShapeA, type});
   for (const type of kTypesAll) cases.push({shape: kShapeB, type});
-  for (const type of kTypesAll) cases.push({shape: kShapeC, type});
+  // C exercises tied output + rope scaling, which no type changes; B already covers every
+  // type's kernels, so C takes a subset unless SILICA_PEERS_FULL=1 (keeps the suite ~4 min).
+  const typesC = process.env.SILICA_PEERS_FULL ? kTypesAll : kTypesC;
+  for (const type of typesC) cases.push({shape: kShapeC, type});
   cases.push({shape: kShapeQwen2, type: 'q8_0'});
   const only = process.env.SILICA_PEERS_ONLY;  // e.g. "B:q4_K,C:f16" while debugging
   if (!only) return cases;

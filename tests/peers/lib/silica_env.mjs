@@ -82,8 +82,8 @@ export function makeTestModelArgs(spec, out) {
   return args;
 }
 
-export async function makeTestModel(spec, out) {
-  await runProgram(makeTestModelBin(), makeTestModelArgs(spec, out), {timeoutMs: 600_000});
+export async function makeTestModel(spec, out, {timeoutMs = 600_000} = {}) {
+  await runProgram(makeTestModelBin(), makeTestModelArgs(spec, out), {timeoutMs});
   if (!fs.existsSync(out)) throw new Error(`make_test_model exited 0 but wrote no ${out}`);
   return out;
 }
