@@ -26,7 +26,9 @@ if [ -x scripts/cross_arm.sh ] && command -v qemu-aarch64 >/dev/null; then
   scripts/cross_arm.sh
 fi
 
-echo "== peer tests against llama.cpp"
 export SILICA_BIN="$root/build/src/cli/silica"
 export MAKE_TEST_MODEL="$root/build/tools/make_test_model"
+echo "== CLI tests (chat through a pseudo-terminal)"
+node --test --test-concurrency=1 tests/cli/
+echo "== peer tests against llama.cpp and the reference libraries"
 (cd tests/peers && node --test --test-concurrency=1 ./*.test.mjs)

@@ -7,6 +7,7 @@ namespace silica {
 
 // Each returns nothing; the command's callback throws CLI::RuntimeError(exit_code) on failure.
 void add_run_command(CLI::App& app);
+void add_chat_command(CLI::App& app);
 void add_show_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_eval_command(CLI::App& app);

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "silica 0.1.0");
   silica::add_run_command(app);
+  silica::add_chat_command(app);
   silica::add_show_command(app);
   silica::add_tokenize_command(app);
   silica::add_bench_command(app);
