@@ -8,7 +8,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 packages=(build-essential cmake ninja-build ccache pkg-config git
   nlohmann-json3-dev libcli11-dev libfmt-dev libpcre2-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev)
+  libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev libcurl4-openssl-dev libssl-dev)
 if [ "${SILICA_SETUP_CROSS:-1}" = 1 ]; then packages+=(g++-aarch64-linux-gnu qemu-user); fi
 missing=()
 for p in "${packages[@]}"; do
