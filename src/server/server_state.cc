@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "base/timer.h"
 #include "engine/embed.h"
+#include "sample/json_schema.h"
 #include "server/generation.h"
 #include "server/prompt.h"
 
@@ -53,6 +54,20 @@ void fill_completion(Completion& c, const GenerationStream& g, int64_t t0) {
   c.stats = g.stats();
   c.context.insert(c.context.end(), c.stats.tokens.begin(), c.stats.tokens.end());
   c.total_ns = now_ns() - t0;
+}
+
+// The grammar of a request's format: null for plain text. "json" is compiled once.
+Expected<std::shared_ptr<const Grammar>> format_grammar(const InferenceRequest& r) {
+  if (r.format == OutputFormat::kText) return std::shared_ptr<const Grammar>();
+  if (r.format == OutputFormat::kJson) {
+    static const Expected<Grammar> json = json_grammar();
+    if (!json) return make_error("the JSON grammar does not compile: {}", json.message());
+    static const auto shared = std::make_shared<const Grammar>(json.value());
+    return shared;
+  }
+  auto g = json_schema_grammar(r.schema);
+  if (!g) return make_error("the JSON schema cannot be used as a grammar: {}", g.message());
+  return std::make_shared<const Grammar>(std::move(*g));
 }
 
 }  // namespace
@@ -142,6 +157,9 @@ void ServerState::serve_inference(const InferenceRequest& r,
   c.n_prompt = int64_t(prompt->size());
   c.context = *prompt;
   GenerateParams params = r.params;
+  auto grammar = format_grammar(r);
+  if (!grammar) return send_error(res, openai, 400, grammar.message());
+  params.grammar = *grammar;
   if (Status st = validate_sampler_params(params.sampling, (*m)->lm.tokenizer->n_vocab()); !st.ok())
     return send_error(res, openai, 400, st.message());
   auto gen = GenerationStream::start(*m, std::move(*prompt), params);

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {after, before, test} from 'node:test';
 
+import Ajv from 'ajv';
 import {Ollama} from 'ollama';
 
 import {makeModelsDir, SilicaServer} from './lib/server.mjs';
@@ -209,6 +210,44 @@ test(`${kParallel} simultaneous greedy streams equal ${kParallel} sequential run
   const parallel = await Promise.all(prompts.map((p) => streamGenerate(p)));
   assert.deepEqual(parallel.map((r) => r.text), sequential);
   for (const r of parallel) assert.equal(r.final.eval_count, kPredict);
+});
+
+// Every string, array and number is bounded, so a model that knows nothing must still close
+// the object within kJsonPredict tokens.
+const kSchema = {
+  type: 'object',
+  properties: {
+    name: {type: 'string', maxLength: 12},
+    age: {type: 'integer'},
+    ok: {type: 'boolean'},
+    tags: {type: 'array', items: {enum: ['a', 'b', 'c']}, maxItems: 3},
+    pet: {anyOf: [{type: 'null'}, {type: 'object', properties: {kind: {enum: ['cat', 'dog']}}, required: ['kind']}]},
+  },
+  required: ['name', 'age', 'ok', 'tags', 'pet'],
+};
+const kJsonRuns = 50;
+const kJsonPredict = 400;
+
+test(`JSON-schema mode: ${kJsonRuns} generations at temperature 1 all parse and validate`, async () => {
+  const validate = new Ajv().compile(kSchema);
+  const runs = await Promise.all(Array.from({length: kJsonRuns}, (_, i) => ollama.generate({model: kModel,
+    prompt: `Describe person ${i} as JSON.`, format: kSchema, stream: false,
+    options: {temperature: 1, seed: 1000 + i, num_predict: kJsonPredict}})));
+  for (const r of runs) {
+    assert.equal(r.done_reason, 'stop', `did not finish: ${r.response.slice(0, 200)}`);
+    const v = JSON.parse(r.response);
+    assert.ok(validate(v), `${r.response}: ${JSON.stringify(validate.errors)}`);
+  }
+});
+
+test('JSON mode: format "json" output that finishes parses as an object', async () => {
+  const runs = await Promise.all(Array.from({length: 8}, (_, i) => ollama.chat({model: kModel,
+    messages: [{role: 'user', content: `JSON ${i}`}], format: 'json', stream: false,
+    options: {temperature: 1, seed: i, num_predict: 200}})));
+  for (const r of runs) {
+    assert.ok(r.message.content.startsWith('{'), r.message.content);
+    if (r.done_reason === 'stop') assert.equal(typeof JSON.parse(r.message.content), 'object');
+  }
 });
 
 test('/metrics is Prometheus text with the counters', async () => {

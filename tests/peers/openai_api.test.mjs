@@ -89,6 +89,20 @@ test('tools and assistant tool_calls with string arguments are accepted', async 
   assert.equal(r.choices.length, 1);
 });
 
+test('response_format json_schema: the output validates', async () => {
+  const schema = {type: 'object', properties: {answer: {enum: ['yes', 'no']}, score: {type: 'integer'}},
+    required: ['answer', 'score']};
+  for (let i = 0; i < 5; ++i) {
+    const r = await openai.chat.completions.create({model: kModel, messages: kMessages, temperature: 1, seed: i,
+      max_tokens: 200, response_format: {type: 'json_schema', json_schema: {name: 'verdict', schema}}});
+    const v = JSON.parse(r.choices[0].message.content);
+    assert.ok(['yes', 'no'].includes(v.answer) && Number.isInteger(v.score), r.choices[0].message.content);
+  }
+  await assert.rejects(openai.chat.completions.create({model: kModel, messages: kMessages,
+    response_format: {type: 'json_schema', json_schema: {name: 'x', schema: {type: 'object', patternProperties: {}}}}}),
+      (e) => e instanceof OpenAI.BadRequestError);
+});
+
 test('models: list, retrieve, unknown is 404', async () => {
   const list = await openai.models.list();
   assert.ok(list.data.some((m) => m.id === 'tiny:latest'), JSON.stringify(list.data));
