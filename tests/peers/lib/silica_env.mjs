@@ -121,8 +121,8 @@ export async function silicaRun(model, prompt, n, {threads = 2} = {}) {
 }
 
 // `silica bench --json`: {pp_tokens_per_s, tg_tokens_per_s, load_ms}.
-export async function silicaBench(model, {pp = 512, tg = 128, threads = 2} = {}) {
-  const args = ['bench', model, '-p', String(pp), '-n', String(tg)];
+export async function silicaBench(model, {pp = 512, tg = 128, threads = 2, reps = 1} = {}) {
+  const args = ['bench', model, '-p', String(pp), '-n', String(tg), '-r', String(reps)];
   args.push('--threads', String(threads), '--json');
   const {stdout} = await runProgram(silicaBin(), args, {timeoutMs: 1_800_000});
   const out = JSON.parse(stdout);
