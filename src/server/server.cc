@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "server/server_state.h"
+#include "server/webui_routes.h"
 
 namespace silica {
 
@@ -145,6 +146,7 @@ HttpServer::HttpServer(const ServerOptions& opts) : impl_(std::make_unique<Impl>
   add_ollama_routes(svr, state);
   add_openai_routes(svr, state);
   add_model_routes(svr, state);
+  register_webui_routes(svr, state.opts);  // web UI at /ui/ (webui/, cmake/embed_assets.cmake)
   svr.Get("/metrics", [&state](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics_text(state), "text/plain; version=0.0.4; charset=utf-8");
   });
