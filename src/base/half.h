@@ -59,7 +59,9 @@ inline uint16_t f32_to_fp16(float f) {
   return uint16_t(sign | h);
 }
 
-inline float bf16_to_f32(uint16_t b) { return f32_from_bits(uint32_t(b) << 16); }
+inline float bf16_to_f32(uint16_t b) {
+  return f32_from_bits(uint32_t(b) << 16);
+}
 
 // float -> bfloat16, round-to-nearest-even; NaN stays NaN (quiet), as ggml and PyTorch do.
 inline uint16_t f32_to_bf16(float f) {

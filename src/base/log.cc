@@ -24,8 +24,12 @@ std::mutex g_mutex;
 
 }  // namespace
 
-LogLevel log_level() { return LogLevel(g_level.load(std::memory_order_relaxed)); }
-void set_log_level(LogLevel level) { g_level.store(int(level)); }
+LogLevel log_level() {
+  return LogLevel(g_level.load(std::memory_order_relaxed));
+}
+void set_log_level(LogLevel level) {
+  g_level.store(int(level));
+}
 
 void log_line(LogLevel level, const std::string& text) {
   static const char* kNames[] = {"debug", "info", "warn", "error"};

@@ -72,13 +72,13 @@ class [[nodiscard]] Expected {
 // Propagate an error from a Status or Expected expression out of the enclosing function.
 #define SILICA_CONCAT_INNER(a, b) a##b
 #define SILICA_CONCAT(a, b) SILICA_CONCAT_INNER(a, b)
-#define SILICA_RETURN_IF_ERROR(expr)                           \
-  do {                                                         \
-    auto _silica_st = (expr);                                  \
+#define SILICA_RETURN_IF_ERROR(expr)                                    \
+  do {                                                                  \
+    auto _silica_st = (expr);                                           \
     if (!_silica_st.ok()) return ::silica::Error{_silica_st.message()}; \
   } while (0)
-#define SILICA_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
-  auto tmp = (expr);                                 \
+#define SILICA_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr)    \
+  auto tmp = (expr);                                    \
   if (!tmp.ok()) return ::silica::Error{tmp.message()}; \
   lhs = std::move(tmp).value()
 #define SILICA_ASSIGN_OR_RETURN(lhs, expr) \

@@ -20,7 +20,7 @@ namespace {
 // About 0.1-0.5 ms of spinning: per-token dispatches come microseconds apart, while a
 // longer spin only burns a core that another process (or an oversubscribed pool) needs.
 constexpr int kSpinIterations = 1 << 13;
-}
+}  // namespace
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
   workers_.reserve(n_threads_ - 1);

@@ -59,7 +59,8 @@ void bench(const BenchOptions& o) {
       session.reset();
       const int64_t t0 = now_ns();
       for (int64_t i = 0; i < o.n_gen; ++i)
-        if (auto st = session.eval({prompt.empty() ? 1 : prompt[size_t(i) % prompt.size()]}); !st.ok())
+        if (auto st = session.eval({prompt.empty() ? 1 : prompt[size_t(i) % prompt.size()]});
+            !st.ok())
           fail(st.message());
       if (r > 0) tg.push_back(double(o.n_gen) * 1e9 / double(now_ns() - t0));
     }
@@ -80,7 +81,8 @@ void bench(const BenchOptions& o) {
     fmt::print("{}\n", j.dump());
     return;
   }
-  fmt::print("| model | type | threads | test | tokens/s (median of {}) |\n|---|---|---|---|---|\n", o.reps);
+  fmt::print("| model | type | threads | test | tokens/s (median of {}) |\n|---|---|---|---|---|\n",
+             o.reps);
   if (o.n_prompt > 0)
     fmt::print("| {} | {} | {} | pp{} | {:.2f} |\n", o.model, lm->model->dominant_type(), threads,
                o.n_prompt, median(pp));
@@ -95,10 +97,13 @@ void add_bench_command(CLI::App& app) {
   auto o = std::make_shared<BenchOptions>();
   CLI::App* cmd = app.add_subcommand("bench", "Measure prompt processing and generation speed");
   cmd->add_option("model", o->model, "Path to a GGUF model file")->required();
-  cmd->add_option("-p,--n-prompt", o->n_prompt, "Prompt tokens (pp test; 0: skip)")->capture_default_str();
-  cmd->add_option("-n,--n-gen", o->n_gen, "Generated tokens (tg test; 0: skip)")->capture_default_str();
+  cmd->add_option("-p,--n-prompt", o->n_prompt, "Prompt tokens (pp test; 0: skip)")
+      ->capture_default_str();
+  cmd->add_option("-n,--n-gen", o->n_gen, "Generated tokens (tg test; 0: skip)")
+      ->capture_default_str();
   cmd->add_option("-t,--threads", o->threads, "CPU threads (default: all cores)");
-  cmd->add_option("-r,--reps", o->reps, "Repetitions; the median is reported")->capture_default_str();
+  cmd->add_option("-r,--reps", o->reps, "Repetitions; the median is reported")
+      ->capture_default_str();
   cmd->add_option("-b,--batch", o->batch, "Prompt tokens per forward step")->capture_default_str();
   cmd->add_flag("--json", o->json, "Print one JSON object instead of a table");
   cmd->callback([o] { bench(*o); });

@@ -1,9 +1,9 @@
 // `silica chat MODEL`: an interactive conversation in the terminal, formatted by the model's
 // own chat template, with the history kept in the context (its prefix reused turn to turn).
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <signal.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <cerrno>
@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "store/store.h"
 #include "engine/chat_format.h"
 #include "engine/session.h"
 
@@ -22,7 +23,9 @@ namespace {
 using ojson = nlohmann::ordered_json;
 
 std::atomic<bool> g_interrupted{false};
-void on_sigint(int) { g_interrupted.store(true); }
+void on_sigint(int) {
+  g_interrupted.store(true);
+}
 
 struct ChatOptions {
   std::string model;
@@ -89,7 +92,8 @@ class Chat {
  private:
   std::string read_multiline() {
     std::string text, l;
-    while (read_line(l) == ReadResult::kLine && l != "\"\"\"") text += (text.empty() ? "" : "\n") + l;
+    while (read_line(l) == ReadResult::kLine && l != "\"\"\"")
+      text += (text.empty() ? "" : "\n") + l;
     return text;
   }
 
@@ -121,8 +125,10 @@ class Chat {
       turns_.erase(turns_.begin(), turns_.begin() + std::min<size_t>(2, turns_.size() - 1));
     }
     if (int64_t(prompt.size()) >= o_.ctx) {
-      std::fprintf(stderr, "error: this message alone (%zu tokens) does not fit in the context "
-                           "(%lld): raise --ctx or send less\n", prompt.size(), (long long)o_.ctx);
+      std::fprintf(stderr,
+                   "error: this message alone (%zu tokens) does not fit in the context "
+                   "(%lld): raise --ctx or send less\n",
+                   prompt.size(), (long long)o_.ctx);
       turns_.pop_back();
       return;
     }
@@ -148,10 +154,10 @@ class Chat {
     }
     turns_.push_back({{"role", "assistant"}, {"content", reply}});
     if (o_.verbose)
-      std::fprintf(stderr, "[prompt %lld tokens (%lld cached), %lld generated, %.1f tokens/s]\n",
-                   (long long)stats->n_prompt, (long long)stats->n_cached,
-                   (long long)stats->n_generated,
-                   stats->generate_ns > 0 ? stats->n_generated * 1e9 / double(stats->generate_ns) : 0.0);
+      std::fprintf(
+          stderr, "[prompt %lld tokens (%lld cached), %lld generated, %.1f tokens/s]\n",
+          (long long)stats->n_prompt, (long long)stats->n_cached, (long long)stats->n_generated,
+          stats->generate_ns > 0 ? stats->n_generated * 1e9 / double(stats->generate_ns) : 0.0);
   }
 
   // Returns false to leave.
@@ -165,7 +171,8 @@ class Chat {
     if (cmd == "/help" || cmd == "/?") {
       std::printf(
           "  /system TEXT       set the system prompt (and start over)\n"
-          "  /set NAME VALUE    temperature, top_k, top_p, min_p, repeat_penalty, seed, num_predict\n"
+          "  /set NAME VALUE    temperature, top_k, top_p, min_p, repeat_penalty, seed, "
+          "num_predict\n"
           "  /show              the settings in use\n"
           "  /clear             forget the conversation\n"
           "  /save FILE         save the conversation as JSON\n"
@@ -184,11 +191,12 @@ class Chat {
       set_option(rest);
     } else if (cmd == "/show") {
       const SamplerParams& s = o_.gen.sampling;
-      std::printf("temperature %g, top_k %d, top_p %g, min_p %g, repeat_penalty %g, seed %llu, "
-                  "num_predict %lld, ctx %lld, template: %s\n",
-                  s.temperature, s.top_k, s.top_p, s.min_p, s.repeat_penalty,
-                  (unsigned long long)s.seed, (long long)o_.gen.n_predict, (long long)o_.ctx,
-                  fmt_.has_model_template() ? "the model's" : "fallback (the model has none)");
+      std::printf(
+          "temperature %g, top_k %d, top_p %g, min_p %g, repeat_penalty %g, seed %llu, "
+          "num_predict %lld, ctx %lld, template: %s\n",
+          s.temperature, s.top_k, s.top_p, s.min_p, s.repeat_penalty, (unsigned long long)s.seed,
+          (long long)o_.gen.n_predict, (long long)o_.ctx,
+          fmt_.has_model_template() ? "the model's" : "fallback (the model has none)");
     } else if (cmd == "/save") {
       save(rest);
     } else if (cmd == "/load") {
@@ -208,16 +216,26 @@ class Chat {
       return;
     }
     SamplerParams& s = o_.gen.sampling;
-    if (name == "temperature" || name == "temp") s.temperature = float(v);
-    else if (name == "top_k") s.top_k = int(v);
-    else if (name == "top_p") s.top_p = float(v);
-    else if (name == "min_p") s.min_p = float(v);
-    else if (name == "repeat_penalty") s.repeat_penalty = float(v);
-    else if (name == "repeat_last_n") s.repeat_last_n = int(v);
-    else if (name == "presence_penalty") s.presence_penalty = float(v);
-    else if (name == "frequency_penalty") s.frequency_penalty = float(v);
-    else if (name == "seed") s.seed = uint64_t(v);
-    else if (name == "num_predict") o_.gen.n_predict = int64_t(v);
+    if (name == "temperature" || name == "temp")
+      s.temperature = float(v);
+    else if (name == "top_k")
+      s.top_k = int(v);
+    else if (name == "top_p")
+      s.top_p = float(v);
+    else if (name == "min_p")
+      s.min_p = float(v);
+    else if (name == "repeat_penalty")
+      s.repeat_penalty = float(v);
+    else if (name == "repeat_last_n")
+      s.repeat_last_n = int(v);
+    else if (name == "presence_penalty")
+      s.presence_penalty = float(v);
+    else if (name == "frequency_penalty")
+      s.frequency_penalty = float(v);
+    else if (name == "seed")
+      s.seed = uint64_t(v);
+    else if (name == "num_predict")
+      o_.gen.n_predict = int64_t(v);
     else {
       std::printf("unknown setting '%s': /help lists them\n", name.c_str());
       return;
@@ -240,7 +258,8 @@ class Chat {
     ojson j = ojson::parse(in, nullptr, false);
     if (!in.good() && !in.eof()) j = ojson();
     if (!j.is_object() || !j.contains("messages") || !j["messages"].is_array()) {
-      std::printf("error: '%s' is not a saved conversation (JSON with \"messages\")\n", path.c_str());
+      std::printf("error: '%s' is not a saved conversation (JSON with \"messages\")\n",
+                  path.c_str());
       return;
     }
     for (const auto& m : j["messages"])
@@ -264,7 +283,9 @@ class Chat {
 };
 
 void chat(const ChatOptions& o) {
-  auto lm = load_model_with_tokenizer(o.model);
+  auto model_path = resolve_model_path(o.model);  // a file path, or a name in the store
+  if (!model_path) fail(model_path.message());
+  auto lm = load_model_with_tokenizer(*model_path);
   if (!lm) fail(lm.message());
   auto fmt = ChatFormatter::create(*lm);
   if (!fmt) fail(fmt.message());
@@ -289,14 +310,21 @@ void add_chat_command(CLI::App& app) {
   o->gen.n_predict = -1;
   CLI::App* cmd = app.add_subcommand(
       "chat", "Chat with a model in the terminal (history kept; Ctrl-C stops an answer)");
-  cmd->add_option("model", o->model, "Path to a GGUF model file")->required();
+  cmd->add_option("model", o->model, "A GGUF model file or a model name from the store")->required();
   cmd->add_option("--system", o->system, "System prompt");
-  cmd->add_option("-n,--n-predict", o->gen.n_predict, "Most tokens per answer (-1: no limit)")->capture_default_str();
-  cmd->add_option("--temp", o->gen.sampling.temperature, "Temperature; 0 means greedy")->capture_default_str();
-  cmd->add_option("--top-k", o->gen.sampling.top_k, "Keep the K most likely tokens (0: off)")->capture_default_str();
-  cmd->add_option("--top-p", o->gen.sampling.top_p, "Nucleus sampling threshold (1: off)")->capture_default_str();
-  cmd->add_option("--min-p", o->gen.sampling.min_p, "Drop tokens below min-p x the top probability")->capture_default_str();
-  cmd->add_option("--repeat-penalty", o->gen.sampling.repeat_penalty, "Penalty for repeated tokens (1: off)")->capture_default_str();
+  cmd->add_option("-n,--n-predict", o->gen.n_predict, "Most tokens per answer (-1: no limit)")
+      ->capture_default_str();
+  cmd->add_option("--temp", o->gen.sampling.temperature, "Temperature; 0 means greedy")
+      ->capture_default_str();
+  cmd->add_option("--top-k", o->gen.sampling.top_k, "Keep the K most likely tokens (0: off)")
+      ->capture_default_str();
+  cmd->add_option("--top-p", o->gen.sampling.top_p, "Nucleus sampling threshold (1: off)")
+      ->capture_default_str();
+  cmd->add_option("--min-p", o->gen.sampling.min_p, "Drop tokens below min-p x the top probability")
+      ->capture_default_str();
+  cmd->add_option("--repeat-penalty", o->gen.sampling.repeat_penalty,
+                  "Penalty for repeated tokens (1: off)")
+      ->capture_default_str();
   cmd->add_option("--seed", o->gen.sampling.seed, "Random seed");
   cmd->add_option("-t,--threads", o->threads, "CPU threads (default: all cores)");
   cmd->add_option("-c,--ctx", o->ctx, "Context size in tokens")->capture_default_str();

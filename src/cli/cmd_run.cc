@@ -4,6 +4,7 @@
 
 #include "base/thread_pool.h"
 #include "cli/commands.h"
+#include "store/store.h"
 #include "engine/session.h"
 
 namespace silica {
@@ -22,7 +23,9 @@ struct RunOptions {
 };
 
 void run(const RunOptions& o) {
-  auto lm = load_model_with_tokenizer(o.model);
+  auto model_path = resolve_model_path(o.model);  // a file path, or a name in the store
+  if (!model_path) fail(model_path.message());
+  auto lm = load_model_with_tokenizer(*model_path);
   if (!lm) fail(lm.message());
   ForwardOptions fo;
   fo.n_ctx = o.ctx;
@@ -58,18 +61,29 @@ void add_run_command(CLI::App& app) {
   auto o = std::make_shared<RunOptions>();
   CLI::App* cmd = app.add_subcommand(
       "run", "Generate a continuation of a prompt and stream it to stdout (statistics on stderr)");
-  cmd->add_option("model", o->model, "Path to a GGUF model file")->required();
+  cmd->add_option("model", o->model, "A GGUF model file or a model name from the store")->required();
   cmd->add_option("-p,--prompt", o->prompt, "The prompt text (not echoed)")->required();
   cmd->add_option("-n,--n-predict", o->n_predict, "Tokens to generate (-1: until end of text)")
       ->capture_default_str();
-  cmd->add_option("--temp", o->sampling.temperature, "Temperature; 0 means greedy")->capture_default_str();
-  cmd->add_option("--top-k", o->sampling.top_k, "Keep the K most likely tokens (0: off)")->capture_default_str();
-  cmd->add_option("--top-p", o->sampling.top_p, "Nucleus sampling threshold (1: off)")->capture_default_str();
-  cmd->add_option("--min-p", o->sampling.min_p, "Drop tokens below min-p x the top probability")->capture_default_str();
-  cmd->add_option("--repeat-penalty", o->sampling.repeat_penalty, "Penalty for repeated tokens (1: off)")->capture_default_str();
-  cmd->add_option("--repeat-last-n", o->sampling.repeat_last_n, "Window of the repeat penalties (-1: all)")->capture_default_str();
-  cmd->add_option("--presence-penalty", o->sampling.presence_penalty, "Subtracted once per present token")->capture_default_str();
-  cmd->add_option("--frequency-penalty", o->sampling.frequency_penalty, "Subtracted per occurrence")->capture_default_str();
+  cmd->add_option("--temp", o->sampling.temperature, "Temperature; 0 means greedy")
+      ->capture_default_str();
+  cmd->add_option("--top-k", o->sampling.top_k, "Keep the K most likely tokens (0: off)")
+      ->capture_default_str();
+  cmd->add_option("--top-p", o->sampling.top_p, "Nucleus sampling threshold (1: off)")
+      ->capture_default_str();
+  cmd->add_option("--min-p", o->sampling.min_p, "Drop tokens below min-p x the top probability")
+      ->capture_default_str();
+  cmd->add_option("--repeat-penalty", o->sampling.repeat_penalty,
+                  "Penalty for repeated tokens (1: off)")
+      ->capture_default_str();
+  cmd->add_option("--repeat-last-n", o->sampling.repeat_last_n,
+                  "Window of the repeat penalties (-1: all)")
+      ->capture_default_str();
+  cmd->add_option("--presence-penalty", o->sampling.presence_penalty,
+                  "Subtracted once per present token")
+      ->capture_default_str();
+  cmd->add_option("--frequency-penalty", o->sampling.frequency_penalty, "Subtracted per occurrence")
+      ->capture_default_str();
   cmd->add_option("--seed", o->sampling.seed, "Random seed (same seed, same text)");
   cmd->add_option("-t,--threads", o->threads, "CPU threads (default: all cores)");
   cmd->add_option("-c,--ctx", o->ctx, "Context size in tokens")->capture_default_str();

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "store/store.h"
 #include "engine/session.h"
 
 namespace silica {
@@ -24,14 +25,17 @@ std::string human_bytes(double b) {
 }
 
 void show(const std::string& path) {
-  auto lm = load_model_with_tokenizer(path);
+  auto model_path = resolve_model_path(path);  // a file path, or a name in the store
+  if (!model_path) fail(model_path.message());
+  auto lm = load_model_with_tokenizer(*model_path);
   if (!lm) fail(lm.message());
   const Model& m = *lm->model;
   const ModelHParams& hp = m.hparams();
   std::map<std::string, int> by_type;
   for (const auto& t : m.file().tensors()) by_type[dtype_name(t.type)]++;
   std::string types;
-  for (const auto& [name, n] : by_type) types += fmt::format("{}{} x{}", types.empty() ? "" : ", ", name, n);
+  for (const auto& [name, n] : by_type)
+    types += fmt::format("{}{} x{}", types.empty() ? "" : ", ", name, n);
   auto row = [](const char* k, const std::string& v) { fmt::print("  {:<20} {}\n", k, v); };
   fmt::print("Model\n");
   row("file", path);
@@ -61,7 +65,7 @@ void show(const std::string& path) {
 void add_show_command(CLI::App& app) {
   auto path = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("show", "Show a model's architecture, size and quantization");
-  cmd->add_option("model", *path, "Path to a GGUF model file")->required();
+  cmd->add_option("model", *path, "A GGUF model file or a model name from the store")->required();
   cmd->callback([path] { show(*path); });
 }
 

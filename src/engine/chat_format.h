@@ -21,12 +21,13 @@ class ChatFormatter {
   // Renders the conversation. `extra` holds more template variables (tools, enable_thinking, ...)
   // passed as they are; messages / add_generation_prompt / bos_token / eos_token are set here
   // unless `extra` sets them.
-  Expected<std::string> render(const nlohmann::ordered_json& messages, bool add_generation_prompt,
-                               const nlohmann::ordered_json& extra = nlohmann::ordered_json::object()) const;
+  Expected<std::string> render(
+      const nlohmann::ordered_json& messages, bool add_generation_prompt,
+      const nlohmann::ordered_json& extra = nlohmann::ordered_json::object()) const;
   // Renders and tokenizes (special tokens parsed, one BOS at most).
-  Expected<std::vector<int32_t>> tokenize(const nlohmann::ordered_json& messages,
-                                          bool add_generation_prompt,
-                                          const nlohmann::ordered_json& extra = nlohmann::ordered_json::object()) const;
+  Expected<std::vector<int32_t>> tokenize(
+      const nlohmann::ordered_json& messages, bool add_generation_prompt,
+      const nlohmann::ordered_json& extra = nlohmann::ordered_json::object()) const;
 
   bool has_model_template() const { return from_model_; }
   const std::string& source() const { return tmpl_->source(); }

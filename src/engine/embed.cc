@@ -24,7 +24,8 @@ Expected<std::vector<float>> embed_tokens_mean(const LoadedModel& lm,
     for (size_t j = i; j < end; ++j) batch.add(tokens[j], int32_t(j), 0, true);
     SILICA_RETURN_IF_ERROR(lm.model->forward(batch, *st, nullptr));
     for (int64_t r = 0; r < batch.size(); ++r)
-      for (int64_t d = 0; d < hp.n_embd; ++d) sum[size_t(d)] += st->out_rows[size_t(r * hp.n_embd + d)];
+      for (int64_t d = 0; d < hp.n_embd; ++d)
+        sum[size_t(d)] += st->out_rows[size_t(r * hp.n_embd + d)];
   }
   double norm = 0;
   for (double& v : sum) {

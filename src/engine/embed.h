@@ -10,7 +10,7 @@ namespace silica {
 
 // tokens: [n_tok]; returns [n_embd]. Uses its own scratch state (does not touch any KV slot
 // of a running scheduler).
-Expected<std::vector<float>> embed_tokens_mean(const LoadedModel& lm, const std::vector<int32_t>& tokens,
-                                               int n_threads);
+Expected<std::vector<float>> embed_tokens_mean(const LoadedModel& lm,
+                                               const std::vector<int32_t>& tokens, int n_threads);
 
 }  // namespace silica

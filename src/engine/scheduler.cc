@@ -10,7 +10,8 @@ namespace silica {
 
 Expected<std::unique_ptr<Scheduler>> Scheduler::create(const LoadedModel& lm,
                                                        const SchedulerOptions& opts) {
-  if (opts.n_parallel < 1) return make_error("--parallel must be at least 1, got {}", opts.n_parallel);
+  if (opts.n_parallel < 1)
+    return make_error("--parallel must be at least 1, got {}", opts.n_parallel);
   std::unique_ptr<Scheduler> s(new Scheduler(lm, opts));
   ForwardOptions fo;
   fo.n_ctx = opts.n_ctx;
@@ -37,8 +38,10 @@ Scheduler::~Scheduler() {
 Expected<uint64_t> Scheduler::submit(GenerationRequest req, GenerationCallbacks cb) {
   if (req.prompt.empty()) return make_error("the prompt is empty");
   if (int64_t(req.prompt.size()) >= opts_.n_ctx)
-    return make_error("the prompt has {} tokens but the context holds {}: shorten it or raise the "
-                      "context size (num_ctx / --ctx)", req.prompt.size(), opts_.n_ctx);
+    return make_error(
+        "the prompt has {} tokens but the context holds {}: shorten it or raise the "
+        "context size (num_ctx / --ctx)",
+        req.prompt.size(), opts_.n_ctx);
   const int32_t n_vocab = int32_t(lm_.model->hparams().n_vocab);
   for (int32_t t : req.prompt)
     if (t < 0 || t >= n_vocab) return make_error("token id {} is outside the vocabulary", t);
@@ -219,8 +222,8 @@ void Scheduler::loop() {
       if (n <= 0) continue;
       for (int64_t i = 0; i < n; ++i) {
         const bool last = i + 1 == left;
-        batch_.add(prompt[s.prompt_done + size_t(i)], int32_t(s.cached.size() + size_t(i)),
-                   s.index, last);
+        batch_.add(prompt[s.prompt_done + size_t(i)], int32_t(s.cached.size() + size_t(i)), s.index,
+                   last);
         if (last) batch_slot_rows_.push_back(s.index);
       }
       budget -= n;
@@ -236,6 +239,8 @@ void Scheduler::loop() {
       log_warn("forward step failed: {}", status.message());
       for (Slot& s : slots_)
         if (s.active) finish(s, "error", status);
+      std::lock_guard<std::mutex> lock(mutex_);
+      metrics_.active = 0;
       continue;
     }
     // Record what each slot's cache now holds.
@@ -251,6 +256,11 @@ void Scheduler::loop() {
       Slot& s = slots_[size_t(batch_slot_rows_[row])];
       if (s.active) advance(s, logits_.data() + int64_t(row) * n_vocab);
     }
+    // Sequences that ended in this step no longer count: an idle server reads 0 active.
+    int64_t still_active = 0;
+    for (const Slot& s : slots_) still_active += s.active ? 1 : 0;
+    std::lock_guard<std::mutex> lock(mutex_);
+    metrics_.active = still_active;
   }
   // Shutting down: every request still here ends.
   for (Slot& s : slots_)

@@ -13,7 +13,8 @@ std::shared_ptr<const TokenTrie> LoadedModel::token_trie() const {
   std::lock_guard<std::mutex> lock(trie_cache_->mutex);
   if (!trie_cache_->trie) {
     std::vector<std::string> pieces(size_t(tokenizer->n_vocab()));
-    for (int32_t i = 0; i < tokenizer->n_vocab(); ++i) pieces[size_t(i)] = tokenizer->token_to_piece(i);
+    for (int32_t i = 0; i < tokenizer->n_vocab(); ++i)
+      pieces[size_t(i)] = tokenizer->token_to_piece(i);
     trie_cache_->trie = std::make_shared<TokenTrie>(pieces, tokenizer->vocab().eog_ids);
   }
   return trie_cache_->trie;
@@ -21,7 +22,8 @@ std::shared_ptr<const TokenTrie> LoadedModel::token_trie() const {
 
 TokenPicker::TokenPicker(const LoadedModel& lm, const GenerateParams& params)
     : sampler_(params.sampling, int32_t(lm.model->hparams().n_vocab)) {
-  if (params.grammar) grammar_ = std::make_unique<GrammarConstraint>(params.grammar, lm.token_trie());
+  if (params.grammar)
+    grammar_ = std::make_unique<GrammarConstraint>(params.grammar, lm.token_trie());
 }
 
 int32_t TokenPicker::pick(const float* logits) {
@@ -92,7 +94,8 @@ Expected<GenerateStats> Session::generate(const std::vector<int32_t>& prompt,
   st_->kv().truncate(0, int64_t(common));
   history_.resize(common);
   int64_t t0 = now_ns();
-  SILICA_RETURN_IF_ERROR(eval(std::vector<int32_t>(prompt.begin() + int64_t(common), prompt.end())));
+  SILICA_RETURN_IF_ERROR(
+      eval(std::vector<int32_t>(prompt.begin() + int64_t(common), prompt.end())));
   stats.n_prompt = int64_t(prompt.size() - common);
   stats.n_cached = int64_t(common);
   stats.prompt_ns = now_ns() - t0;

@@ -39,9 +39,9 @@ struct LoadedModel {
 Expected<LoadedModel> load_model_with_tokenizer(const std::string& path);
 
 struct GenerateParams {
-  int64_t n_predict = -1;          // -1: until end of generation or a full context
+  int64_t n_predict = -1;  // -1: until end of generation or a full context
   SamplerParams sampling;
-  std::vector<std::string> stop;   // stop strings (not included in the output)
+  std::vector<std::string> stop;           // stop strings (not included in the output)
   std::shared_ptr<const Grammar> grammar;  // output must match it (JSON mode, schemas), or null
 };
 
@@ -59,12 +59,12 @@ class TokenPicker {
 };
 
 struct GenerateStats {
-  int64_t n_prompt = 0;       // prompt tokens evaluated (after prefix reuse)
-  int64_t n_cached = 0;       // prompt tokens reused from the cache
+  int64_t n_prompt = 0;  // prompt tokens evaluated (after prefix reuse)
+  int64_t n_cached = 0;  // prompt tokens reused from the cache
   int64_t n_generated = 0;
   int64_t prompt_ns = 0;
   int64_t generate_ns = 0;
-  std::string done_reason;    // "stop" (end of generation or stop string) or "length"
+  std::string done_reason;      // "stop" (end of generation or stop string) or "length"
   std::vector<int32_t> tokens;  // generated token ids
 };
 
@@ -73,8 +73,7 @@ using TextCallback = std::function<bool(std::string_view)>;
 
 class Session {
  public:
-  Session(const LoadedModel& lm, std::unique_ptr<ForwardState> st)
-      : lm_(lm), st_(std::move(st)) {}
+  Session(const LoadedModel& lm, std::unique_ptr<ForwardState> st) : lm_(lm), st_(std::move(st)) {}
   static Expected<std::unique_ptr<Session>> create(const LoadedModel& lm, const ForwardOptions& o);
 
   // Evaluates tokens after what the session already holds; logits of the last token go to

@@ -8,10 +8,10 @@
 namespace silica {
 
 struct AttentionScratch {
-  float* scores = nullptr;   // [n_kv]
+  float* scores = nullptr;    // [n_kv]
   uint16_t* probs = nullptr;  // [n_kv] fp16
-  uint16_t* q16 = nullptr;   // [head_dim] fp16
-  float* v_row = nullptr;    // [head_dim]
+  uint16_t* q16 = nullptr;    // [head_dim] fp16
+  float* v_row = nullptr;     // [head_dim]
 };
 
 // out = softmax(scale * q . K^T) . V over keys [0, n_kv).

@@ -9,8 +9,9 @@ namespace silica {
 
 Expected<KvCache> KvCache::create(const KvCacheShape& s) {
   if (s.n_layer <= 0 || s.n_seq <= 0 || s.n_ctx <= 0 || s.n_head_kv <= 0 || s.head_dim <= 0)
-    return make_error("KV cache: invalid shape (layers {}, seqs {}, ctx {}, kv heads {}, head dim {})",
-                      s.n_layer, s.n_seq, s.n_ctx, s.n_head_kv, s.head_dim);
+    return make_error(
+        "KV cache: invalid shape (layers {}, seqs {}, ctx {}, kv heads {}, head dim {})", s.n_layer,
+        s.n_seq, s.n_ctx, s.n_head_kv, s.head_dim);
   const double elems = double(s.n_layer) * s.n_seq * s.n_ctx * s.n_head_kv * s.head_dim;
   KvCache c;
   c.shape_ = s;
@@ -25,7 +26,9 @@ Expected<KvCache> KvCache::create(const KvCacheShape& s) {
   return c;
 }
 
-void KvCache::truncate(int64_t seq, int64_t pos) { n_pos_[seq] = std::min(n_pos_[seq], pos); }
+void KvCache::truncate(int64_t seq, int64_t pos) {
+  n_pos_[seq] = std::min(n_pos_[seq], pos);
+}
 
 void KvCache::copy_prefix(int64_t src, int64_t dst, int64_t n) {
   if (src == dst) return;

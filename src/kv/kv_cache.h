@@ -11,8 +11,8 @@ namespace silica {
 
 struct KvCacheShape {
   int64_t n_layer = 0;
-  int64_t n_seq = 1;     // sequence slots
-  int64_t n_ctx = 0;     // positions per slot
+  int64_t n_seq = 1;  // sequence slots
+  int64_t n_ctx = 0;  // positions per slot
   int64_t n_head_kv = 0;
   int64_t head_dim = 0;
 };
@@ -30,10 +30,18 @@ class KvCache {
   size_t bytes() const { return (k_.size() + v_.size()) * sizeof(uint16_t); }
 
   // Rows of one head of one sequence slot in one layer: [n_ctx, head_dim] fp16.
-  uint16_t* k(int64_t layer, int64_t seq, int64_t head) { return k_.data() + offset(layer, seq, head); }
-  uint16_t* v(int64_t layer, int64_t seq, int64_t head) { return v_.data() + offset(layer, seq, head); }
-  const uint16_t* k(int64_t layer, int64_t seq, int64_t head) const { return k_.data() + offset(layer, seq, head); }
-  const uint16_t* v(int64_t layer, int64_t seq, int64_t head) const { return v_.data() + offset(layer, seq, head); }
+  uint16_t* k(int64_t layer, int64_t seq, int64_t head) {
+    return k_.data() + offset(layer, seq, head);
+  }
+  uint16_t* v(int64_t layer, int64_t seq, int64_t head) {
+    return v_.data() + offset(layer, seq, head);
+  }
+  const uint16_t* k(int64_t layer, int64_t seq, int64_t head) const {
+    return k_.data() + offset(layer, seq, head);
+  }
+  const uint16_t* v(int64_t layer, int64_t seq, int64_t head) const {
+    return v_.data() + offset(layer, seq, head);
+  }
 
   // Number of positions filled in a slot: positions [0, n_pos) are valid.
   int64_t n_pos(int64_t seq) const { return n_pos_[seq]; }
@@ -49,8 +57,8 @@ class KvCache {
                   shape_.head_dim);
   }
   KvCacheShape shape_;
-  std::vector<uint16_t> k_;  // [n_layer, n_seq, n_head_kv, n_ctx, head_dim]
-  std::vector<uint16_t> v_;  // [n_layer, n_seq, n_head_kv, n_ctx, head_dim]
+  std::vector<uint16_t> k_;     // [n_layer, n_seq, n_head_kv, n_ctx, head_dim]
+  std::vector<uint16_t> v_;     // [n_layer, n_seq, n_head_kv, n_ctx, head_dim]
   std::vector<int64_t> n_pos_;  // [n_seq]
 };
 

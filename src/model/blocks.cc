@@ -22,7 +22,8 @@ Status validate_batch(const Batch& b, const ModelHParams& hp, ForwardState& st) 
   std::vector<int64_t> next(size_t(kv.shape().n_seq), -1);
   for (int64_t t = 0; t < n; ++t) {
     if (b.tokens[t] < 0 || b.tokens[t] >= hp.n_vocab)
-      return make_error("token id {} is outside the vocabulary (0..{})", b.tokens[t], hp.n_vocab - 1);
+      return make_error("token id {} is outside the vocabulary (0..{})", b.tokens[t],
+                        hp.n_vocab - 1);
     const int32_t s = b.seq[t];
     if (s < 0 || s >= kv.shape().n_seq)
       return make_error("sequence slot {} out of range (0..{})", s, kv.shape().n_seq - 1);
@@ -31,7 +32,8 @@ Status validate_batch(const Batch& b, const ModelHParams& hp, ForwardState& st) 
                         kv.shape().n_ctx);
     const int64_t expect = next[s] < 0 ? kv.n_pos(s) : next[s];
     if (b.pos[t] != expect)
-      return make_error("sequence {}: position {} given where {} was expected", s, b.pos[t], expect);
+      return make_error("sequence {}: position {} given where {} was expected", s, b.pos[t],
+                        expect);
     next[s] = expect + 1;
   }
   return {};
@@ -82,8 +84,8 @@ void store_kv(const Batch& batch, int64_t il, const ModelHParams& hp, const floa
 }  // namespace
 
 Status attention_block(const LayerWeights& lw, int64_t il, const ModelHParams& hp,
-                       const TensorRef& rope_freqs, const AttentionFlags& flags,
-                       const Batch& batch, float* x, ForwardState& st) {
+                       const TensorRef& rope_freqs, const AttentionFlags& flags, const Batch& batch,
+                       float* x, ForwardState& st) {
   const int64_t n_tok = batch.size(), n_embd = hp.n_embd, hd = hp.head_dim;
   const int64_t n_q = hp.n_embd_q(), n_kv = hp.n_embd_kv();
   float* h = st.h.data();

@@ -28,8 +28,8 @@ struct AttentionFlags {
 // Self-attention with RoPE and grouped-query heads over the KV cache; adds its output to x.
 // (x: [n_tok, n_embd])
 Status attention_block(const LayerWeights& lw, int64_t il, const ModelHParams& hp,
-                       const TensorRef& rope_freqs, const AttentionFlags& flags,
-                       const Batch& batch, float* x, ForwardState& st);
+                       const TensorRef& rope_freqs, const AttentionFlags& flags, const Batch& batch,
+                       float* x, ForwardState& st);
 
 // SwiGLU feed-forward: x += down(silu(gate(n(x))) * up(n(x))).  (x: [n_tok, n_embd])
 void ffn_swiglu_block(const LayerWeights& lw, const ModelHParams& hp, int64_t n_tok, float* x,

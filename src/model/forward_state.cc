@@ -12,8 +12,8 @@ Expected<std::unique_ptr<ForwardState>> ForwardState::create(const ModelHParams&
   st->opts_ = o;
   if (st->opts_.n_threads <= 0) st->opts_.n_threads = ThreadPool::default_threads();
   if (st->opts_.n_ctx <= 0 || st->opts_.n_batch <= 0 || st->opts_.n_seq <= 0)
-    return make_error("invalid context options: ctx {}, batch {}, sequences {}", o.n_ctx,
-                      o.n_batch, o.n_seq);
+    return make_error("invalid context options: ctx {}, batch {}, sequences {}", o.n_ctx, o.n_batch,
+                      o.n_seq);
   const int64_t nb = st->opts_.n_batch;
   SILICA_ASSIGN_OR_RETURN(st->kv_, KvCache::create({hp.n_layer, st->opts_.n_seq, st->opts_.n_ctx,
                                                     hp.n_head_kv, hp.head_dim}));

@@ -15,10 +15,10 @@
 namespace silica {
 
 struct ForwardOptions {
-  int64_t n_ctx = 4096;    // positions per sequence
-  int64_t n_seq = 1;       // sequence slots
-  int64_t n_batch = 512;   // most tokens in one forward step
-  int n_threads = 0;       // 0: ThreadPool::default_threads()
+  int64_t n_ctx = 4096;   // positions per sequence
+  int64_t n_seq = 1;      // sequence slots
+  int64_t n_batch = 512;  // most tokens in one forward step
+  int n_threads = 0;      // 0: ThreadPool::default_threads()
 };
 
 class ForwardState {
@@ -30,25 +30,25 @@ class ForwardState {
   const ForwardOptions& options() const { return opts_; }
 
   // Scratch, all row-major with the token index outermost.
-  std::vector<float> x;        // [n_batch, n_embd] residual stream
-  std::vector<float> h;        // [n_batch, max(n_embd, n_embd_q)] normed input / attention out
-  std::vector<float> q;        // [n_batch, n_embd_q]
-  std::vector<float> k;        // [n_batch, n_embd_kv]
-  std::vector<float> v;        // [n_batch, n_embd_kv]
-  std::vector<float> attn;     // [n_batch, n_embd_q]
-  std::vector<float> proj;     // [n_batch, n_embd]
-  std::vector<float> gate;     // [n_batch, n_ff]
-  std::vector<float> up;       // [n_batch, n_ff]
-  std::vector<float> out_rows; // [n_batch, n_embd] final-normed rows that want logits
+  std::vector<float> x;         // [n_batch, n_embd] residual stream
+  std::vector<float> h;         // [n_batch, max(n_embd, n_embd_q)] normed input / attention out
+  std::vector<float> q;         // [n_batch, n_embd_q]
+  std::vector<float> k;         // [n_batch, n_embd_kv]
+  std::vector<float> v;         // [n_batch, n_embd_kv]
+  std::vector<float> attn;      // [n_batch, n_embd_q]
+  std::vector<float> proj;      // [n_batch, n_embd]
+  std::vector<float> gate;      // [n_batch, n_ff]
+  std::vector<float> up;        // [n_batch, n_ff]
+  std::vector<float> out_rows;  // [n_batch, n_embd] final-normed rows that want logits
   // Embedding mode: forward() stops after the final norm; out_rows hold the hidden states of
   // the tokens that asked for output, and no logits are written.
   bool hidden_only = false;
   MatmulScratch mm;
   // Per-thread attention scratch.
-  std::vector<std::vector<float>> att_scores;   // [n_threads][n_ctx]
-  std::vector<std::vector<uint16_t>> att_probs; // [n_threads][n_ctx]
-  std::vector<std::vector<uint16_t>> att_q16;   // [n_threads][head_dim]
-  std::vector<std::vector<float>> att_vrow;     // [n_threads][head_dim]
+  std::vector<std::vector<float>> att_scores;    // [n_threads][n_ctx]
+  std::vector<std::vector<uint16_t>> att_probs;  // [n_threads][n_ctx]
+  std::vector<std::vector<uint16_t>> att_q16;    // [n_threads][head_dim]
+  std::vector<std::vector<float>> att_vrow;      // [n_threads][head_dim]
 
  private:
   ForwardOptions opts_;

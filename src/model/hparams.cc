@@ -9,7 +9,8 @@ namespace {
 Expected<int64_t> require_int(const GgufFile& f, const std::string& key) {
   auto v = f.get_int(key);
   if (!v) return make_error("{}: metadata key '{}' is missing or not an integer", f.path(), key);
-  if (*v <= 0) return make_error("{}: metadata key '{}' must be positive, found {}", f.path(), key, *v);
+  if (*v <= 0)
+    return make_error("{}: metadata key '{}' must be positive, found {}", f.path(), key, *v);
   return *v;
 }
 
@@ -34,8 +35,8 @@ Expected<ModelHParams> read_common_hparams(const GgufFile& f) {
   hp.head_dim = f.get_int(p + "attention.key_length").value_or(0);
   if (hp.head_dim == 0) {
     if (hp.n_embd % hp.n_head != 0)
-      return make_error("{}: embedding length {} is not a multiple of the head count {}",
-                        f.path(), hp.n_embd, hp.n_head);
+      return make_error("{}: embedding length {} is not a multiple of the head count {}", f.path(),
+                        hp.n_embd, hp.n_head);
     hp.head_dim = hp.n_embd / hp.n_head;
   }
   hp.rms_eps = float(f.get_float(p + "attention.layer_norm_rms_epsilon").value_or(1e-5));
@@ -51,8 +52,10 @@ Expected<ModelHParams> read_common_hparams(const GgufFile& f) {
   if (scaling == "linear" || (scaling.empty() && factor > 0.0)) {
     if (factor > 0.0) hp.rope_freq_scale = float(1.0 / factor);
   } else if (!scaling.empty() && scaling != "none" && scaling != "llama3") {
-    return make_error("{}: rope scaling type '{}' is not supported yet (supported: none, linear, "
-                      "llama3 via rope_freqs)", f.path(), scaling);
+    return make_error(
+        "{}: rope scaling type '{}' is not supported yet (supported: none, linear, "
+        "llama3 via rope_freqs)",
+        f.path(), scaling);
   }
   return hp;
 }

@@ -14,8 +14,8 @@ class GgufFile;
 enum class RopeType { kNorm, kNeox };
 
 struct ModelHParams {
-  std::string arch;          // general.architecture
-  std::string name;          // general.name (may be empty)
+  std::string arch;  // general.architecture
+  std::string name;  // general.name (may be empty)
   int64_t n_vocab = 0;
   int64_t n_ctx_train = 0;
   int64_t n_embd = 0;
@@ -23,7 +23,7 @@ struct ModelHParams {
   int64_t n_head = 0;
   int64_t n_head_kv = 0;
   int64_t n_ff = 0;
-  int64_t head_dim = 0;      // n_embd / n_head unless the file says otherwise
+  int64_t head_dim = 0;  // n_embd / n_head unless the file says otherwise
   float rms_eps = 1e-5f;
   float rope_freq_base = 10000.0f;
   float rope_freq_scale = 1.0f;

@@ -30,8 +30,8 @@ class Model {
   // want them, in batch order, to logits [n_outputs, n_vocab].
   virtual Status forward(const Batch& batch, ForwardState& st, float* logits) const = 0;
 
-  int64_t n_params() const;      // elements of all weight tensors in the file
-  size_t weight_bytes() const;   // bytes of all tensors
+  int64_t n_params() const;     // elements of all weight tensors in the file
+  size_t weight_bytes() const;  // bytes of all tensors
   // The most common weight type ("q4_K" for a Q4_K_M file) and a per-type tally.
   std::string dominant_type() const;
 

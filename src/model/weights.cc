@@ -7,13 +7,15 @@
 
 namespace silica {
 
-Status TensorBinder::bind(const std::string& name, const std::vector<int64_t>& shape,
-                          bool required, bool f32_only, TensorRef& out) {
+Status TensorBinder::bind(const std::string& name, const std::vector<int64_t>& shape, bool required,
+                          bool f32_only, TensorRef& out) {
   const GgufTensorInfo* t = file_.find_tensor(name);
   if (!t) {
     if (!required) return {};
-    return make_error("{}: tensor '{}' is missing: the file is not a complete model of this "
-                      "architecture", file_.path(), name);
+    return make_error(
+        "{}: tensor '{}' is missing: the file is not a complete model of this "
+        "architecture",
+        file_.path(), name);
   }
   std::vector<int64_t> ne = t->ne;
   while (ne.size() > shape.size() && ne.back() == 1) ne.pop_back();

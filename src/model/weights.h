@@ -26,16 +26,16 @@ struct TensorRef {
 };
 
 struct LayerWeights {
-  TensorRef attn_norm;  // [n_embd] f32
-  TensorRef wq;         // [n_embd, n_embd_q]
-  TensorRef wk;         // [n_embd, n_embd_kv]
-  TensorRef wv;         // [n_embd, n_embd_kv]
-  TensorRef wo;         // [n_embd_q, n_embd]
-  TensorRef bq, bk, bv; // [n_embd_q], [n_embd_kv], [n_embd_kv] f32, optional (qwen2)
-  TensorRef ffn_norm;   // [n_embd] f32
-  TensorRef w_gate;     // [n_embd, n_ff]
-  TensorRef w_up;       // [n_embd, n_ff]
-  TensorRef w_down;     // [n_ff, n_embd]
+  TensorRef attn_norm;   // [n_embd] f32
+  TensorRef wq;          // [n_embd, n_embd_q]
+  TensorRef wk;          // [n_embd, n_embd_kv]
+  TensorRef wv;          // [n_embd, n_embd_kv]
+  TensorRef wo;          // [n_embd_q, n_embd]
+  TensorRef bq, bk, bv;  // [n_embd_q], [n_embd_kv], [n_embd_kv] f32, optional (qwen2)
+  TensorRef ffn_norm;    // [n_embd] f32
+  TensorRef w_gate;      // [n_embd, n_ff]
+  TensorRef w_up;        // [n_embd, n_ff]
+  TensorRef w_down;      // [n_ff, n_embd]
 };
 
 struct ModelWeights {

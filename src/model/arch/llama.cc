@@ -27,7 +27,8 @@ class LlamaModel final : public Model {
     SILICA_RETURN_IF_ERROR(b.require_f32("output_norm.weight", {n_embd}, w_.output_norm));
     SILICA_RETURN_IF_ERROR(b.optional("output.weight", {n_embd, hp_.n_vocab}, w_.output));
     if (!w_.output) w_.output = w_.tok_embd;  // tied embeddings
-    SILICA_RETURN_IF_ERROR(b.optional_f32("rope_freqs.weight", {hp_.rope_n_dims / 2}, w_.rope_freqs));
+    SILICA_RETURN_IF_ERROR(
+        b.optional_f32("rope_freqs.weight", {hp_.rope_n_dims / 2}, w_.rope_freqs));
     w_.layers.resize(size_t(hp_.n_layer));
     for (int64_t i = 0; i < hp_.n_layer; ++i) {
       LayerWeights& l = w_.layers[size_t(i)];
@@ -63,7 +64,8 @@ class LlamaModel final : public Model {
     }
     output_head(w_.output_norm, w_.output, hp_, batch, x, logits, st);
     for (int64_t t = 0; t < n_tok; ++t)
-      st.kv().set_n_pos(batch.seq[t], std::max<int64_t>(st.kv().n_pos(batch.seq[t]), batch.pos[t] + 1));
+      st.kv().set_n_pos(batch.seq[t],
+                        std::max<int64_t>(st.kv().n_pos(batch.seq[t]), batch.pos[t] + 1));
     return {};
   }
 

@@ -24,7 +24,7 @@ TEST(Half, Fp16RoundsToNearestEven) {
   EXPECT_EQ(f32_to_fp16(1.0f + std::ldexp(1.0f, -11)), 0x3c00);
   EXPECT_EQ(f32_to_fp16(1.0f + 3 * std::ldexp(1.0f, -11)), 0x3c02);
   EXPECT_EQ(f32_to_fp16(65504.0f), 0x7bff);
-  EXPECT_EQ(f32_to_fp16(65520.0f), 0x7c00);  // overflows to inf
+  EXPECT_EQ(f32_to_fp16(65520.0f), 0x7c00);               // overflows to inf
   EXPECT_EQ(f32_to_fp16(std::ldexp(1.0f, -25)), 0x0000);  // tie to even: 0
   EXPECT_EQ(f32_to_fp16(std::ldexp(3.0f, -25)), 0x0002);
   EXPECT_EQ(f32_to_fp16(-std::ldexp(1.0f, -24)), 0x8001);

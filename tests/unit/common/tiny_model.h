@@ -2,8 +2,8 @@
 #pragma once
 
 #include <cmath>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -67,12 +67,13 @@ inline void add_matrix(GgufWriter& w, TinyRng& rng, const std::string& name, DTy
   for (auto& v : x) v = rng.normal() * scale;
   std::vector<uint8_t> bytes(dtype_row_size(type, n_in) * size_t(n_out));
   for (int64_t r = 0; r < n_out; ++r)
-    quantize_row_ref(type, x.data() + r * n_in, bytes.data() + r * dtype_row_size(type, n_in), n_in);
+    quantize_row_ref(type, x.data() + r * n_in, bytes.data() + r * dtype_row_size(type, n_in),
+                     n_in);
   w.add_tensor(name, type, {n_in, n_out}, std::move(bytes));
 }
 
-inline void add_vector(GgufWriter& w, TinyRng& rng, const std::string& name, int64_t n,
-                       float mean, float scale) {
+inline void add_vector(GgufWriter& w, TinyRng& rng, const std::string& name, int64_t n, float mean,
+                       float scale) {
   std::vector<float> x(static_cast<size_t>(n));
   for (auto& v : x) v = mean + rng.normal() * scale;
   std::vector<uint8_t> bytes(size_t(n) * 4);
@@ -99,7 +100,8 @@ inline std::string write_tiny_model(const TinyModelSpec& s, const std::string& f
   add_matrix(w, rng, "token_embd.weight", s.type, s.n_embd, s.n_vocab, 1.0f);
   add_vector(w, rng, "output_norm.weight", s.n_embd, 1.0f, 0.1f);
   if (!s.tied)
-    add_matrix(w, rng, "output.weight", s.type, s.n_embd, s.n_vocab, 1.0f / std::sqrt(float(s.n_embd)));
+    add_matrix(w, rng, "output.weight", s.type, s.n_embd, s.n_vocab,
+               1.0f / std::sqrt(float(s.n_embd)));
   if (s.rope_freqs) add_vector(w, rng, "rope_freqs.weight", hd / 2, 2.0f, 0.5f);
   for (int64_t i = 0; i < s.n_layer; ++i) {
     const std::string p = "blk." + std::to_string(i) + ".";
@@ -117,7 +119,8 @@ inline std::string write_tiny_model(const TinyModelSpec& s, const std::string& f
     add_vector(w, rng, p + "ffn_norm.weight", s.n_embd, 1.0f, 0.1f);
     add_matrix(w, rng, p + "ffn_gate.weight", s.type, s.n_embd, s.n_ff, in_scale);
     add_matrix(w, rng, p + "ffn_up.weight", s.type, s.n_embd, s.n_ff, in_scale);
-    add_matrix(w, rng, p + "ffn_down.weight", s.type, s.n_ff, s.n_embd, 1.0f / std::sqrt(float(s.n_ff)));
+    add_matrix(w, rng, p + "ffn_down.weight", s.type, s.n_ff, s.n_embd,
+               1.0f / std::sqrt(float(s.n_ff)));
   }
   const std::string path = (std::filesystem::temp_directory_path() / file_name).string();
   Status st = w.write(path);

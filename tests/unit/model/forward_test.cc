@@ -6,8 +6,8 @@
 #include <cmath>
 #include <memory>
 
-#include "model/model.h"
 #include "common/tiny_model.h"
+#include "model/model.h"
 
 namespace silica {
 namespace {
@@ -63,8 +63,8 @@ class ForwardTest : public ::testing::TestWithParam<TinyModelSpec> {};
 
 TEST_P(ForwardTest, BatchedPrefillEqualsTokenByToken) {
   const TinyModelSpec spec = GetParam();
-  const std::string path = write_tiny_model(spec, "silica_fwd_" + spec.arch + "_" +
-                                                      dtype_name(spec.type) + ".gguf");
+  const std::string path =
+      write_tiny_model(spec, "silica_fwd_" + spec.arch + "_" + dtype_name(spec.type) + ".gguf");
   ASSERT_FALSE(path.empty());
   Runner batched(path, 2), single(path, 2);
   const int64_t nv = batched.model->hparams().n_vocab;
@@ -88,8 +88,8 @@ TEST_P(ForwardTest, BatchedPrefillEqualsTokenByToken) {
 
 TEST_P(ForwardTest, SameResultForAnyThreadCount) {
   const TinyModelSpec spec = GetParam();
-  const std::string path = write_tiny_model(spec, "silica_thr_" + spec.arch + "_" +
-                                                      dtype_name(spec.type) + ".gguf");
+  const std::string path =
+      write_tiny_model(spec, "silica_thr_" + spec.arch + "_" + dtype_name(spec.type) + ".gguf");
   std::vector<float> ref;
   for (int threads : {1, 2, 3, 5}) {
     Runner r(path, threads);
@@ -106,8 +106,8 @@ TEST_P(ForwardTest, SameResultForAnyThreadCount) {
 
 TEST_P(ForwardTest, TwoSequencesInOneBatchEqualEachAlone) {
   const TinyModelSpec spec = GetParam();
-  const std::string path = write_tiny_model(spec, "silica_seq_" + spec.arch + "_" +
-                                                      dtype_name(spec.type) + ".gguf");
+  const std::string path =
+      write_tiny_model(spec, "silica_seq_" + spec.arch + "_" + dtype_name(spec.type) + ".gguf");
   Runner both(path, 2, 2), alone(path, 2, 1);
   const int64_t nv = both.model->hparams().n_vocab;
   const std::vector<int32_t> a = {3, 14, 15, 92}, b = {65, 35, 89};
@@ -142,15 +142,13 @@ TinyModelSpec spec(std::string arch, DType type, int64_t embd, int64_t heads, in
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, ForwardTest,
-    ::testing::Values(spec("llama", DType::kF32, 64, 4, 2, 96),
-                      spec("llama", DType::kF32, 96, 3, 3, 160, /*tied=*/true, /*rope_freqs=*/true),
-                      spec("llama", DType::kF16, 64, 4, 1, 96),
-                      spec("llama", DType::kQ8_0, 64, 4, 2, 96),
-                      spec("llama", DType::kQ4_0, 64, 4, 2, 96, /*tied=*/true),
-                      spec("llama", DType::kQ4_K, 256, 4, 2, 256),
-                      spec("llama", DType::kQ6_K, 256, 8, 4, 512),
-                      spec("qwen2", DType::kF32, 64, 4, 2, 96),
-                      spec("qwen2", DType::kBF16, 64, 2, 1, 96)),
+    ::testing::Values(
+        spec("llama", DType::kF32, 64, 4, 2, 96),
+        spec("llama", DType::kF32, 96, 3, 3, 160, /*tied=*/true, /*rope_freqs=*/true),
+        spec("llama", DType::kF16, 64, 4, 1, 96), spec("llama", DType::kQ8_0, 64, 4, 2, 96),
+        spec("llama", DType::kQ4_0, 64, 4, 2, 96, /*tied=*/true),
+        spec("llama", DType::kQ4_K, 256, 4, 2, 256), spec("llama", DType::kQ6_K, 256, 8, 4, 512),
+        spec("qwen2", DType::kF32, 64, 4, 2, 96), spec("qwen2", DType::kBF16, 64, 2, 1, 96)),
     [](const auto& info) {
       return info.param.arch + "_" + dtype_name(info.param.type) + "_" +
              std::to_string(info.param.n_embd) + "_" + std::to_string(info.param.n_head) + "x" +
