@@ -90,6 +90,7 @@ Expected<std::shared_ptr<ServedModel>> load_served(const std::string& name, cons
     auto t = ChatTemplate::parse(*src);
     if (t) {
       m->chat_template.emplace(std::move(*t));
+      m->tool_format = detect_tool_call_format(*src);  // once per model, not per request
     } else {
       m->template_error = t.message();
       log_warn("{}: chat template not usable ({}); using the fallback format", path, t.message());

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "chat/chat_template.h"
+#include "chat/tool_calls.h"
 #include "engine/scheduler.h"
 #include "engine/session.h"
 #include "server/options.h"
@@ -26,8 +27,9 @@ struct ServedModel {
   std::string path;
   LoadedModel lm;
   std::unique_ptr<Scheduler> scheduler;
-  std::optional<ChatTemplate> chat_template;  // none: the fallback format (see prompt.h)
-  std::string template_error;                 // why the GGUF template could not be used
+  std::optional<ChatTemplate> chat_template;           // none: the fallback format (see prompt.h)
+  std::string template_error;                          // why the GGUF template could not be used
+  ToolCallFormat tool_format = ToolCallFormat::kNone;  // how the template's model writes calls
   int64_t n_ctx = 0;
   int n_threads = 0;
   size_t size_bytes = 0;                             // weights plus K/V cache

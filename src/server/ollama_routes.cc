@@ -10,23 +10,23 @@ class OllamaAdapter : public ResponseAdapter {
       : chat_(r.kind == ApiKind::kOllamaChat), model_(r.model) {}
   const char* stream_content_type() const override { return "application/x-ndjson"; }
 
-  std::string chunk(const std::string& piece) override {
+  std::string chunk(const OutputDelta& d) override {
     Json j = head();
-    put_text(j, piece);
+    put_text(j, d.content, d.thinking, d.tool_calls);
     j["done"] = false;
     return j.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
   }
 
   std::string end(const Completion& c) override {
     Json j = head();
-    put_text(j, "");
+    put_text(j, "", "", {});
     put_final(j, c, /*with_context=*/true);
     return j.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
   }
 
   Json whole(const Completion& c) override {
     Json j = head();
-    put_text(j, c.text);
+    put_text(j, c.text, c.thinking, c.tool_calls);
     put_final(j, c, true);
     return j;
   }
@@ -38,9 +38,20 @@ class OllamaAdapter : public ResponseAdapter {
  private:
   Json head() const { return {{"model", model_}, {"created_at", rfc3339_now()}}; }
 
-  void put_text(Json& j, const std::string& text) const {
+  // Ollama's message: tool calls as {function: {name, arguments: OBJECT}}; "thinking" only
+  // when the output had a reasoning block.
+  void put_text(Json& j, const std::string& text, const std::string& thinking,
+                const std::vector<ToolCall>& calls) const {
     if (chat_) {
-      j["message"] = {{"role", "assistant"}, {"content", text}};
+      Json msg = {{"role", "assistant"}, {"content", text}};
+      if (!thinking.empty()) msg["thinking"] = thinking;
+      if (!calls.empty()) {
+        Json list = Json::array();
+        for (const ToolCall& call : calls)
+          list.push_back({{"function", {{"name", call.name}, {"arguments", call.arguments}}}});
+        msg["tool_calls"] = std::move(list);
+      }
+      j["message"] = std::move(msg);
     } else {
       j["response"] = text;
     }

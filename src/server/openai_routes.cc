@@ -11,8 +11,22 @@ std::string new_id(const char* prefix) {
   return fmt::format("{}-{:x}{:06x}", prefix, unix_now_s(), ++counter);
 }
 
-const char* finish_reason(const std::string& done_reason) {
-  return done_reason == "length" ? "length" : "stop";
+// As OpenAI: "tool_calls" when the answer called tools, unless it was cut off.
+const char* finish_reason(const Completion& c) {
+  if (c.stats.done_reason == "length") return "length";
+  return c.tool_calls.empty() ? "stop" : "tool_calls";
+}
+
+// OpenAI's tool call: arguments are a JSON string; `index` only in streamed deltas.
+Json openai_tool_call(const ToolCall& call, int index) {
+  Json j = Json::object();
+  if (index >= 0) j["index"] = index;
+  j["id"] = call.id;
+  j["type"] = "function";
+  j["function"] = {
+      {"name", call.name},
+      {"arguments", call.arguments.dump(-1, ' ', false, Json::error_handler_t::replace)}};
+  return j;
 }
 
 class OpenAiAdapter : public ResponseAdapter {
@@ -25,14 +39,12 @@ class OpenAiAdapter : public ResponseAdapter {
         created_(unix_now_s()) {}
   const char* stream_content_type() const override { return "text/event-stream"; }
 
-  std::string chunk(const std::string& piece) override {
+  std::string chunk(const OutputDelta& d) override {
     Json choice = {{"index", 0}};
     if (chat_) {
-      Json delta = {{"content", piece}};
-      if (first_) delta["role"] = "assistant";
-      choice["delta"] = delta;
+      choice["delta"] = delta(d);
     } else {
-      choice["text"] = piece;
+      choice["text"] = d.content;
       choice["logprobs"] = nullptr;
     }
     choice["finish_reason"] = nullptr;
@@ -48,7 +60,7 @@ class OpenAiAdapter : public ResponseAdapter {
       choice["text"] = "";
       choice["logprobs"] = nullptr;
     }
-    choice["finish_reason"] = finish_reason(c.stats.done_reason);
+    choice["finish_reason"] = finish_reason(c);
     std::string out = event(head(true, Json::array({choice})));
     if (include_usage_) {
       Json u = head(true, Json::array());
@@ -61,12 +73,21 @@ class OpenAiAdapter : public ResponseAdapter {
   Json whole(const Completion& c) override {
     Json choice = {{"index", 0}};
     if (chat_) {
-      choice["message"] = {{"role", "assistant"}, {"content", c.text}};
+      Json msg = {{"role", "assistant"}};
+      // OpenAI sends null content beside tool calls.
+      msg["content"] = c.text.empty() && !c.tool_calls.empty() ? Json(nullptr) : Json(c.text);
+      if (!c.thinking.empty()) msg["reasoning_content"] = c.thinking;
+      if (!c.tool_calls.empty()) {
+        msg["tool_calls"] = Json::array();
+        for (const ToolCall& call : c.tool_calls)
+          msg["tool_calls"].push_back(openai_tool_call(call, -1));
+      }
+      choice["message"] = std::move(msg);
     } else {
       choice["text"] = c.text;
       choice["logprobs"] = nullptr;
     }
-    choice["finish_reason"] = finish_reason(c.stats.done_reason);
+    choice["finish_reason"] = finish_reason(c);
     Json j = head(false, Json::array({choice}));
     j["usage"] = usage(c);
     return j;
@@ -82,6 +103,24 @@ class OpenAiAdapter : public ResponseAdapter {
   }
 
  private:
+  // A chat delta: role on the first; each completed call whole (name and all its arguments in
+  // one delta, which OpenAI's clients accumulate like fragments), numbered by `index`.
+  Json delta(const OutputDelta& d) {
+    Json delta = Json::object();
+    if (first_) delta["role"] = "assistant";
+    if (!d.content.empty() || (d.thinking.empty() && d.tool_calls.empty())) {
+      delta["content"] = d.content;
+    } else if (first_) {
+      delta["content"] = nullptr;
+    }
+    if (!d.thinking.empty()) delta["reasoning_content"] = d.thinking;
+    if (!d.tool_calls.empty()) {
+      delta["tool_calls"] = Json::array();
+      for (const ToolCall& call : d.tool_calls)
+        delta["tool_calls"].push_back(openai_tool_call(call, n_calls_++));
+    }
+    return delta;
+  }
   static std::string event(const Json& j) {
     return "data: " + j.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n\n";
   }
@@ -105,6 +144,7 @@ class OpenAiAdapter : public ResponseAdapter {
   std::string model_, id_;
   int64_t created_;
   bool first_ = true;
+  int n_calls_ = 0;  // tool calls streamed so far: the next one's index
 };
 
 void handle_inference(ServerState& state, const httplib::Request& req, httplib::Response& res,

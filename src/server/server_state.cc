@@ -10,6 +10,7 @@
 #include "sample/json_schema.h"
 #include "server/generation.h"
 #include "server/prompt.h"
+#include "server/response_writer.h"
 
 namespace silica {
 
@@ -38,7 +39,7 @@ struct StreamContext {
   ServerState* state = nullptr;
   std::unique_ptr<ModelLease> lease;
   std::unique_ptr<GenerationStream> gen;
-  std::shared_ptr<ResponseAdapter> adapter;
+  std::unique_ptr<ResponseWriter> writer;
   Completion c;
   ~StreamContext() { --state->open_streams; }
 };
@@ -162,6 +163,10 @@ void ServerState::serve_inference(const InferenceRequest& r,
   params.grammar = *grammar;
   if (Status st = validate_sampler_params(params.sampling, (*m)->lm.tokenizer->n_vocab()); !st.ok())
     return send_error(res, openai, 400, st.message());
+  // The model's template decides how it writes tool calls; a request's own template is only
+  // for /api/generate, which is never parsed.
+  auto writer = std::make_unique<ResponseWriter>(adapter, ResponseWriter::wants_parsing(r),
+                                                 (*m)->tool_format);
   auto gen = GenerationStream::start(*m, std::move(*prompt), params);
   if (!gen) return send_error(res, openai, is_busy_error(gen.message()) ? 503 : 400, gen.message());
   if (!r.stream) {
@@ -173,7 +178,8 @@ void ServerState::serve_inference(const InferenceRequest& r,
     fill_completion(c, **gen, t0);
     record(*this, c);
     if (!(*gen)->status().ok()) return send_error(res, openai, 500, (*gen)->status().message());
-    res.set_content(adapter->whole(c).dump(), "application/json; charset=utf-8");
+    res.set_content(writer->whole(c).dump(-1, ' ', false, Json::error_handler_t::replace),
+                    "application/json; charset=utf-8");
     return;
   }
   ++open_streams;
@@ -181,7 +187,7 @@ void ServerState::serve_inference(const InferenceRequest& r,
   ctx->state = this;
   ctx->lease = std::move(lease);
   ctx->gen = std::move(*gen);
-  ctx->adapter = adapter;
+  ctx->writer = std::move(writer);
   ctx->c = std::move(c);
   res.set_chunked_content_provider(
       adapter->stream_content_type(), [ctx, t0](size_t, httplib::DataSink& sink) {
@@ -189,9 +195,8 @@ void ServerState::serve_inference(const InferenceRequest& r,
         if (ctx->state->shutting_down) ctx->gen->cancel();
         const bool done = ctx->gen->wait(pieces, kStreamPollMs);
         for (const std::string& p : pieces) {
-          ctx->c.text += p;
-          const std::string out = ctx->adapter->chunk(p);
-          if (!sink.write(out.data(), out.size())) {
+          const std::string out = ctx->writer->piece(p, ctx->c);
+          if (!out.empty() && !sink.write(out.data(), out.size())) {
             ctx->gen->cancel();  // the client went away: free its slot now
             return false;
           }
@@ -206,8 +211,8 @@ void ServerState::serve_inference(const InferenceRequest& r,
         fill_completion(ctx->c, *ctx->gen, t0);
         record(*ctx->state, ctx->c);
         const std::string out = ctx->gen->status().ok()
-                                    ? ctx->adapter->end(ctx->c)
-                                    : ctx->adapter->stream_error(ctx->gen->status().message());
+                                    ? ctx->writer->end(ctx->c)
+                                    : ctx->writer->stream_error(ctx->gen->status().message());
         sink.write(out.data(), out.size());
         sink.done();
         return true;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "chat/tool_calls.h"
 #include "server/api_request.h"
 #include "server/model_manager.h"
 
@@ -16,21 +17,27 @@ namespace silica {
 // The result of one generation, in engine terms; adapters format it for their API.
 struct Completion {
   std::string model;  // the name the client used
-  std::string text;
+  std::string text;   // content: tool calls and reasoning split off when the output was parsed
+  std::string thinking;
+  std::vector<ToolCall> tool_calls;  // streamed: every call sent so far
   GenerateStats stats;
   int64_t load_ns = 0, total_ns = 0;
   int64_t n_prompt = 0;          // every prompt token (evaluated or reused from the cache)
   std::vector<int32_t> context;  // prompt then generated tokens (Ollama's "context")
 };
 
-// Formats one API's responses. Adapters translate only: generation happens in ServerState.
+// One streamed step of output: text, reasoning and the tool calls completed by it.
+using OutputDelta = ToolCallStreamParser::Delta;
+
+// Formats one API's responses. Adapters translate only: generation happens in ServerState,
+// splitting tool calls out of the text in ResponseWriter (response_writer.h).
 class ResponseAdapter {
  public:
   virtual ~ResponseAdapter() = default;
   virtual const char* stream_content_type() const = 0;
-  virtual std::string chunk(const std::string& piece) = 0;  // one streamed piece of text
-  virtual std::string end(const Completion& c) = 0;         // the final streamed event(s)
-  virtual Json whole(const Completion& c) = 0;              // the non-streamed response
+  virtual std::string chunk(const OutputDelta& d) = 0;  // one streamed step (never empty)
+  virtual std::string end(const Completion& c) = 0;     // the final streamed event(s)
+  virtual Json whole(const Completion& c) = 0;          // the non-streamed response
   virtual std::string stream_error(const std::string& message) = 0;
 };
 
