@@ -5,8 +5,8 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "store/store.h"
 #include "engine/session.h"
+#include "store/store.h"
 
 namespace silica {
 namespace {
@@ -22,6 +22,27 @@ std::string human_bytes(double b) {
   if (b >= 1073741824.0) return fmt::format("{:.2f} GiB", b / 1073741824.0);
   if (b >= 1048576.0) return fmt::format("{:.2f} MiB", b / 1048576.0);
   return fmt::format("{:.2f} KiB", b / 1024.0);
+}
+
+// What a store model adds to its GGUF: parameters, system prompt, template, license layers.
+void show_store_layers(const std::string& name) {
+  auto store = Store::open(Store::default_root());
+  if (!store) return;
+  auto r = store->resolve(name);
+  if (!r) return;
+  fmt::print("Store\n  {:<20} {}\n", "name", r->name.display());
+  const std::pair<const char*, const char*> kSections[] = {{kMediaParams, "Parameters"},
+                                                           {kMediaSystem, "System"},
+                                                           {kMediaTemplate, "Template"},
+                                                           {kMediaMessages, "Messages"},
+                                                           {kMediaLicense, "License"}};
+  for (const auto& [type, title] : kSections) {
+    for (const auto& l : r->manifest.layers) {
+      if (l.media_type != type) continue;
+      auto text = store->read_blob_text(l.digest);
+      if (text) fmt::print("{}\n  {}\n", title, *text);
+    }
+  }
 }
 
 void show(const std::string& path) {
@@ -58,6 +79,7 @@ void show(const std::string& path) {
   row("tokenizer", fmt::format("{} ({})", v.model, v.pre.empty() ? "default" : v.pre));
   if (v.bos >= 0) row("bos token", fmt::format("{} {}", v.bos, v.tokens[size_t(v.bos)]));
   if (v.eos >= 0) row("eos token", fmt::format("{} {}", v.eos, v.tokens[size_t(v.eos)]));
+  if (*model_path != path) show_store_layers(path);
 }
 
 }  // namespace

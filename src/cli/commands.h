@@ -14,6 +14,8 @@ void add_eval_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_template_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
+// pull, list (ls), rm, cp, create: the model store.
+void add_store_commands(CLI::App& app);
 
 // Prints "error: <message>" to stderr and fails the command with exit code 1.
 [[noreturn]] void fail(const std::string& message);

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   silica::add_eval_command(app);
   silica::add_template_command(app);
   silica::add_serve_command(app);
+  silica::add_store_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

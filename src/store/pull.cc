@@ -1,0 +1,300 @@
+// Registry and Hugging Face pulls over http_client, with a per-blob lock and atomic commits.
+#include "store/pull.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "format/gguf.h"
+#include "store/http_client.h"
+#include "store/sha256.h"
+
+namespace silica {
+namespace {
+namespace fs = std::filesystem;
+
+constexpr const char* kDefaultHfEndpoint = "https://huggingface.co";
+constexpr const char* kDefaultQuant = "Q4_K_M";
+constexpr auto kLockPoll = std::chrono::milliseconds(100);
+
+PullProgress step(std::string status) {
+  PullProgress p;
+  p.status = std::move(status);
+  return p;
+}
+
+void report(const PullOptions& o, PullProgress p) {
+  if (o.progress) o.progress(p);
+}
+
+bool cancelled(const PullOptions& o) {
+  return o.cancel && o.cancel->load();
+}
+
+// An exclusive flock on <blob>-partial.lock, so two pulls never write one partial file.
+class BlobLock {
+ public:
+  ~BlobLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Status acquire(const std::string& path, const PullOptions& o) {
+    path_ = path;
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT, 0644);
+    if (fd_ < 0) return make_error("cannot open lock {}: {}", path, std::strerror(errno));
+    while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      if (errno != EWOULDBLOCK) return make_error("cannot lock {}: {}", path, std::strerror(errno));
+      if (cancelled(o)) return make_error("interrupted while waiting for {}", path);
+      std::this_thread::sleep_for(kLockPoll);
+    }
+    return {};
+  }
+  // After a commit: waiters that get the unlinked lock find the blob present and stop.
+  void unlink() { ::unlink(path_.c_str()); }
+
+ private:
+  int fd_ = -1;
+  std::string path_;
+};
+
+int64_t file_size_or_zero(const std::string& path) {
+  std::error_code ec;
+  auto n = fs::file_size(path, ec);
+  return ec ? 0 : int64_t(n);
+}
+
+// Downloads one blob into its partial file (resuming), checks size and sha256, renames it.
+Status fetch_blob(const Store& store, const std::string& url, const std::vector<std::string>& hdrs,
+                  const std::string& digest, int64_t size, const PullOptions& o) {
+  std::string label = "pulling " + digest.substr(7, 12);
+  if (store.has_blob(digest)) return report(o, {label, digest, size, size}), Status();
+  std::string partial = store.partial_path(digest);
+  BlobLock lock;
+  SILICA_RETURN_IF_ERROR(lock.acquire(partial + ".lock", o));
+  if (store.has_blob(digest)) return report(o, {label, digest, size, size}), Status();
+  DownloadOptions d;
+  d.headers = hdrs;
+  d.cancel = o.cancel;
+  d.on_progress = [&](int64_t done) { report(o, {label, digest, size, done}); };
+  Status last;
+  for (int attempt = 0; attempt < o.max_attempts; ++attempt) {
+    if (size > 0 && file_size_or_zero(partial) >= size) break;
+    report(o, {label, digest, size, file_size_or_zero(partial)});
+    last = http_download(url, partial, d);
+    if (last.ok() || cancelled(o)) break;
+  }
+  if (cancelled(o))
+    return make_error("interrupted: {} of {} bytes of {} kept in {}; pull again to resume",
+                      file_size_or_zero(partial), size, digest, partial);
+  int64_t have = file_size_or_zero(partial);
+  if (!last.ok() && have < size) return last;
+  if (have != size) {
+    std::remove(partial.c_str());
+    return make_error("blob {} from {}: got {} bytes, the manifest says {}; download deleted",
+                      digest, url, have, size);
+  }
+  report(o, {"verifying sha256 digest", digest, size, size});
+  SILICA_RETURN_IF_ERROR(store.commit_blob(partial, digest));
+  lock.unlink();
+  return {};
+}
+
+std::string registry_base(const ModelName& n, const PullOptions& o) {
+  std::string scheme = !n.scheme.empty() ? n.scheme : (o.insecure ? "http" : "https");
+  return scheme + "://" + n.host + "/v2/" + n.name_space + "/" + n.model;
+}
+
+Status pull_registry(const Store& store, const ModelName& n, const PullOptions& o) {
+  std::string base = registry_base(n, o);
+  report(o, step("pulling manifest"));
+  std::string url = base + "/manifests/" + n.tag;
+  SILICA_ASSIGN_OR_RETURN(HttpResponse r,
+                          http_get(url, {std::string("Accept: ") + kManifestMediaType}, o.cancel));
+  if (r.status == 404) return make_error("pull {}: model not found at {}", n.display(), url);
+  if (r.status != 200)
+    return make_error("pull {}: GET {} answered HTTP {}: {}", n.display(), url, r.status,
+                      r.body.substr(0, 300));
+  SILICA_ASSIGN_OR_RETURN(Manifest m, parse_manifest(r.body, url));
+  std::vector<const ManifestLayer*> all{&m.config};
+  for (const auto& l : m.layers) all.push_back(&l);
+  for (const ManifestLayer* l : all) {
+    SILICA_RETURN_IF_ERROR(
+        fetch_blob(store, base + "/blobs/" + l->digest, {}, l->digest, l->size, o));
+  }
+  report(o, step("writing manifest"));
+  return store.write_manifest(n, m);
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+struct HfFile {
+  std::string name;
+  std::string sha256;  // from the LFS pointer; empty when the API did not say
+  int64_t size = -1;
+};
+
+Expected<std::vector<HfFile>> hf_list(const std::string& endpoint, const std::string& repo,
+                                      const std::vector<std::string>& hdrs, const PullOptions& o) {
+  std::string url = endpoint + "/api/models/" + repo + "?blobs=true";
+  SILICA_ASSIGN_OR_RETURN(HttpResponse r, http_get(url, hdrs, o.cancel));
+  if (r.status != 200)
+    return make_error("Hugging Face repository {}: GET {} answered HTTP {}", repo, url, r.status);
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  if (j.is_discarded() || !j.contains("siblings") || !j["siblings"].is_array())
+    return make_error("Hugging Face repository {}: {} has no siblings list", repo, url);
+  std::vector<HfFile> files;
+  for (const auto& s : j["siblings"]) {
+    if (!s.is_object() || !s.contains("rfilename") || !s["rfilename"].is_string()) continue;
+    HfFile f;
+    f.name = s["rfilename"].get<std::string>();
+    if (s.contains("size") && s["size"].is_number_integer()) f.size = s["size"].get<int64_t>();
+    if (s.contains("lfs") && s["lfs"].is_object()) {
+      const auto& lfs = s["lfs"];
+      if (lfs.contains("sha256") && lfs["sha256"].is_string()) f.sha256 = lfs["sha256"];
+      if (lfs.contains("size") && lfs["size"].is_number_integer()) f.size = lfs["size"];
+    }
+    files.push_back(std::move(f));
+  }
+  return files;
+}
+
+std::string env_or(const char* key, const std::string& fallback) {
+  const char* v = std::getenv(key);
+  return v && *v ? std::string(v) : fallback;
+}
+
+// A GGUF's general.architecture and general.file_type for the config blob; empty if unreadable.
+std::pair<std::string, std::string> gguf_family(const std::string& path) {
+  auto f = GgufFile::open(path);
+  if (!f) return {};
+  std::string arch;
+  if (const GgufValue* v = f->find("general.architecture"))
+    arch = std::string(v->as_string().value_or(""));
+  return {arch, ""};
+}
+
+// Downloads a file whose sha256 the API did not give: hashed after download, then committed.
+Expected<std::string> fetch_unhashed(const Store& store, const std::string& url,
+                                     const std::vector<std::string>& hdrs, const PullOptions& o) {
+  std::string partial = store.root() + "/blobs/hf-" + sha256_hex(url).substr(0, 32) + "-partial";
+  BlobLock lock;
+  SILICA_RETURN_IF_ERROR(lock.acquire(partial + ".lock", o));
+  DownloadOptions d{hdrs, o.cancel, [&](int64_t done) {
+                      report(o, {"pulling file", "", 0, done});
+                    }};
+  SILICA_RETURN_IF_ERROR(http_download(url, partial, d));
+  SILICA_ASSIGN_OR_RETURN(std::string hex, sha256_file_hex(partial));
+  SILICA_RETURN_IF_ERROR(store.commit_blob(partial, "sha256:" + hex));
+  lock.unlink();
+  return "sha256:" + hex;
+}
+
+Status pull_hf(const Store& store, const ModelName& n, const PullOptions& o) {
+  std::string endpoint =
+      !o.hf_endpoint.empty() ? o.hf_endpoint : env_or("SILICA_HF_ENDPOINT", kDefaultHfEndpoint);
+  while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+  std::string token = !o.hf_token.empty() ? o.hf_token : env_or("HF_TOKEN", "");
+  std::vector<std::string> hdrs;
+  if (!token.empty()) hdrs.push_back("Authorization: Bearer " + token);
+  std::string repo = n.name_space + "/" + n.model;
+  report(o, step("pulling manifest"));
+  SILICA_ASSIGN_OR_RETURN(auto files, hf_list(endpoint, repo, hdrs, o));
+  std::vector<std::string> names;
+  for (const auto& f : files) names.push_back(f.name);
+  SILICA_ASSIGN_OR_RETURN(std::string file, choose_gguf_file(names, n.tag, repo));
+  const HfFile& hf =
+      *std::find_if(files.begin(), files.end(), [&](auto& f) { return f.name == file; });
+  std::string url = endpoint + "/" + repo + "/resolve/main/";
+  for (size_t s = 0, e; s <= file.size(); s = e + 1) {  // escape each path segment
+    e = std::min(file.find('/', s), file.size());
+    url += (s ? "/" : "") + url_escape(file.substr(s, e - s));
+  }
+  ManifestLayer model{kMediaModel, "", hf.size};
+  if (!hf.sha256.empty() && hf.size >= 0) {
+    model.digest = "sha256:" + lower(hf.sha256);
+    if (!is_valid_digest(model.digest))
+      return make_error("{}: file {} has a malformed sha256 '{}'", repo, file, hf.sha256);
+    SILICA_RETURN_IF_ERROR(fetch_blob(store, url, hdrs, model.digest, hf.size, o));
+  } else {
+    SILICA_ASSIGN_OR_RETURN(model.digest, fetch_unhashed(store, url, hdrs, o));
+    model.size = file_size_or_zero(store.blob_path(model.digest));
+  }
+  auto [family, file_type] = gguf_family(store.blob_path(model.digest));
+  std::vector<ManifestLayer> layers{model};
+  SILICA_ASSIGN_OR_RETURN(ManifestLayer config,
+                          store.add_config_blob(layers, "gguf", family, file_type));
+  Manifest m;
+  m.config = config;
+  m.layers = layers;
+  report(o, step("writing manifest"));
+  return store.write_manifest(n, m);
+}
+
+}  // namespace
+
+Expected<std::string> choose_gguf_file(const std::vector<std::string>& files,
+                                       const std::string& tag, const std::string& repo) {
+  std::vector<std::string> ggufs;
+  for (const auto& f : files) {
+    std::string l = lower(f);
+    if (l.size() > 5 && l.ends_with(".gguf") && l.find("mmproj") == std::string::npos)
+      ggufs.push_back(f);
+  }
+  if (ggufs.empty()) return make_error("Hugging Face repository {} holds no .gguf file", repo);
+  for (const auto& f : ggufs) {
+    if (f == tag || fs::path(f).filename() == tag) return f;
+  }
+  bool by_default = tag == kDefaultTag;
+  std::string want = lower(by_default ? kDefaultQuant : tag);
+  std::vector<std::string> hits;
+  for (const auto& f : ggufs) {
+    std::string stem = lower(fs::path(f).filename().string());
+    stem.resize(stem.size() - 5);
+    // The quant must stand as its own token: "q4_k" must not match "q4_k_m".
+    for (size_t p = stem.find(want); p != std::string::npos; p = stem.find(want, p + 1)) {
+      size_t end = p + want.size();
+      bool left = p == 0 || std::strchr("-._/", stem[p - 1]);
+      bool right = end == stem.size() || std::strchr("-._", stem[end]);
+      if (left && right) {
+        hits.push_back(f);
+        break;
+      }
+    }
+  }
+  if (hits.empty() && by_default && ggufs.size() == 1) return ggufs[0];
+  if (hits.empty()) {
+    std::string avail;
+    for (const auto& f : ggufs) avail += (avail.empty() ? "" : ", ") + f;
+    return make_error("Hugging Face repository {} has no .gguf for '{}'; it has: {}", repo,
+                      by_default ? kDefaultQuant : tag, avail);
+  }
+  // Split models (-00001-of-00003) are not supported yet: take the shortest name.
+  std::sort(hits.begin(), hits.end(), [](auto& a, auto& b) { return a.size() < b.size(); });
+  return hits[0];
+}
+
+Expected<ModelName> pull_model(const Store& store, const std::string& name, const PullOptions& o) {
+  SILICA_ASSIGN_OR_RETURN(ModelName n, parse_model_name(name));
+  if (n.is_hugging_face()) {
+    n.host = "hf.co";
+    SILICA_RETURN_IF_ERROR(pull_hf(store, n, o));
+  } else {
+    SILICA_RETURN_IF_ERROR(pull_registry(store, n, o));
+  }
+  report(o, step("success"));
+  n.scheme.clear();
+  return n;
+}
+
+}  // namespace silica
