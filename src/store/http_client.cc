@@ -137,6 +137,8 @@ Expected<HttpResponse> http_get(const std::string& url, const std::vector<std::s
 Status http_download(const std::string& url, const std::string& path, const DownloadOptions& o) {
   FILE* f = std::fopen(path.c_str(), "ab");
   if (!f) return make_error("cannot open {}: {}", path, std::strerror(errno));
+  // Unbuffered: the partial file holds every byte received even if the process is killed.
+  std::setvbuf(f, nullptr, _IONBF, 0);
   Sink s;
   s.file = f;
   s.opts = &o;

@@ -1,0 +1,249 @@
+// The model store end to end: `silica pull` from local fake registries (Ollama protocol and
+// Hugging Face files), resumed downloads, digest checks, concurrent pulls, list/show/cp/rm/create,
+// and names that try to escape the store.
+import {test, before, after} from "node:test";
+import assert from "node:assert/strict";
+import {spawn, execFileSync} from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import {fileURLToPath} from "node:url";
+import {FakeRegistry, sha256} from "./lib/fake_registry.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const silica = process.env.SILICA_BIN ?? path.join(root, "build/src/cli/silica");
+const makeModel = process.env.MAKE_TEST_MODEL ?? path.join(root, "build/tools/make_test_model");
+const llamaSrc = process.env.SILICA_LLAMA_SRC ?? path.join(root, ".cache/llama-src");
+const vocab = path.join(llamaSrc, "models/ggml-vocab-llama-bpe.gguf");
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "silica-store-"));
+const modelFile = path.join(dir, "tiny.gguf");
+const kModelMedia = "application/vnd.ollama.image.model";
+let model;  // the GGUF bytes
+let reg;
+
+before(async () => {
+  for (const f of [silica, makeModel, vocab]) assert.ok(fs.existsSync(f), `missing ${f}`);
+  execFileSync(makeModel, ["--out", modelFile, "--type", "q8_0", "--embd", "64", "--layers", "2",
+    "--heads", "4", "--kv-heads", "2", "--ff", "128", "--seed", "7", "--vocab", vocab]);
+  model = fs.readFileSync(modelFile);
+  reg = await new FakeRegistry().listen();
+  reg.addModel("library/tiny:q8", [{mediaType: kModelMedia, data: model},
+    {mediaType: "application/vnd.ollama.image.system", data: Buffer.from("Be brief.")}]);
+});
+after(() => reg?.close());
+
+let nStore = 0;
+const freshStore = () => fs.mkdtempSync(path.join(dir, `models-${nStore++}-`));
+
+function run(args, {store, env = {}, onSpawn} = {}) {
+  return new Promise((resolve) => {
+    const p = spawn(silica, args, {env: {...process.env, SILICA_MODELS: store, ...env}});
+    let out = "", err = "";
+    p.stdout.on("data", (d) => (out += d));
+    p.stderr.on("data", (d) => (err += d));
+    p.on("close", (code, signal) => resolve({code, signal, out, err}));
+    onSpawn?.(p);
+  });
+}
+
+const listNames = (out) => out.trim().split("\n").slice(1).map((l) => l.split(/\s+/)[0]);
+const blobFiles = (store) => fs.readdirSync(path.join(store, "blobs"));
+const regName = (tag = "q8") => `127.0.0.1:${reg.port}/library/tiny:${tag}`;
+
+test("pull by registry name, run it, list, show, cp, rm", async () => {
+  const store = freshStore();
+  const pulled = await run(["pull", "--insecure", regName()], {store});
+  assert.equal(pulled.code, 0, pulled.err);
+  assert.match(pulled.err, /pulling manifest[\s\S]*verifying sha256 digest[\s\S]*writing manifest[\s\S]*success/);
+  // The model blob is byte-identical to what the registry served, under its digest.
+  const hex = sha256(model);
+  assert.ok(fs.readFileSync(path.join(store, "blobs", `sha256-${hex}`)).equals(model));
+  const manifestPath = path.join(store, "manifests", `127.0.0.1:${reg.port}`, "library/tiny/q8");
+  assert.equal(fs.readFileSync(manifestPath, "utf8"), reg.manifests.get("library/tiny/q8"));
+
+  const gen = await run(["run", regName(), "-p", "Hello", "-n", "4", "--temp", "0"], {store});
+  assert.equal(gen.code, 0, gen.err);
+  assert.match(gen.err, /generated: 4 tokens/);
+  const direct = await run(["run", modelFile, "-p", "Hello", "-n", "4", "--temp", "0"], {store});
+  assert.equal(gen.out, direct.out, "the stored model generates what the file does");
+
+  let ls = await run(["list"], {store});
+  assert.equal(ls.code, 0, ls.err);
+  assert.deepEqual(listNames(ls.out), [regName()]);
+  const id = sha256(fs.readFileSync(manifestPath)).slice(0, 12);
+  assert.match(ls.out, new RegExp(`${id}\\s+25\\.\\d MB\\s+Less than a minute ago`));
+
+  const show = await run(["show", regName()], {store});
+  assert.equal(show.code, 0, show.err);
+  assert.match(show.out, /architecture\s+llama/);
+  assert.match(show.out, /System\n\s+Be brief\./);
+
+  assert.equal((await run(["cp", regName(), "mine:v1"], {store})).code, 0);
+  ls = await run(["ls"], {store});
+  assert.deepEqual(listNames(ls.out).sort(), [regName(), "mine:v1"].sort());
+  assert.equal((await run(["rm", regName()], {store})).code, 0);
+  assert.ok(blobFiles(store).includes(`sha256-${hex}`), "mine:v1 still uses the blob");
+  const rm = await run(["rm", "mine:v1"], {store});
+  assert.equal(rm.code, 0, rm.err);
+  assert.deepEqual(listNames((await run(["ls"], {store})).out), []);
+  assert.deepEqual(blobFiles(store), [], "no blob is left once no model uses it");
+});
+
+test("pull a URL name (http://host/ns/model:tag) without --insecure", async () => {
+  const store = freshStore();
+  const r = await run(["pull", `http://127.0.0.1:${reg.port}/library/tiny:q8`], {store});
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual(listNames((await run(["ls"], {store})).out), [regName()]);
+});
+
+test("pull hf.co/org/repo: Q4_K_M by default, a quant tag, a file name", async () => {
+  const other = Buffer.concat([model.subarray(0, 4096), Buffer.from("not the default")]);
+  reg.addHfRepo("org/tiny-GGUF", {"README.md": Buffer.from("# tiny"),
+    "tiny-Q8_0.gguf": other, "tiny-Q4_K_M.gguf": model, "tiny-Q4_K.gguf": other});
+  const store = freshStore();
+  const env = {SILICA_HF_ENDPOINT: `http://127.0.0.1:${reg.port}`};
+  const r = await run(["pull", "hf.co/org/tiny-GGUF"], {store, env});
+  assert.equal(r.code, 0, r.err);
+  assert.ok(blobFiles(store).includes(`sha256-${sha256(model)}`));
+  const gen = await run(["run", "hf.co/org/tiny-GGUF", "-p", "Hi", "-n", "4", "--temp", "0"], {store});
+  assert.equal(gen.code, 0, gen.err);
+  const q8 = await run(["pull", "hf.co/org/tiny-GGUF:q8_0"], {store, env});
+  assert.equal(q8.code, 0, q8.err);
+  assert.ok(blobFiles(store).includes(`sha256-${sha256(other)}`));
+  const missing = await run(["pull", "hf.co/org/tiny-GGUF:Q2_K"], {store, env});
+  assert.equal(missing.code, 1);
+  assert.match(missing.err, /no \.gguf for 'Q2_K'; it has: .*tiny-Q8_0\.gguf/);
+  assert.deepEqual(listNames((await run(["ls"], {store})).out).sort(),
+    ["hf.co/org/tiny-GGUF:latest", "hf.co/org/tiny-GGUF:q8_0"]);
+});
+
+test("a dropped connection resumes with a Range request for the rest", async () => {
+  const data = Buffer.concat([model, Buffer.from("resume")]);
+  const hex = sha256(data);
+  reg.addModel("library/resume:t", [{mediaType: kModelMedia, data}]);
+  const cut = 1000003;
+  reg.faults.set(hex, {dropAfter: cut, times: 1});
+  const store = freshStore();
+  const start = reg.log.length;
+  const r = await run(["pull", "--insecure", `127.0.0.1:${reg.port}/library/resume:t`], {store});
+  assert.equal(r.code, 0, r.err);
+  const gets = reg.log.slice(start).filter((e) => e.path === `/cdn/${hex}`);
+  assert.deepEqual(gets.map((e) => [e.range, e.status]), [[null, 200], [`bytes=${cut}-`, 206]]);
+  assert.equal(gets[0].sent + gets[1].sent, data.length, "every byte crossed the wire once");
+  assert.ok(fs.readFileSync(path.join(store, "blobs", `sha256-${hex}`)).equals(data));
+});
+
+test("Ctrl-C leaves a resumable partial and no model; the next pull finishes it", async () => {
+  const data = Buffer.concat([model, Buffer.from("interrupt")]);
+  const hex = sha256(data);
+  reg.addModel("library/intr:t", [{mediaType: kModelMedia, data}]);
+  const cut = 777777;
+  reg.faults.set(hex, {stallAfter: cut, times: 1});
+  const store = freshStore();
+  const name = `127.0.0.1:${reg.port}/library/intr:t`;
+  const partial = path.join(store, "blobs", `sha256-${hex}-partial`);
+  const first = await run(["pull", "--insecure", name], {store, onSpawn: (p) => {
+    const poll = setInterval(() => {
+      if (fs.existsSync(partial) && fs.statSync(partial).size >= cut) {
+        clearInterval(poll);
+        p.kill("SIGINT");
+      }
+    }, 20);
+  }});
+  assert.equal(first.code, 1, first.err);
+  assert.match(first.err, /interrupted.*pull again to resume/);
+  assert.equal(fs.statSync(partial).size, cut);
+  assert.deepEqual(listNames((await run(["ls"], {store})).out), []);
+  const start = reg.log.length;
+  const second = await run(["pull", "--insecure", name], {store});
+  assert.equal(second.code, 0, second.err);
+  const gets = reg.log.slice(start).filter((e) => e.path === `/cdn/${hex}`);
+  assert.deepEqual(gets.map((e) => [e.range, e.sent]), [[`bytes=${cut}-`, data.length - cut]]);
+  assert.ok(!fs.existsSync(partial));
+  assert.deepEqual(listNames((await run(["ls"], {store})).out), [name]);
+});
+
+test("a blob that does not match its digest is refused and nothing is listed", async () => {
+  const good = Buffer.from(model.subarray(0, 300000));
+  const manifest = reg.addModel("library/bad:t", [{mediaType: kModelMedia, data: good}]);
+  const hex = manifest.layers[0].digest.slice(7);
+  const bad = Buffer.from(good);
+  bad[12345] ^= 1;  // same size, one bit off
+  reg.blobs.set(hex, bad);
+  const store = freshStore();
+  const r = await run(["pull", "--insecure", `127.0.0.1:${reg.port}/library/bad:t`], {store});
+  assert.equal(r.code, 1);
+  assert.match(r.err, new RegExp(`sha256:${hex}.*does not match its digest`));
+  assert.deepEqual(listNames((await run(["ls"], {store})).out), []);
+  // Only the (empty) lock file may stay: no blob, no partial data.
+  const left = blobFiles(store).filter((f) => f.startsWith(`sha256-${hex}`) && !f.endsWith(".lock"));
+  assert.deepEqual(left, []);
+});
+
+test("two pulls of the same model at once leave a good store", async () => {
+  const data = Buffer.concat([model, Buffer.from("twice")]);
+  const hex = sha256(data);
+  reg.addModel("library/twice:t", [{mediaType: kModelMedia, data}]);
+  reg.faults.set(hex, {chunkDelayMs: 30, times: 2});  // slow, so the pulls overlap
+  const store = freshStore();
+  const name = `127.0.0.1:${reg.port}/library/twice:t`;
+  const [a, b] = await Promise.all([run(["pull", "--insecure", name], {store}),
+    run(["pull", "--insecure", name], {store})]);
+  assert.equal(a.code, 0, a.err);
+  assert.equal(b.code, 0, b.err);
+  assert.ok(fs.readFileSync(path.join(store, "blobs", `sha256-${hex}`)).equals(data));
+  assert.deepEqual(blobFiles(store).filter((f) => f.includes("partial") || f.includes("tmp")), []);
+  assert.deepEqual(listNames((await run(["ls"], {store})).out), [name]);
+  const gen = await run(["run", name, "-p", "x", "-n", "2", "--temp", "0"], {store});
+  assert.equal(gen.code, 0, gen.err);
+});
+
+test("create from a Modelfile: FROM a .gguf or a stored name, layers for each instruction", async () => {
+  const store = freshStore();
+  const mf = path.join(dir, "Modelfile");
+  fs.writeFileSync(mf, `# a comment\nFROM ./tiny.gguf\nPARAMETER temperature 0.25\n` +
+    `PARAMETER stop "<|eot_id|>"\nSYSTEM """Answer\nbriefly."""\nLICENSE MIT\nMESSAGE user hi\n`);
+  const r = await run(["create", "made", "-f", mf], {store});
+  assert.equal(r.code, 0, r.err);
+  const manifest = JSON.parse(fs.readFileSync(
+    path.join(store, "manifests/registry.ollama.ai/library/made/latest"), "utf8"));
+  const byType = Object.fromEntries(manifest.layers.map((l) => [l.mediaType.split(".").pop(),
+    fs.readFileSync(path.join(store, "blobs", l.digest.replace(":", "-")), "utf8")]));
+  assert.deepEqual(Object.keys(byType).sort(), ["license", "messages", "model", "params", "system"]);
+  assert.deepEqual(JSON.parse(byType.params), {temperature: 0.25, stop: ["<|eot_id|>"]});
+  assert.equal(byType.system, "Answer\nbriefly.");
+  assert.deepEqual(JSON.parse(byType.messages), [{role: "user", content: "hi"}]);
+  assert.equal(manifest.layers.find((l) => l.mediaType === kModelMedia).digest, `sha256:${sha256(model)}`);
+  fs.writeFileSync(mf, "FROM made\nSYSTEM other\n");
+  assert.equal((await run(["create", "made2", "-f", mf], {store})).code, 0);
+  const show = await run(["show", "made2"], {store});
+  assert.match(show.out, /System\n\s+other/);
+  fs.writeFileSync(mf, "FROM made\nBOGUS x\n");
+  const bad = await run(["create", "made3", "-f", mf], {store});
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /Modelfile:2: unknown instruction 'bogus'/);
+});
+
+test("names that try to escape the store are refused", async () => {
+  const store = freshStore();
+  const outside = path.join(dir, "escaped");
+  const mf = path.join(dir, "Modelfile.escape");
+  fs.writeFileSync(mf, "FROM ./tiny.gguf\n");
+  const attempts = [["pull", "--insecure", "../../escaped"], ["pull", "127.0.0.1:1/../../x:t"],
+    ["pull", "/etc/passwd"], ["create", "../escaped", "-f", mf], ["create", "a/b/c/d", "-f", mf],
+    ["cp", "x", "../../escaped"], ["rm", "../../../etc/passwd"], ["pull", "m:..%2f"],
+    ["create", `m:${"t".repeat(81)}`, "-f", mf], ["show", "ns/..:t"]];
+  for (const args of attempts) {
+    const r = await run(args, {store});
+    assert.equal(r.code, 1, `${args.join(" ")} was accepted`);
+    assert.match(r.err, /^error: .+/, args.join(" "));
+  }
+  assert.ok(!fs.existsSync(outside));
+  assert.deepEqual(listNames((await run(["ls"], {store})).out), []);
+  // A manifest whose digest is a path is refused before any file is touched.
+  reg.manifests.set("library/evil/t", JSON.stringify({schemaVersion: 2,
+    config: {mediaType: "x", digest: "sha256:../../../escaped", size: 1}, layers: []}));
+  const r = await run(["pull", "--insecure", `127.0.0.1:${reg.port}/library/evil:t`], {store});
+  assert.equal(r.code, 1);
+  assert.match(r.err, /not sha256:<64 lowercase hex>/);
+});
