@@ -30,7 +30,10 @@ before(async () => {
   reg.addModel("library/tiny:q8", [{mediaType: kModelMedia, data: model},
     {mediaType: "application/vnd.ollama.image.system", data: Buffer.from("Be brief.")}]);
 });
-after(() => reg?.close());
+after(async () => {
+  await reg?.close();
+  fs.rmSync(dir, {recursive: true, force: true});
+});
 
 let nStore = 0;
 const freshStore = () => fs.mkdtempSync(path.join(dir, `models-${nStore++}-`));
