@@ -92,7 +92,7 @@ else()
   set(fallback_dir ${out_dir}/webui_fallback)
   file(WRITE ${fallback_dir}/index.html
        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>silica: web UI not built</title>"
-       "<body style=\"font-family:sans-serif;max-width:40em;margin:3em auto;line-height:1.5\">"
+       "<body>"
        "<h1>The web UI was not built into this binary</h1>"
        "<p>Building it needs node (20 or newer) and the UI's pinned npm packages, which were "
        "missing when silica was built. Run <code>scripts/setup.sh</code> (or "

@@ -30,5 +30,7 @@ export SILICA_BIN="$root/build/src/cli/silica"
 export MAKE_TEST_MODEL="$root/build/tools/make_test_model"
 echo "== CLI tests (chat through a pseudo-terminal)"
 node --test --test-concurrency=1 tests/cli/
+echo "== web UI in a real browser (chromium via playwright-core; screenshots to docs/screenshots)"
+node --test --test-concurrency=1 tests/ui/
 echo "== peer tests against llama.cpp and the reference libraries"
 (cd tests/peers && node --test --test-concurrency=1 ./*.test.mjs)

@@ -113,8 +113,10 @@ test('Stop mid-answer: the text stops growing, the slot is freed, a new message 
   await page.fill('#prompt', 'Tell me a very long story.');
   await page.press('#prompt', 'Enter');
   await page.waitForFunction(() => ([...document.querySelectorAll('.msg.assistant .content')].at(-1)?.textContent.length ?? 0) > 40);
+  assert.ok(await page.locator('#stop').isVisible() && !(await page.locator('#send').isVisible()));
   await page.click('#stop');
   await page.waitForSelector('#send:not([hidden])');
+  assert.ok(await page.locator('#send').isVisible() && !(await page.locator('#stop').isVisible()));
   const stopped = await answerLength(page);
   await page.waitForTimeout(kStillMs);
   assert.equal(await answerLength(page), stopped);
