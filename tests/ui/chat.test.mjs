@@ -302,6 +302,7 @@ test('phone-sized layout: the side panel opens from the menu button and keyboard
   await p.waitForFunction(() => document.getElementById('sidebar').getBoundingClientRect().x >= 0);
   assert.equal(await p.evaluate(() => document.activeElement.id), 'new-chat');
   await p.click('#close-sidebar');
+  await p.waitForFunction(() => document.getElementById('sidebar').getBoundingClientRect().right <= 0);
   await p.focus('#prompt');
   await p.keyboard.press('Tab');
   assert.equal(await p.evaluate(() => document.activeElement.id), 'send');
