@@ -6,7 +6,7 @@ import {after, before, test} from 'node:test';
 import OpenAI from 'openai';
 import {Ollama} from 'ollama';
 
-import {makeModelsDir, SilicaServer} from './lib/server.mjs';
+import {makeModelsDir, referencePromptCount, SilicaServer} from './lib/server.mjs';
 
 const kModel = 'tiny';
 const kMaxTokens = 10;
@@ -18,7 +18,10 @@ let server;
 let openai;
 
 before(async () => {
-  const dir = await makeModelsDir('openai-api');
+  const dir = await makeModelsDir('openai-api', {tools: true});
+  // Before any connection is open: the reference tokenizer blocks the event loop for seconds.
+  kRefs.objectArgs = await referencePromptCount(kToolModel, {messages: kHfHistory(kCallArgs), tools: [kWeatherTool]});
+  kRefs.stringArgs = await referencePromptCount(kToolModel, {messages: kHfHistory(kCallArgsText), tools: [kWeatherTool]});
   server = await SilicaServer.start(dir, {args: ['--parallel', '4', '--ctx', '1024', '--api-key', kKey]});
   openai = new OpenAI({baseURL: server.url + '/v1', apiKey: kKey, maxRetries: 0});
 });
@@ -87,6 +90,59 @@ test('tools and assistant tool_calls with string arguments are accepted', async 
     {role: 'tool', tool_call_id: 'call_1', content: '{"temp": 21}'}];
   const r = await openai.chat.completions.create({model: kModel, messages, tools, temperature: 0, max_tokens: 4});
   assert.equal(r.choices.length, 1);
+});
+
+// Meta's Llama 3.1 template writes an assistant call's arguments with `| tojson`: a JSON string
+// left unparsed would render as a quoted string, not as the object the model was trained on.
+const kToolModel = 'llama31-tools';
+const kWeatherTool = {type: 'function', function: {name: 'get_weather', description: 'Weather in a city',
+  parameters: {type: 'object', properties: {city: {type: 'string'}}, required: ['city']}}};
+const kCallArgs = {city: 'Paris', days: 2};
+const kCallArgsText = '{"city":"Paris","days":2}';
+const kToolQuestion = [{role: 'user', content: 'Weather in Paris?'}];
+const kHfHistory = (args) => [...kToolQuestion,
+  {role: 'assistant', content: null, tool_calls: [{id: 'call_1', type: 'function', function: {name: 'get_weather', arguments: args}}]},
+  {role: 'tool', tool_call_id: 'call_1', content: '{"temp": 21}'}];
+const kRefs = {};
+// Forces the Llama 3.1 call shape {"name": ..., "parameters": {...}}: a random model emits a call.
+const kForcedCall = {type: 'object', properties: {name: {enum: ['get_weather']},
+  parameters: {type: 'object', properties: {city: {enum: ['Paris', 'Oslo']}}, required: ['city'],
+    additionalProperties: false}}, required: ['name', 'parameters'], additionalProperties: false};
+const kToolMaxTokens = 120;
+
+test('string tool-call arguments reach the template as objects (count equals the reference)', async () => {
+  assert.notEqual(kRefs.objectArgs.count, kRefs.stringArgs.count, 'the check must tell the two apart');
+  const r = await openai.chat.completions.create({model: kToolModel, messages: kHfHistory(kCallArgsText),
+    tools: [kWeatherTool], temperature: 0, max_tokens: 2});
+  assert.equal(r.usage.prompt_tokens, kRefs.objectArgs.count);
+});
+
+test('a (grammar-forced) call returns as tool_calls with string arguments, whole and streamed', async () => {
+  const req = {model: kToolModel, messages: kToolQuestion, tools: [kWeatherTool], temperature: 0,
+    max_tokens: kToolMaxTokens, response_format: {type: 'json_schema', json_schema: {name: 'call', schema: kForcedCall}}};
+  const whole = await openai.chat.completions.create(req);
+  const choice = whole.choices[0];
+  assert.equal(choice.finish_reason, 'tool_calls');
+  assert.equal(choice.message.content, null);
+  assert.equal(choice.message.tool_calls.length, 1);
+  const call = choice.message.tool_calls[0];
+  assert.match(call.id, /^call_/);
+  assert.equal(call.type, 'function');
+  assert.equal(call.function.name, 'get_weather');
+  assert.equal(typeof call.function.arguments, 'string');
+  assert.ok(['Paris', 'Oslo'].includes(JSON.parse(call.function.arguments).city), call.function.arguments);
+  // Streamed: the official client's accumulator rebuilds the same call from the deltas.
+  const stream = openai.chat.completions.stream(req);
+  const deltas = [];
+  for await (const chunk of stream) for (const c of chunk.choices) deltas.push(...(c.delta.tool_calls ?? []));
+  const final = await stream.finalChatCompletion();
+  assert.equal(deltas.length, 1);
+  assert.equal(deltas[0].index, 0);
+  assert.equal(final.choices[0].finish_reason, 'tool_calls');
+  const streamed = final.choices[0].message.tool_calls;
+  assert.equal(streamed.length, 1);
+  assert.equal(streamed[0].function.name, 'get_weather');
+  assert.deepEqual(JSON.parse(streamed[0].function.arguments), JSON.parse(call.function.arguments));
 });
 
 test('response_format json_schema: the output validates', async () => {
