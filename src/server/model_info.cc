@@ -1,4 +1,5 @@
-// GGUF metadata and file facts for /api/tags, /api/show, /api/ps and /v1/models.
+// GGUF metadata, file facts and stored models' layers for /api/tags, /api/show, /api/ps and
+// /v1/models.
 #include "server/model_info.h"
 
 #include <openssl/evp.h>
@@ -187,6 +188,52 @@ std::vector<FolderModel> list_folder_models(const std::string& dir) {
   }
   std::sort(out.begin(), out.end(),
             [](const FolderModel& a, const FolderModel& b) { return a.name < b.name; });
+  return out;
+}
+
+Expected<StoreModelLayers> read_store_layers(const Store& store, const Manifest& m) {
+  StoreModelLayers out;
+  out.params = nullptr;
+  out.messages = nullptr;
+  for (const ManifestLayer& l : m.layers) {
+    const bool text = l.media_type == kMediaTemplate || l.media_type == kMediaSystem ||
+                      l.media_type == kMediaLicense || l.media_type == kMediaParams ||
+                      l.media_type == kMediaMessages;
+    if (!text) continue;
+    SILICA_ASSIGN_OR_RETURN(std::string body, store.read_blob_text(l.digest));
+    if (l.media_type == kMediaTemplate) {
+      out.template_text = std::move(body);
+    } else if (l.media_type == kMediaSystem) {
+      out.system = std::move(body);
+    } else if (l.media_type == kMediaLicense) {
+      out.license += (out.license.empty() ? "" : "\n\n") + body;
+    } else {
+      Json j = Json::parse(body, nullptr, false);
+      const bool params = l.media_type == kMediaParams;
+      if (params ? !j.is_object() : !j.is_array())
+        return make_error("blob {} ({}): expected a JSON {}", l.digest, l.media_type,
+                          params ? "object" : "array");
+      (params ? out.params : out.messages) = std::move(j);
+    }
+  }
+  return out;
+}
+
+std::string parameters_text(const Json& params) {
+  if (!params.is_object()) return "";
+  std::vector<std::string> lines;
+  auto line = [&](const std::string& key, const Json& v) {
+    lines.push_back(fmt::format("{:<{}} {}", key, kParamKeyWidth, v.dump()));
+  };
+  for (const auto& [key, value] : params.items()) {
+    if (value.is_array()) {
+      for (const Json& v : value) line(key, v);
+    } else {
+      line(key, value);
+    }
+  }
+  std::string out;
+  for (const std::string& l : lines) out += (out.empty() ? "" : "\n") + l;
   return out;
 }
 

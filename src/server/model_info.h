@@ -1,5 +1,5 @@
-// What the model routes report about a GGUF file: Ollama "details", model_info (general.* and
-// <arch>.* keys), the file's sha256 digest (cached by path, size and mtime).
+// What the model routes report about a model: Ollama "details", model_info (general.* and <arch>.*
+// keys), the file's sha256 digest (cached by path, size and mtime), a stored model's text layers.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +8,7 @@
 
 #include "format/gguf.h"
 #include "server/api_request.h"
+#include "store/store.h"
 
 namespace silica {
 
@@ -32,5 +33,20 @@ struct FolderModel {
 };
 // *.gguf files directly in `dir`, sorted by name; an absent folder lists nothing.
 std::vector<FolderModel> list_folder_models(const std::string& dir);
+
+// The text layers of a stored model; empty / null where the manifest has no such layer.
+struct StoreModelLayers {
+  std::string template_text;  // the template layer (Ollama writes Go templates there)
+  std::string system;
+  std::string license;  // every license layer, blank-line separated
+  Json params;          // the params layer's object, or null
+  Json messages;        // the messages layer's array, or null
+};
+// Errors name the blob that could not be read or parsed.
+Expected<StoreModelLayers> read_store_layers(const Store& store, const Manifest& m);
+// Ollama's /api/show "parameters": one "key value" line per value (a list gives one line per
+// element), the key padded to kParamKeyWidth, string values quoted.
+std::string parameters_text(const Json& params);
+inline constexpr int kParamKeyWidth = 30;
 
 }  // namespace silica

@@ -6,6 +6,7 @@
 
 #include "base/log.h"
 #include "base/timer.h"
+#include "store/sha256.h"
 
 namespace silica {
 
@@ -51,21 +52,62 @@ std::string ModelManager::folder_path(const std::string& name) const {
   return opts_.models_dir + "/" + base + "-" + tag + ".gguf";
 }
 
-std::string ModelManager::resolve(const std::string& name) const {
+Expected<Store> ModelManager::store() const {
+  if (opts_.models_dir.empty()) return make_error("no models folder is set (SILICA_MODELS)");
+  return Store::open(opts_.models_dir);
+}
+
+namespace {
+
+// A store model for `name`, when the name parses and its manifest and model blob are there.
+std::optional<ModelRef> lookup_store(const std::string& models_dir, const std::string& name) {
   std::error_code ec;
+  if (models_dir.empty() || !fs::is_directory(models_dir + "/manifests", ec)) return std::nullopt;
+  auto parsed = parse_model_name(name);
+  if (!parsed) return std::nullopt;
+  auto store = Store::open(models_dir);
+  if (!store) return std::nullopt;
+  auto r = store->resolve(*parsed);
+  if (!r) return std::nullopt;
+  ModelRef ref;
+  ref.path = r->model_path;
+  ref.in_store = true;
+  ref.name = r->name;
+  ref.name.scheme.clear();
+  ref.manifest = std::move(r->manifest);
+  auto hex = sha256_file_hex(r->manifest_path);
+  if (hex) ref.manifest_digest = "sha256:" + *hex;
+  return ref;
+}
+
+}  // namespace
+
+std::optional<ModelRef> ModelManager::lookup(const std::string& name) const {
+  if (auto ref = lookup_store(opts_.models_dir, name)) return ref;
+  std::error_code ec;
+  auto file = [](std::string p) {
+    ModelRef ref;
+    ref.path = std::move(p);
+    return std::optional<ModelRef>(std::move(ref));
+  };
   const bool looks_like_path = name.find('/') != std::string::npos ||
                                (name.size() > 5 && name.substr(name.size() - 5) == ".gguf");
-  if (looks_like_path) return fs::is_regular_file(name, ec) ? name : std::string();
+  if (looks_like_path) return fs::is_regular_file(name, ec) ? file(name) : std::nullopt;
   std::string p = folder_path(name);
-  if (!p.empty() && fs::is_regular_file(p, ec)) return p;
+  if (!p.empty() && fs::is_regular_file(p, ec)) return file(p);
   // NAME:latest may also be stored as NAME-latest.gguf.
   const size_t colon = name.find(':');
   if (colon != std::string::npos && name.substr(colon + 1) == "latest" &&
       is_plain_model_name(name)) {
     p = opts_.models_dir + "/" + name.substr(0, colon) + "-latest.gguf";
-    if (fs::is_regular_file(p, ec)) return p;
+    if (fs::is_regular_file(p, ec)) return file(p);
   }
-  return {};
+  return std::nullopt;
+}
+
+std::string ModelManager::resolve(const std::string& name) const {
+  auto ref = lookup(name);
+  return ref ? ref->path : std::string();
 }
 
 namespace {

@@ -1,5 +1,5 @@
-// Which models are loaded: resolves names to GGUF files (a path, or NAME[:TAG] in the models
-// folder), loads on demand with one Scheduler each, and unloads after keep_alive.
+// Which models are loaded: resolves names to GGUF files (a store model, a path, or NAME[:TAG].gguf
+// in the models folder), loads on demand with one Scheduler each, and unloads after keep_alive.
 #pragma once
 
 #include <atomic>
@@ -17,6 +17,7 @@
 #include "engine/scheduler.h"
 #include "engine/session.h"
 #include "server/options.h"
+#include "store/store.h"
 
 namespace silica {
 
@@ -41,6 +42,15 @@ struct ServedModel {
 
 enum class ResolveError { kNone, kNotFound, kInvalidName };
 
+// Where a model name led: a model in the store (its manifest names the layers) or a .gguf file.
+struct ModelRef {
+  std::string path;  // the GGUF file (a store model's model blob)
+  bool in_store = false;
+  ModelName name;               // in_store: the parsed store name
+  Manifest manifest;            // in_store: config and layers
+  std::string manifest_digest;  // in_store: "sha256:<hex>" of the manifest file (Ollama's ID)
+};
+
 class ModelManager {
  public:
   explicit ModelManager(const ServerOptions& opts);
@@ -48,9 +58,14 @@ class ModelManager {
   ModelManager(const ModelManager&) = delete;
   ModelManager& operator=(const ModelManager&) = delete;
 
-  // A path to an existing .gguf file, or NAME / NAME:TAG in the models folder (NAME.gguf,
-  // NAME-TAG.gguf; NAME:latest also finds NAME.gguf). Empty when not found.
+  // In this order: a store name ([host/][namespace/]model[:tag]) whose manifest is in the store
+  // at models_dir; a path to an existing .gguf file; NAME / NAME:TAG in the models folder
+  // (NAME.gguf, NAME-TAG.gguf; NAME:latest also finds NAME.gguf). nullopt when none matches.
+  std::optional<ModelRef> lookup(const std::string& name) const;
+  // lookup(name)'s GGUF path; empty when not found.
   std::string resolve(const std::string& name) const;
+  // The model store rooted at the models folder (created on first use).
+  Expected<Store> store() const;
   // The folder file a name would have (for copy); empty for names that are not plain.
   std::string folder_path(const std::string& name) const;
   const std::string& models_dir() const { return opts_.models_dir; }
