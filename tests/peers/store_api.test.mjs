@@ -1,0 +1,208 @@
+// The model store through `silica serve` and the official ollama client (0.6.4): pull from a local
+// fake Ollama registry (NDJSON progress), list, show, copy, generate, delete, create, blob
+// upload, and a pull cancelled by a client that goes away (then resumed).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import {after, before, test} from 'node:test';
+
+import {Ollama} from 'ollama';
+
+import {FakeRegistry, sha256} from '../cli/lib/fake_registry.mjs';
+import {makeChatModel, SilicaServer} from './lib/server.mjs';
+import {makeScratchDir} from './lib/silica_env.mjs';
+
+const kModelMedia = 'application/vnd.ollama.image.model';
+const kSystemMedia = 'application/vnd.ollama.image.system';
+const kParamsMedia = 'application/vnd.ollama.image.params';
+const kSystem = 'Be brief.';
+const kParams = {temperature: 0.5, stop: ['<|eot_id|>']};
+const kGreedy = {temperature: 0, num_predict: 6};
+const kTrickleDelayMs = 30;  // per twentieth of the model blob: ~0.6 s of visible progress
+const kStallAfterBytes = 1 << 20;
+const kResumeLimitMs = 20_000;  // far below the store's 60 s stall timeout
+
+let scratch;
+let modelsDir;
+let model;  // the GGUF bytes
+let modelHex;
+let reg;
+let server;
+let ollama;
+
+before(async () => {
+  scratch = makeScratchDir('store-api');
+  const file = await makeChatModel(path.join(scratch, 'tiny.gguf'));
+  model = fs.readFileSync(file);
+  modelHex = sha256(model);
+  modelsDir = path.join(scratch, 'models');
+  fs.mkdirSync(modelsDir);
+  fs.copyFileSync(file, path.join(modelsDir, 'loose.gguf'));  // a loose file next to the store
+  reg = await new FakeRegistry().listen();
+  reg.addModel('library/tiny:q8', [
+    {mediaType: kModelMedia, data: model},
+    {mediaType: kSystemMedia, data: Buffer.from(kSystem)},
+    {mediaType: kParamsMedia, data: Buffer.from(JSON.stringify(kParams))},
+  ]);
+  server = await SilicaServer.start(modelsDir);
+  ollama = new Ollama({host: server.url});
+});
+
+after(async () => {
+  if (server) assert.equal(await server.stop(), 0, server.stderr);
+  await reg?.close();
+  if (scratch) fs.rmSync(scratch, {recursive: true, force: true});
+});
+
+const regName = () => `127.0.0.1:${reg.port}/library/tiny:q8`;
+const storeBlobs = () => fs.readdirSync(path.join(modelsDir, 'blobs')).filter((f) => /^sha256-[0-9a-f]{64}$/.test(f));
+const names = async () => (await ollama.list()).models.map((m) => m.name).sort();
+const greedy = async (name) =>
+  (await ollama.generate({model: name, prompt: 'Hello there', raw: true, options: kGreedy})).response;
+
+async function collect(iterator) {
+  const events = [];
+  for await (const e of iterator) events.push(e);
+  return events;
+}
+
+test('pull streams Ollama progress from a local registry', async () => {
+  reg.faults.set(modelHex, {chunkDelayMs: kTrickleDelayMs, times: 1});
+  const events = await collect(await ollama.pull({model: regName(), insecure: true, stream: true}));
+  const statuses = events.map((e) => e.status);
+  assert.equal(statuses[0], 'pulling manifest');
+  assert.equal(statuses.at(-1), 'success');
+  const order = ['pulling manifest', 'verifying sha256 digest', 'writing manifest', 'success'];
+  const at = order.map((s) => statuses.indexOf(s));
+  assert.ok(at.every((i, k) => i >= 0 && (k === 0 || i > at[k - 1])), `order: ${statuses.join(', ')}`);
+  const blob = events.filter((e) => e.digest === `sha256:${modelHex}`);
+  assert.ok(blob.every((e) => e.status === `pulling ${modelHex.slice(0, 12)}` && e.total === model.length));
+  const done = blob.map((e) => e.completed);
+  assert.ok(done.every((c, i) => i === 0 || c >= done[i - 1]), `completed goes down: ${done}`);
+  assert.equal(done.at(-1), model.length);
+  assert.ok(new Set(done).size >= 3, `expected progress steps, got ${done}`);
+  assert.ok(fs.readFileSync(path.join(modelsDir, 'blobs', `sha256-${modelHex}`)).equals(model));
+});
+
+test('list shows the store model (manifest digest, details) and the loose file', async () => {
+  const {models} = await ollama.list();
+  assert.deepEqual(models.map((m) => m.name), [regName(), 'loose:latest'], 'store models, then loose files');
+  const manifest = reg.manifests.get('library/tiny/q8');
+  const m = models[0];
+  assert.equal(m.model, regName());
+  assert.equal(m.digest, sha256(Buffer.from(manifest)));
+  const layers = JSON.parse(manifest);
+  assert.equal(m.size, layers.config.size + layers.layers.reduce((n, l) => n + l.size, 0));
+  assert.ok(Math.abs(Date.parse(m.modified_at) - Date.now()) < 60_000, m.modified_at);
+  assert.equal(m.details.format, 'gguf');
+  assert.equal(m.details.family, 'llama');
+  assert.equal(m.details.quantization_level, 'Q8_0');
+  assert.match(m.details.parameter_size, /^\d+\.\d\dM$/);
+  assert.equal(models[1].digest, modelHex, 'the loose file is the same GGUF');
+});
+
+test('show reports the system and parameters layers and capabilities', async () => {
+  const s = await ollama.show({model: regName()});
+  assert.equal(s.system, kSystem);
+  assert.match(s.parameters, /^temperature +0\.5$/m);
+  assert.match(s.parameters, /^stop +"<\|eot_id\|>"$/m);
+  assert.match(s.modelfile, new RegExp(`SYSTEM """${kSystem}"""`));
+  assert.match(s.template, /start_header_id/, 'the GGUF chat template');
+  assert.ok(s.capabilities.includes('completion'));
+  assert.equal(s.model_info['general.architecture'], 'llama');
+  assert.equal(s.details.quantization_level, 'Q8_0');
+  await assert.rejects(ollama.show({model: 'absent:tag'}), (e) => e.status_code === 404);
+});
+
+test('copy, generate with the copy, delete it', async () => {
+  const reference = await greedy('loose');
+  assert.ok(reference.length > 0);
+  assert.equal(await greedy(regName()), reference, 'the pulled model is the same model');
+  await ollama.copy({source: regName(), destination: 'tiny-copy:v1'});
+  assert.deepEqual(await names(), [regName(), 'loose:latest', 'tiny-copy:v1']);
+  assert.equal(await greedy('tiny-copy:v1'), reference);
+  await ollama.delete({model: 'tiny-copy:v1'});
+  assert.deepEqual(await names(), [regName(), 'loose:latest']);
+  assert.ok(storeBlobs().includes(`sha256-${modelHex}`), 'the original keeps its blobs');
+  await assert.rejects(ollama.delete({model: 'tiny-copy:v1'}), (e) => e.status_code === 404);
+  await assert.rejects(ollama.copy({source: regName(), destination: '../escape'}), (e) => e.status_code === 400);
+});
+
+test('create from a store model with a system prompt, parameters, messages, license', async () => {
+  const messages = [{role: 'user', content: 'Hi'}, {role: 'assistant', content: 'Salut'}];
+  const events = await collect(await ollama.create({model: 'brief', from: regName(), system: 'Answer in French.',
+    parameters: {temperature: 0.2, stop: ['END', 'STOP']}, messages, license: 'MIT', stream: true}));
+  const statuses = events.map((e) => e.status);
+  assert.ok(statuses.includes(`using existing layer sha256:${modelHex}`), statuses.join(', '));
+  assert.ok(statuses.some((s) => s.startsWith('creating new layer sha256:')), statuses.join(', '));
+  assert.deepEqual(statuses.slice(-2), ['writing manifest', 'success']);
+  const s = await ollama.show({model: 'brief'});
+  assert.equal(s.system, 'Answer in French.');
+  assert.equal(s.license, 'MIT');
+  assert.deepEqual(s.messages, messages);
+  assert.match(s.parameters, /^temperature +0\.2$/m);
+  assert.match(s.parameters, /^stop +"END"\nstop +"STOP"$/m);
+  assert.doesNotMatch(s.parameters, /eot_id/, 'the request\'s stop list replaces the base model\'s');
+  assert.ok((await names()).includes('brief:latest'));
+  assert.equal(await greedy('brief'), await greedy('loose'), 'raw generation uses the same weights');
+
+  await assert.rejects(ollama.create({model: 'q', from: regName(), quantize: 'q4_K_M'}),
+      (e) => e.status_code === 400 && /not supported yet/.test(e.message));
+  await assert.rejects(ollama.create({model: 'nofrom', system: 'x'}), (e) => e.status_code === 400);
+  await assert.rejects(ollama.create({model: 'bad', from: 'absent:tag'}), (e) => e.status_code === 400);
+});
+
+test('delete store models removes their blobs; errors', async () => {
+  await ollama.delete({model: 'brief'});
+  await ollama.delete({model: regName()});
+  assert.deepEqual(await names(), ['loose:latest']);
+  assert.deepEqual(storeBlobs(), []);
+  const events = ollama.pull({model: `127.0.0.1:${reg.port}/library/absent:x`, insecure: true, stream: true});
+  await assert.rejects(async () => collect(await events), /not found/);
+  await assert.rejects(ollama.pull({model: `127.0.0.1:${reg.port}/library/absent:x`, insecure: true}),
+      (e) => e.status_code === 500 && /not found/.test(e.message));
+  await assert.rejects(ollama.pull({model: '../../etc/passwd', insecure: true}), (e) => e.status_code === 400);
+});
+
+test('blobs: HEAD and POST with digest checks; create from an uploaded GGUF', async () => {
+  const url = (hex) => `${server.url}/api/blobs/sha256:${hex}`;
+  const head = async (hex) => (await fetch(url(hex), {method: 'HEAD'})).status;
+  assert.equal(await head(modelHex), 404);
+  const bad = await fetch(url(modelHex), {method: 'POST', body: Buffer.concat([model, Buffer.from('x')])});
+  assert.equal(bad.status, 400);
+  assert.match((await bad.json()).error, /digest mismatch/);
+  assert.equal(await head(modelHex), 404, 'a mismatched upload leaves nothing');
+  assert.equal((await fetch(url(modelHex), {method: 'POST', body: model})).status, 201);
+  assert.equal(await head(modelHex), 200);
+  assert.ok(fs.readFileSync(path.join(modelsDir, 'blobs', `sha256-${modelHex}`)).equals(model));
+  assert.equal((await fetch(`${server.url}/api/blobs/sha256:xyz`, {method: 'HEAD'})).status, 400);
+
+  const r = await ollama.create({model: 'uploaded', files: {'tiny.gguf': `sha256:${modelHex}`}});
+  assert.equal(r.status, 'success');
+  assert.equal(await greedy('uploaded'), await greedy('loose'));
+  await assert.rejects(ollama.create({model: 'x', files: {'a.gguf': `sha256:${'0'.repeat(64)}`}}),
+      (e) => e.status_code === 400 && /POST \/api\/blobs/.test(e.message));
+  await ollama.delete({model: 'uploaded'});
+  assert.deepEqual(storeBlobs(), []);
+});
+
+test('a client that goes away cancels the pull; the next pull resumes the partial file', async () => {
+  reg.faults.set(modelHex, {stallAfter: kStallAfterBytes, times: 1});
+  const it = await ollama.pull({model: regName(), insecure: true, stream: true});
+  for await (const e of it) {
+    if (e.digest === `sha256:${modelHex}` && e.completed >= kStallAfterBytes) break;
+  }
+  it.abort();
+  assert.ok(!(await names()).includes(regName()), 'an interrupted pull is not listed');
+  const partial = path.join(modelsDir, 'blobs', `sha256-${modelHex}-partial`);
+  // The resumed pull waits on the blob's lock until the cancelled one lets go.
+  const t0 = Date.now();
+  const r = await ollama.pull({model: regName(), insecure: true});
+  assert.equal(r.status, 'success');
+  assert.ok(Date.now() - t0 < kResumeLimitMs, `resumed after ${Date.now() - t0} ms: the cancel was not seen`);
+  assert.ok(!fs.existsSync(partial));
+  const ranges = reg.log.filter((e) => e.path === `/cdn/${modelHex}` && e.range).map((e) => e.range);
+  assert.ok(ranges.includes(`bytes=${kStallAfterBytes}-`), `range requests: ${ranges}`);
+  assert.ok(fs.readFileSync(path.join(modelsDir, 'blobs', `sha256-${modelHex}`)).equals(model));
+  assert.deepEqual(await names(), [regName(), 'loose:latest']);
+});
