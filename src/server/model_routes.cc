@@ -102,7 +102,7 @@ std::string show_modelfile(const std::string& path, const std::string& tmpl, boo
   if (layers->params.is_object()) {
     for (const auto& [key, value] : layers->params.items()) {
       for (const Json& v : value.is_array() ? value : Json::array({value}))
-        out += fmt::format("PARAMETER {} {}\n", key, v.is_string() ? v.dump() : v.dump());
+        out += fmt::format("PARAMETER {} {}\n", key, v.dump());  // strings quoted
     }
   }
   if (layers->messages.is_array()) {
