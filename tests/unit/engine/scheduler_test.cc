@@ -172,17 +172,35 @@ TEST(Scheduler, FullQueueRefuses) {
   LoadedModel& lm = tiny_model();
   auto s = Scheduler::create(lm, {1, 512, 8, 1, /*max_queue=*/2});
   ASSERT_TRUE(s.ok());
-  std::vector<std::future<Result>> running;
-  GenerateParams long_run = greedy(200);
-  running.push_back(submit(**s, {1, 2}, long_run));  // occupies the slot
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  running.push_back(submit(**s, {3, 4}, greedy(1)));
-  running.push_back(submit(**s, {5, 6}, greedy(1)));
+  const std::vector<int32_t> prompt = long_running_prompt(**s, 50);
+  // The first request holds the only slot: its first piece of text blocks the scheduler until
+  // the queue has been filled and tested (no sleeps, no timing).
+  std::promise<void> started, release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<GenerateStats> first_done;
+  bool first_piece = true;
+  GenerationCallbacks cb;
+  cb.on_text = [&](std::string_view) {
+    if (first_piece) {
+      first_piece = false;
+      started.set_value();
+      released.wait();
+    }
+    return true;
+  };
+  cb.on_done = [&](const GenerateStats& st, const Status&) { first_done.set_value(st); };
+  ASSERT_TRUE((*s)->submit(GenerationRequest{prompt, greedy(50)}, cb).ok());
+  started.get_future().wait();
+  std::vector<std::future<Result>> queued;
+  queued.push_back(submit(**s, {3, 4}, greedy(1)));
+  queued.push_back(submit(**s, {5, 6}, greedy(1)));
   GenerationCallbacks none;
   auto refused = (*s)->submit(GenerationRequest{{7, 8}, greedy(1)}, none);
+  release.set_value();
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.message().find("busy"), std::string::npos);
-  for (auto& f : running) EXPECT_TRUE(f.get().status.ok());
+  EXPECT_EQ(first_done.get_future().get().done_reason, "length");
+  for (auto& f : queued) EXPECT_TRUE(f.get().status.ok());
 }
 
 }  // namespace
