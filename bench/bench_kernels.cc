@@ -1,6 +1,8 @@
 // Kernel micro-benchmarks: matvec (decode) in GB/s of weight bytes read, matmul (prompt) in
 // GFLOP/s, per weight type at 2048x2048 and 8192x2048, on the best ISA (SILICA_ISA caps it)
-// with SILICA_THREADS threads (default: all hardware threads).
+// with SILICA_THREADS threads (default: all hardware threads). Wall time: the work runs on the
+// pool's threads, so the calling thread's CPU time would say nothing; the CPU column is the whole
+// process's CPU time, steadier than wall time on a shared machine (A/B compare that one).
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -72,11 +74,15 @@ void register_all() {
       const std::string shape = std::to_string(n_out) + "x2048";
       benchmark::RegisterBenchmark(("matvec/" + std::string(dtype_name(t)) + "/" + shape).c_str(),
                                    [=](benchmark::State& s) { run(s, t, n_out, 2048, 1); })
-          ->Unit(benchmark::kMicrosecond);
+          ->Unit(benchmark::kMicrosecond)
+          ->UseRealTime()
+          ->MeasureProcessCPUTime();
       benchmark::RegisterBenchmark(
           ("matmul" + std::to_string(kPromptTokens) + "/" + dtype_name(t) + "/" + shape).c_str(),
           [=](benchmark::State& s) { run(s, t, n_out, 2048, kPromptTokens); })
-          ->Unit(benchmark::kMillisecond);
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime()
+          ->MeasureProcessCPUTime();
     }
   }
 }

@@ -63,6 +63,7 @@ const TypeKernels& type_kernels(DType t, Isa isa) {
 #if defined(SILICA_HAVE_X86)
     kernels_internal::fill_avx2_kernels(out[int(Isa::kAvx2)]);
     kernels_internal::fill_avx512_kernels(out[int(Isa::kAvx512)]);
+    kernels_internal::fill_avx512_tiles(out[int(Isa::kAvx512)]);
 #endif
 #if defined(SILICA_HAVE_NEON)
     kernels_internal::fill_neon_kernels(out[int(Isa::kNeon)], cpu_features().dotprod);

@@ -23,6 +23,8 @@ void fill_scalar_kernels(KernelTable& table);
 #if defined(SILICA_HAVE_X86)
 void fill_avx2_kernels(KernelTable& table);
 void fill_avx512_kernels(KernelTable& table);
+// Multi-row x multi-token tiles and their 1 x 1 vec_dots (x86/avx512_tiles.cc); after the above.
+void fill_avx512_tiles(KernelTable& table);
 #endif
 #if defined(SILICA_HAVE_NEON)
 // dotprod: whether the int8 dots may use SDOT (ARMv8.2 FEAT_DotProd).

@@ -3,6 +3,7 @@
 // A GPU backend would sit beside this interface, not inside it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -34,10 +35,17 @@ using FromFloatFn = void (*)(const float* x, void* y, int64_t n);
 // Convert a row of some type into n floats.
 using ToFloatFn = void (*)(const void* x, float* y, int64_t n);
 
+// A block of dots: y[t * y_stride + r] = vec_dot(w row r, a row t, n) for r < n_rows,
+// t < n_tok, bit-identical to vec_dot on every pair whatever n_rows and n_tok (see matmul).
+//   w: [n_rows] rows of w_stride bytes, a: [n_tok] rows of a_stride bytes (vec_dot_type)
+using DotTileFn = void (*)(const void* w, size_t w_stride, int64_t n_rows, const void* a,
+                           size_t a_stride, int64_t n_tok, int64_t n, float* y, int64_t y_stride);
+
 struct TypeKernels {
   VecDotFn vec_dot = nullptr;  // null if t cannot be the left side of a dot
   FromFloatFn from_float = nullptr;
   ToFloatFn to_float = nullptr;
+  DotTileFn dot_tile = nullptr;  // null: matmul calls vec_dot per element
 };
 
 // Kernels for type t on the given ISA (falls back to the scalar twin where the ISA has none).

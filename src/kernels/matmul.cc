@@ -42,6 +42,7 @@ void matmul(const void* w, DType wt, int64_t n_out, int64_t n_in, const float* x
   if (n_out <= 0 || n_tok <= 0) return;
   const DType vt = dtype_traits(wt)->vec_dot_type;
   const VecDotFn dot = type_kernels(wt, isa).vec_dot;
+  const DotTileFn dot_tile = type_kernels(wt, isa).dot_tile;
   const size_t w_row = dtype_row_size(wt, n_in);
   const uint8_t* wb = static_cast<const uint8_t*>(w);
 
@@ -65,6 +66,11 @@ void matmul(const void* w, DType wt, int64_t n_out, int64_t n_in, const float* x
       // Token tiles vary fastest: neighbouring tiles share weight rows.
       const int64_t r0 = (tile / tl.n_tok_tiles) * tl.rows, r1 = std::min(n_out, r0 + tl.rows);
       const int64_t t0 = (tile % tl.n_tok_tiles) * tl.toks, t1 = std::min(n_tok, t0 + tl.toks);
+      if (dot_tile) {
+        dot_tile(wb + size_t(r0) * w_row, w_row, r1 - r0, act + size_t(t0) * act_row, act_row,
+                 t1 - t0, n_in, y + t0 * y_stride + r0, y_stride);
+        continue;
+      }
       for (int64_t r = r0; r < r1; ++r) {
         const uint8_t* wr = wb + size_t(r) * w_row;
         for (int64_t t = t0; t < t1; ++t) y[t * y_stride + r] = dot(wr, act + t * act_row, n_in);

@@ -1,0 +1,432 @@
+// AVX-512 VNNI multi-row x multi-token microkernels (dot tiles) for Q8_0, Q4_0, Q4_K, Q6_K and
+// F16, and the vec_dot of each type as the 1 x 1 case of the same template.
+//
+// Why one template for both: an output element must not depend on how many tokens share its
+// batch (forward_test, server streams). Every (row, token) pair owns its accumulator and goes
+// through exactly the same instruction sequence whatever R x T tile it sits in; the per-row and
+// per-token values a tile shares (unpacked weights, activation offsets, scale vectors) are the
+// same bits either way. So tile<4,4> element (r, t) == tile<1,1> == vec_dot, bit for bit.
+// Integer parts are exact, so the order of integer adds is free; float ops are fixed per pair.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <utility>
+
+#include "kernels/kernel_tables.h"
+#include "tensor/blocks.h"
+
+// The R x T accumulators must live in registers: without full unrolling GCC keeps them in an
+// array on the stack and every FMA waits on a store-to-load round trip.
+#define SILICA_UNROLL _Pragma("GCC unroll 16")
+
+namespace silica::kernels_internal {
+namespace {
+
+// One microkernel call: y[t * ys + r] for r < R, t < T over n elements.
+using MicroFn = void (*)(const uint8_t* w, size_t ws, const uint8_t* a, size_t as, int64_t n,
+                         float* y, int64_t ys);
+
+template <template <int, int> class M, int R, int... Ts>
+constexpr std::array<MicroFn, sizeof...(Ts)> micro_row(std::integer_sequence<int, Ts...>) {
+  return {&M<R, Ts + 1>::run...};
+}
+template <template <int, int> class M, int T, int... Rs>
+constexpr std::array<std::array<MicroFn, T>, sizeof...(Rs)> micro_fns(
+    std::integer_sequence<int, Rs...>) {
+  return {micro_row<M, Rs + 1>(std::make_integer_sequence<int, T>())...};
+}
+
+// Covers n_rows x n_tok with R x T microkernels; edges use the smaller instances. A lone token
+// (decode) walks kDecodeRows rows at a time: f16 rows of 2048 are exactly 4 KiB apart, and four
+// such streams at once read at half the speed of one (same L1 sets), while the quant types gain
+// from sharing the activation's unpacking across rows.
+template <template <int, int> class M, int R, int T, int kDecodeRows = R>
+void dot_tile(const void* w, size_t ws, int64_t n_rows, const void* a, size_t as, int64_t n_tok,
+              int64_t n, float* y, int64_t ys) {
+  static constexpr auto kFns = micro_fns<M, T>(std::make_integer_sequence<int, R>());
+  const auto* wb = static_cast<const uint8_t*>(w);
+  const auto* ab = static_cast<const uint8_t*>(a);
+  const int64_t step_r = n_tok == 1 ? kDecodeRows : R;
+  for (int64_t r = 0; r < n_rows; r += step_r) {
+    const int rr = int(std::min<int64_t>(step_r, n_rows - r));
+    for (int64_t t = 0; t < n_tok; t += T) {
+      const int tt = int(std::min<int64_t>(T, n_tok - t));
+      kFns[rr - 1][tt - 1](wb + r * ws, ws, ab + t * as, as, n, y + t * ys + r, ys);
+    }
+  }
+}
+
+template <template <int, int> class M>
+float vec_dot_1x1(const void* a, const void* b, int64_t n) {
+  float y;
+  M<1, 1>::run(static_cast<const uint8_t*>(a), 0, static_cast<const uint8_t*>(b), 0, n, &y, 0);
+  return y;
+}
+
+inline __m512i zext256(__m256i v) {
+  return _mm512_zextsi256_si512(v);
+}
+inline __m256i loadu256(const void* p) {
+  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+}
+inline __m128i loadu128(const void* p) {
+  return _mm_loadu_si128(static_cast<const __m128i*>(p));
+}
+// 16 floats: fp16 h0 in lanes 0-7, h1 in lanes 8-15 (h1 = 0 gives zeros).
+inline __m512 halves_8x2(uint16_t h0, uint16_t h1) {
+  return _mm512_cvtph_ps(_mm256_set_m128i(_mm_set1_epi16(short(h1)), _mm_set1_epi16(short(h0))));
+}
+// 16 floats: h0 in lanes 0-3 and 8-11, h1 in lanes 4-7 and 12-15.
+inline __m512 halves_4x4(uint16_t h0, uint16_t h1) {
+  const __m128i q = _mm_unpacklo_epi64(_mm_set1_epi16(short(h0)), _mm_set1_epi16(short(h1)));
+  return _mm512_cvtph_ps(_mm256_broadcastsi128_si256(q));
+}
+
+template <int R, int T>
+[[gnu::always_inline]] inline void zero_acc(__m512 (&acc)[R][T]) {
+  SILICA_UNROLL
+  for (int r = 0; r < R; ++r) {
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+  }
+}
+
+template <int R, int T>
+[[gnu::always_inline]] inline void store_sums(__m512 (&acc)[R][T], float* y, int64_t ys) {
+  SILICA_UNROLL
+  for (int r = 0; r < R; ++r) {
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) y[t * ys + r] = _mm512_reduce_add_ps(acc[r][t]);
+  }
+}
+
+// ---- Q8_0 x Q8_0: two blocks per 512-bit step; lanes 0-7 block i, 8-15 block i+1.
+// Signed weights ride vpdpbusd as w + 128 (unsigned); the 128 * sum(a) it adds is removed by
+// seeding the accumulator with -128 * sum(a), computed once per token.
+template <int R, int T>
+struct MicroQ8_0 {
+  template <bool kPair>
+  [[gnu::always_inline]] static inline void step(const BlockQ8_0* const (&x)[R],
+                                                 const BlockQ8_0* const (&b)[T], int64_t i,
+                                                 __m512 (&acc)[R][T]) {
+    const __m512i k80 = _mm512_set1_epi8(char(0x80));
+    __m512i av[T], neg[T];
+    __m512 da[T];
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) {
+      const __m256i lo = loadu256(b[t][i].qs);
+      av[t] = kPair ? _mm512_inserti64x4(zext256(lo), loadu256(b[t][i + 1].qs), 1) : zext256(lo);
+      neg[t] = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                _mm512_dpbusd_epi32(_mm512_setzero_si512(), k80, av[t]));
+      da[t] = halves_8x2(b[t][i].d, kPair ? b[t][i + 1].d : 0);
+    }
+    SILICA_UNROLL
+    for (int r = 0; r < R; ++r) {
+      const __m256i lo = loadu256(x[r][i].qs);
+      const __m512i wv = _mm512_xor_si512(
+          kPair ? _mm512_inserti64x4(zext256(lo), loadu256(x[r][i + 1].qs), 1) : zext256(lo), k80);
+      const __m512 dw = halves_8x2(x[r][i].d, kPair ? x[r][i + 1].d : 0);
+      SILICA_UNROLL
+      for (int t = 0; t < T; ++t) {
+        const __m512i p = _mm512_dpbusd_epi32(neg[t], wv, av[t]);
+        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw, da[t]), acc[r][t]);
+      }
+    }
+  }
+  static void run(const uint8_t* w, size_t ws, const uint8_t* a, size_t as, int64_t n, float* y,
+                  int64_t ys) {
+    const BlockQ8_0* x[R];
+    const BlockQ8_0* b[T];
+    SILICA_UNROLL
+    for (int r = 0; r < R; ++r) x[r] = reinterpret_cast<const BlockQ8_0*>(w + r * ws);
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) b[t] = reinterpret_cast<const BlockQ8_0*>(a + t * as);
+    __m512 acc[R][T];
+    zero_acc(acc);
+    const int64_t nb = n / kQK8_0;
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2) step<true>(x, b, i, acc);
+    if (i < nb) step<false>(x, b, i, acc);
+    store_sums(acc, y, ys);
+  }
+};
+
+// ---- Q4_0 x Q8_0: two blocks per step, 128-bit lanes [lo_i, lo_i+1, hi_i, hi_i+1] where lo/hi
+// are the elements from low / high nibbles; the activations are permuted to match once per token.
+// The -8 offset is folded into the seed: -8 * sum(a).
+template <int R, int T>
+struct MicroQ4_0 {
+  template <bool kPair>
+  [[gnu::always_inline]] static inline void step(const BlockQ4_0* const (&x)[R],
+                                                 const BlockQ8_0* const (&b)[T], int64_t i,
+                                                 __m512 (&acc)[R][T]) {
+    const __m512i k8 = _mm512_set1_epi8(8), kLow = _mm512_set1_epi8(0x0f);
+    __m512i av[T], neg[T];
+    __m512 da[T];
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) {
+      const __m256i lo = loadu256(b[t][i].qs);
+      const __m512i both =
+          kPair ? _mm512_inserti64x4(zext256(lo), loadu256(b[t][i + 1].qs), 1) : zext256(lo);
+      av[t] = _mm512_shuffle_i64x2(both, both, _MM_SHUFFLE(3, 1, 2, 0));
+      neg[t] = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                _mm512_dpbusd_epi32(_mm512_setzero_si512(), k8, av[t]));
+      da[t] = halves_4x4(b[t][i].d, kPair ? b[t][i + 1].d : 0);
+    }
+    SILICA_UNROLL
+    for (int r = 0; r < R; ++r) {
+      const __m128i q0 = loadu128(x[r][i].qs);
+      const __m256i q =
+          kPair ? _mm256_set_m128i(loadu128(x[r][i + 1].qs), q0) : _mm256_zextsi128_si256(q0);
+      const __m512i wv =
+          _mm512_and_si512(_mm512_inserti64x4(zext256(q), _mm256_srli_epi16(q, 4), 1), kLow);
+      const __m512 dw = halves_4x4(x[r][i].d, kPair ? x[r][i + 1].d : 0);
+      SILICA_UNROLL
+      for (int t = 0; t < T; ++t) {
+        const __m512i p = _mm512_dpbusd_epi32(neg[t], wv, av[t]);
+        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw, da[t]), acc[r][t]);
+      }
+    }
+  }
+  static void run(const uint8_t* w, size_t ws, const uint8_t* a, size_t as, int64_t n, float* y,
+                  int64_t ys) {
+    const BlockQ4_0* x[R];
+    const BlockQ8_0* b[T];
+    SILICA_UNROLL
+    for (int r = 0; r < R; ++r) x[r] = reinterpret_cast<const BlockQ4_0*>(w + r * ws);
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) b[t] = reinterpret_cast<const BlockQ8_0*>(a + t * as);
+    __m512 acc[R][T];
+    zero_acc(acc);
+    const int64_t nb = n / kQK4_0;
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2) step<true>(x, b, i, acc);
+    if (i < nb) step<false>(x, b, i, acc);
+    store_sums(acc, y, ys);
+  }
+};
+
+// ---- Q4_K x Q8_K, one super-block per step. Per 64 elements j: lanes 0-7 sub-block 2j (low
+// nibbles), 8-15 sub-block 2j+1 (high nibbles), times the 6-bit scales in int32. The int sums
+// fold to 8 lanes; the 8 min products (mn * pair sums of bsums) fill lanes 8-15, so one float
+// FMA with [d * da x8, -dmin * da x8] adds both terms.
+template <int R, int T>
+struct MicroQ4_K {
+  [[gnu::always_inline]] static inline __m512i scale_lanes(const uint8_t* q, __m256i* mins) {
+    uint32_t lo, mid, hi;  // bytes 0-3: scales 0-3 (+ high bits of 4-7), 4-7: mins, 8-11: low 4s
+    std::memcpy(&lo, q, 4);
+    std::memcpy(&mid, q + 4, 4);
+    std::memcpy(&hi, q + 8, 4);
+    const uint32_t k3f = 0x3f3f3f3fu, k0f = 0x0f0f0f0fu, k30 = 0x30303030u;
+    const uint64_t sc = uint64_t(lo & k3f) | uint64_t((hi & k0f) | ((lo >> 2) & k30)) << 32;
+    const uint64_t mn = uint64_t(mid & k3f) | uint64_t(((hi >> 4) & k0f) | ((mid >> 2) & k30))
+                                                  << 32;
+    *mins = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(int64_t(mn)));
+    return zext256(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(int64_t(sc))));
+  }
+  [[gnu::always_inline]] static inline void step(const BlockQ4_K* const (&x)[R],
+                                                 const BlockQ8_K* const (&b)[T], int64_t i,
+                                                 __m512 (&acc)[R][T]) {
+    const __m512i kLow = _mm512_set1_epi8(0x0f);
+    __m256i bsp[T];
+    __m512 da[T];
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) {
+      bsp[t] = _mm256_madd_epi16(loadu256(b[t][i].bsums), _mm256_set1_epi16(1));
+      da[t] = _mm512_set1_ps(b[t][i].d);
+    }
+    SILICA_UNROLL
+    for (int r = 0; r < R; ++r) {
+      const BlockQ4_K& xb = x[r][i];
+      __m256i mn;
+      const __m512i scz = scale_lanes(xb.scales, &mn);
+      __m512i sumi[T];
+      SILICA_UNROLL
+      for (int t = 0; t < T; ++t) sumi[t] = _mm512_setzero_si512();
+      SILICA_UNROLL
+      for (int j = 0; j < 4; ++j) {
+        const __m256i q = loadu256(xb.qs + 32 * j);
+        const __m512i wv =
+            _mm512_and_si512(_mm512_inserti64x4(zext256(q), _mm256_srli_epi16(q, 4), 1), kLow);
+        const __m512i idx =
+            _mm512_inserti64x4(zext256(_mm256_set1_epi32(2 * j)), _mm256_set1_epi32(2 * j + 1), 1);
+        const __m512i sc = _mm512_permutexvar_epi32(idx, scz);
+        SILICA_UNROLL
+        for (int t = 0; t < T; ++t) {
+          const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv,
+                                                _mm512_loadu_si512(b[t][i].qs + 64 * j));
+          sumi[t] = _mm512_add_epi32(sumi[t], _mm512_mullo_epi32(p, sc));
+        }
+      }
+      const float dw = _cvtsh_ss(xb.d), dm = -_cvtsh_ss(xb.dmin);
+      const __m512 wsc = _mm512_insertf32x8(_mm512_set1_ps(dw), _mm256_set1_ps(dm), 1);
+      SILICA_UNROLL
+      for (int t = 0; t < T; ++t) {
+        const __m256i s8 = _mm256_add_epi32(_mm512_castsi512_si256(sumi[t]),
+                                            _mm512_extracti64x4_epi64(sumi[t], 1));
+        const __m256i m8 = _mm256_mullo_epi32(mn, bsp[t]);
+        const __m512 f = _mm512_cvtepi32_ps(_mm512_inserti64x4(zext256(s8), m8, 1));
+        acc[r][t] = _mm512_fmadd_ps(f, _mm512_mul_ps(wsc, da[t]), acc[r][t]);
+      }
+    }
+  }
+  static void run(const uint8_t* w, size_t ws, const uint8_t* a, size_t as, int64_t n, float* y,
+                  int64_t ys) {
+    const BlockQ4_K* x[R];
+    const BlockQ8_K* b[T];
+    SILICA_UNROLL
+    for (int r = 0; r < R; ++r) x[r] = reinterpret_cast<const BlockQ4_K*>(w + r * ws);
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) b[t] = reinterpret_cast<const BlockQ8_K*>(a + t * as);
+    __m512 acc[R][T];
+    zero_acc(acc);
+    for (int64_t i = 0; i < n / kQK_K; ++i) step(x, b, i, acc);
+    store_sums(acc, y, ys);
+  }
+};
+
+// ---- Q6_K x Q8_K, one super-block per step in four groups of 64 (sub-blocks 4g..4g+3 in lanes
+// of four). q = low 4 bits | 2 high bits << 4 in [0, 63]; the -32 is applied once per super-block
+// as -32 * sum(sc * bsums), exact in int32.
+template <int R, int T>
+struct MicroQ6_K {
+  [[gnu::always_inline]] static inline __m512i unpack(const BlockQ6_K& xb, int g) {
+    const int h = g / 2;
+    const __m512i ql = _mm512_loadu_si512(xb.ql + 64 * h);
+    const __m512i qh = _mm512_broadcast_i64x4(loadu256(xb.qh + 32 * h));
+    // Which 2 bits of qh: 0/2 for the first 64 of the half, 4/6 for the second.
+    const __m512i shift = g % 2 == 0 ? _mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2)
+                                     : _mm512_setr_epi64(4, 4, 4, 4, 6, 6, 6, 6);
+    const __m512i low = g % 2 == 0 ? ql : _mm512_srli_epi16(ql, 4);
+    const __m512i high = _mm512_and_si512(_mm512_slli_epi16(_mm512_srlv_epi64(qh, shift), 4),
+                                          _mm512_set1_epi8(0x30));
+    // (low & 0x0f) | high
+    return _mm512_ternarylogic_epi32(low, _mm512_set1_epi8(0x0f), high, 0xEA);
+  }
+  [[gnu::always_inline]] static inline void step(const BlockQ6_K* const (&x)[R],
+                                                 const BlockQ8_K* const (&b)[T], int64_t i,
+                                                 __m512 (&acc)[R][T]) {
+    __m512 da[T];
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) da[t] = _mm512_set1_ps(b[t][i].d);
+    SILICA_UNROLL
+    for (int r = 0; r < R; ++r) {
+      const BlockQ6_K& xb = x[r][i];
+      const __m128i sc8 = loadu128(xb.scales);
+      const __m512i scz = _mm512_cvtepi8_epi32(sc8);
+      const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
+      __m512i sumi[T];
+      SILICA_UNROLL
+      for (int t = 0; t < T; ++t) {
+        const __m256i off = _mm256_madd_epi16(sc16, loadu256(b[t][i].bsums));
+        sumi[t] = _mm512_sub_epi32(_mm512_setzero_si512(), zext256(_mm256_slli_epi32(off, 5)));
+      }
+      SILICA_UNROLL
+      for (int g = 0; g < 4; ++g) {
+        const __m512i wv = unpack(xb, g);
+        const __m512i idx =
+            _mm512_add_epi32(_mm512_set1_epi32(4 * g),
+                             _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3));
+        const __m512i sc = _mm512_permutexvar_epi32(idx, scz);
+        SILICA_UNROLL
+        for (int t = 0; t < T; ++t) {
+          const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv,
+                                                _mm512_loadu_si512(b[t][i].qs + 64 * g));
+          sumi[t] = _mm512_add_epi32(sumi[t], _mm512_mullo_epi32(p, sc));
+        }
+      }
+      const __m512 dw = _mm512_set1_ps(_cvtsh_ss(xb.d));
+      SILICA_UNROLL
+      for (int t = 0; t < T; ++t)
+        acc[r][t] =
+            _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[t]), _mm512_mul_ps(dw, da[t]), acc[r][t]);
+    }
+  }
+  static void run(const uint8_t* w, size_t ws, const uint8_t* a, size_t as, int64_t n, float* y,
+                  int64_t ys) {
+    const BlockQ6_K* x[R];
+    const BlockQ8_K* b[T];
+    SILICA_UNROLL
+    for (int r = 0; r < R; ++r) x[r] = reinterpret_cast<const BlockQ6_K*>(w + r * ws);
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) b[t] = reinterpret_cast<const BlockQ8_K*>(a + t * as);
+    __m512 acc[R][T];
+    zero_acc(acc);
+    for (int64_t i = 0; i < n / kQK_K; ++i) step(x, b, i, acc);
+    store_sums(acc, y, ys);
+  }
+};
+
+// ---- F16 x F16: 16 elements per step into one fp32 accumulator per pair; masked tail.
+template <int R, int T>
+struct MicroF16 {
+  // One 16-element step into acc: unmasked loads in the main loop (masked ones cost Zen 4 half
+  // its decode bandwidth), masked only for the tail.
+  template <bool kMasked>
+  [[gnu::always_inline]] static inline void step(const uint16_t* const (&x)[R],
+                                                 const uint16_t* const (&b)[T], int64_t i,
+                                                 __mmask16 m, __m512 (&acc)[R][T]) {
+    auto load = [m](const uint16_t* p) {
+      return _mm512_cvtph_ps(kMasked ? _mm256_maskz_loadu_epi16(m, p) : loadu256(p));
+    };
+    __m512 bv[T];
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) bv[t] = load(b[t] + i);
+    SILICA_UNROLL
+    for (int r = 0; r < R; ++r) {
+      const __m512 wv = load(x[r] + i);
+      SILICA_UNROLL
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm512_fmadd_ps(wv, bv[t], acc[r][t]);
+    }
+  }
+  // Two accumulators per pair (even / odd 16-element steps) keep two FMA chains in flight even
+  // for the 1 x 1 vec_dot that attention calls; they are added before the final reduction.
+  static void run(const uint8_t* w, size_t ws, const uint8_t* a, size_t as, int64_t n, float* y,
+                  int64_t ys) {
+    const uint16_t* x[R];
+    const uint16_t* b[T];
+    SILICA_UNROLL
+    for (int r = 0; r < R; ++r) x[r] = reinterpret_cast<const uint16_t*>(w + r * ws);
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) b[t] = reinterpret_cast<const uint16_t*>(a + t * as);
+    __m512 acc0[R][T], acc1[R][T];
+    zero_acc(acc0);
+    zero_acc(acc1);
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+      step<false>(x, b, i, 0, acc0);
+      step<false>(x, b, i + 16, 0, acc1);
+    }
+    for (; i < n; i += 16) {
+      const int64_t left = n - i;
+      const __mmask16 m = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
+      step<true>(x, b, i, m, acc0);
+    }
+    SILICA_UNROLL
+    for (int r = 0; r < R; ++r) {
+      SILICA_UNROLL
+      for (int t = 0; t < T; ++t) acc0[r][t] = _mm512_add_ps(acc0[r][t], acc1[r][t]);
+    }
+    store_sums(acc0, y, ys);
+  }
+};
+
+}  // namespace
+
+void fill_avx512_tiles(KernelTable& table) {
+  auto set = [&](DType t, VecDotFn dot, DotTileFn tile) {
+    entry(table, t).vec_dot = dot;
+    entry(table, t).dot_tile = tile;
+  };
+  set(DType::kQ8_0, &vec_dot_1x1<MicroQ8_0>, &dot_tile<MicroQ8_0, 4, 4>);
+  set(DType::kQ4_0, &vec_dot_1x1<MicroQ4_0>, &dot_tile<MicroQ4_0, 4, 4>);
+  set(DType::kQ4_K, &vec_dot_1x1<MicroQ4_K>, &dot_tile<MicroQ4_K, 4, 3>);
+  set(DType::kQ6_K, &vec_dot_1x1<MicroQ6_K>, &dot_tile<MicroQ6_K, 4, 3>);
+  set(DType::kF16, &vec_dot_1x1<MicroF16>, &dot_tile<MicroF16, 4, 3, 1>);
+}
+
+}  // namespace silica::kernels_internal
