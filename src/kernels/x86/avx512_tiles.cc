@@ -15,6 +15,7 @@
 #include <array>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "kernels/kernel_tables.h"
 #include "tensor/blocks.h"
@@ -104,111 +105,156 @@ template <int R, int T>
   }
 }
 
-// ---- Q8_0 x Q8_0: two blocks per 512-bit step; lanes 0-7 block i, 8-15 block i+1.
-// Signed weights ride vpdpbusd as w + 128 (unsigned); the 128 * sum(a) it adds is removed by
-// seeding the accumulator with -128 * sum(a), computed once per token.
-template <int R, int T>
-struct MicroQ8_0 {
+// ---- Q8_0 / Q4_0 weights x Q8_0 activations, two blocks (64 elements) per 512-bit step.
+// Q8_0: lanes 0-7 block i, 8-15 block i+1. Signed weights ride vpdpbusd as w + 128 (unsigned).
+// Q4_0: 128-bit lanes [lo_i, lo_i+1, hi_i, hi_i+1] (elements from low / high nibbles); the
+// activations are permuted to match. Either offset (128, or the q4_0 8) times sum(a) is removed
+// by seeding the int accumulator with -offset * sum(a).
+// The per-token part of a step (permuted bytes, seed, scales) is a PairPrep. dot_tile computes
+// it once per token into a buffer and every row group reads it from there; the 1 x 1 vec_dot
+// computes the same values inline. Same values, same per-pair instructions: same bits.
+struct alignas(64) PairPrep {
+  __m512i av;   // activation bytes in the weight's lane order
+  __m512i neg;  // -offset * (sum of each lane's 4 activation bytes)
+  __m512 da;    // activation scale per lane (0 beyond an odd last block)
+};
+
+struct Q8_0Weights {
+  using Block = BlockQ8_0;
+  static constexpr uint8_t kOffset = 0x80;
+  static inline __m512i order(__m512i both) { return both; }
+  static inline __m512 scales(uint16_t h0, uint16_t h1) { return halves_8x2(h0, h1); }
   template <bool kPair>
-  [[gnu::always_inline]] static inline void step(const BlockQ8_0* const (&x)[R],
-                                                 const BlockQ8_0* const (&b)[T], int64_t i,
+  static inline void weights(const BlockQ8_0* x, int64_t i, __m512i* wv, __m512* dw) {
+    const __m256i lo = loadu256(x[i].qs);
+    const __m512i both =
+        kPair ? _mm512_inserti64x4(zext256(lo), loadu256(x[i + 1].qs), 1) : zext256(lo);
+    *wv = _mm512_xor_si512(both, _mm512_set1_epi8(char(0x80)));
+    *dw = halves_8x2(x[i].d, kPair ? x[i + 1].d : 0);
+  }
+};
+
+struct Q4_0Weights {
+  using Block = BlockQ4_0;
+  static constexpr uint8_t kOffset = 8;
+  static inline __m512i order(__m512i both) {
+    return _mm512_shuffle_i64x2(both, both, _MM_SHUFFLE(3, 1, 2, 0));
+  }
+  static inline __m512 scales(uint16_t h0, uint16_t h1) { return halves_4x4(h0, h1); }
+  template <bool kPair>
+  static inline void weights(const BlockQ4_0* x, int64_t i, __m512i* wv, __m512* dw) {
+    const __m128i q0 = loadu128(x[i].qs);
+    const __m256i q =
+        kPair ? _mm256_set_m128i(loadu128(x[i + 1].qs), q0) : _mm256_zextsi128_si256(q0);
+    *wv = _mm512_and_si512(_mm512_inserti64x4(zext256(q), _mm256_srli_epi16(q, 4), 1),
+                           _mm512_set1_epi8(0x0f));
+    *dw = halves_4x4(x[i].d, kPair ? x[i + 1].d : 0);
+  }
+};
+
+template <class W, bool kPair>
+[[gnu::always_inline]] inline PairPrep prep_pair(const BlockQ8_0* b, int64_t i) {
+  PairPrep p;
+  const __m256i lo = loadu256(b[i].qs);
+  p.av = W::order(kPair ? _mm512_inserti64x4(zext256(lo), loadu256(b[i + 1].qs), 1) : zext256(lo));
+  p.neg = _mm512_sub_epi32(
+      _mm512_setzero_si512(),
+      _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(char(W::kOffset)), p.av));
+  p.da = W::scales(b[i].d, kPair ? b[i + 1].d : 0);
+  return p;
+}
+
+// One activation row -> (n / 64 rounded up) PairPreps.
+template <class W>
+void prep_row(const BlockQ8_0* b, int64_t nb, PairPrep* out) {
+  int64_t i = 0;
+  for (; i + 2 <= nb; i += 2) out[i / 2] = prep_pair<W, true>(b, i);
+  if (i < nb) out[i / 2] = prep_pair<W, false>(b, i);
+}
+
+// kPacked: a holds PairPrep rows (as bytes apart); else q8_0 rows, prepared inline.
+template <class W, bool kPacked, int R, int T>
+struct MicroQx_0 {
+  using Block = typename W::Block;
+  template <bool kPair>
+  [[gnu::always_inline]] static inline void step(const Block* const (&x)[R],
+                                                 const uint8_t* const (&a)[T], int64_t i,
                                                  __m512 (&acc)[R][T]) {
-    const __m512i k80 = _mm512_set1_epi8(char(0x80));
-    __m512i av[T], neg[T];
-    __m512 da[T];
+    PairPrep local[kPacked ? 1 : T];
+    const PairPrep* tp[T];
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) {
-      const __m256i lo = loadu256(b[t][i].qs);
-      av[t] = kPair ? _mm512_inserti64x4(zext256(lo), loadu256(b[t][i + 1].qs), 1) : zext256(lo);
-      neg[t] = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                _mm512_dpbusd_epi32(_mm512_setzero_si512(), k80, av[t]));
-      da[t] = halves_8x2(b[t][i].d, kPair ? b[t][i + 1].d : 0);
+      if constexpr (kPacked) {
+        tp[t] = reinterpret_cast<const PairPrep*>(a[t]) + i / 2;
+      } else {
+        local[t] = prep_pair<W, kPair>(reinterpret_cast<const BlockQ8_0*>(a[t]), i);
+        tp[t] = &local[t];
+      }
     }
     SILICA_UNROLL
     for (int r = 0; r < R; ++r) {
-      const __m256i lo = loadu256(x[r][i].qs);
-      const __m512i wv = _mm512_xor_si512(
-          kPair ? _mm512_inserti64x4(zext256(lo), loadu256(x[r][i + 1].qs), 1) : zext256(lo), k80);
-      const __m512 dw = halves_8x2(x[r][i].d, kPair ? x[r][i + 1].d : 0);
+      __m512i wv;
+      __m512 dw;
+      W::template weights<kPair>(x[r], i, &wv, &dw);
       SILICA_UNROLL
       for (int t = 0; t < T; ++t) {
-        const __m512i p = _mm512_dpbusd_epi32(neg[t], wv, av[t]);
-        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw, da[t]), acc[r][t]);
+        const __m512i p = _mm512_dpbusd_epi32(tp[t]->neg, wv, tp[t]->av);
+        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw, tp[t]->da), acc[r][t]);
       }
     }
   }
   static void run(const uint8_t* w, size_t ws, const uint8_t* a, size_t as, int64_t n, float* y,
                   int64_t ys) {
-    const BlockQ8_0* x[R];
-    const BlockQ8_0* b[T];
+    const Block* x[R];
+    const uint8_t* ar[T];
     SILICA_UNROLL
-    for (int r = 0; r < R; ++r) x[r] = reinterpret_cast<const BlockQ8_0*>(w + r * ws);
+    for (int r = 0; r < R; ++r) x[r] = reinterpret_cast<const Block*>(w + r * ws);
     SILICA_UNROLL
-    for (int t = 0; t < T; ++t) b[t] = reinterpret_cast<const BlockQ8_0*>(a + t * as);
+    for (int t = 0; t < T; ++t) ar[t] = a + t * as;
     __m512 acc[R][T];
     zero_acc(acc);
     const int64_t nb = n / kQK8_0;
     int64_t i = 0;
-    for (; i + 2 <= nb; i += 2) step<true>(x, b, i, acc);
-    if (i < nb) step<false>(x, b, i, acc);
+    for (; i + 2 <= nb; i += 2) step<true>(x, ar, i, acc);
+    if (i < nb) step<false>(x, ar, i, acc);
     store_sums(acc, y, ys);
   }
 };
 
-// ---- Q4_0 x Q8_0: two blocks per step, 128-bit lanes [lo_i, lo_i+1, hi_i, hi_i+1] where lo/hi
-// are the elements from low / high nibbles; the activations are permuted to match once per token.
-// The -8 offset is folded into the seed: -8 * sum(a).
 template <int R, int T>
-struct MicroQ4_0 {
-  template <bool kPair>
-  [[gnu::always_inline]] static inline void step(const BlockQ4_0* const (&x)[R],
-                                                 const BlockQ8_0* const (&b)[T], int64_t i,
-                                                 __m512 (&acc)[R][T]) {
-    const __m512i k8 = _mm512_set1_epi8(8), kLow = _mm512_set1_epi8(0x0f);
-    __m512i av[T], neg[T];
-    __m512 da[T];
-    SILICA_UNROLL
-    for (int t = 0; t < T; ++t) {
-      const __m256i lo = loadu256(b[t][i].qs);
-      const __m512i both =
-          kPair ? _mm512_inserti64x4(zext256(lo), loadu256(b[t][i + 1].qs), 1) : zext256(lo);
-      av[t] = _mm512_shuffle_i64x2(both, both, _MM_SHUFFLE(3, 1, 2, 0));
-      neg[t] = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                _mm512_dpbusd_epi32(_mm512_setzero_si512(), k8, av[t]));
-      da[t] = halves_4x4(b[t][i].d, kPair ? b[t][i + 1].d : 0);
-    }
-    SILICA_UNROLL
-    for (int r = 0; r < R; ++r) {
-      const __m128i q0 = loadu128(x[r][i].qs);
-      const __m256i q =
-          kPair ? _mm256_set_m128i(loadu128(x[r][i + 1].qs), q0) : _mm256_zextsi128_si256(q0);
-      const __m512i wv =
-          _mm512_and_si512(_mm512_inserti64x4(zext256(q), _mm256_srli_epi16(q, 4), 1), kLow);
-      const __m512 dw = halves_4x4(x[r][i].d, kPair ? x[r][i + 1].d : 0);
-      SILICA_UNROLL
-      for (int t = 0; t < T; ++t) {
-        const __m512i p = _mm512_dpbusd_epi32(neg[t], wv, av[t]);
-        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw, da[t]), acc[r][t]);
-      }
+using MicroQ8_0 = MicroQx_0<Q8_0Weights, false, R, T>;
+template <int R, int T>
+using MicroQ8_0Packed = MicroQx_0<Q8_0Weights, true, R, T>;
+template <int R, int T>
+using MicroQ4_0 = MicroQx_0<Q4_0Weights, false, R, T>;
+template <int R, int T>
+using MicroQ4_0Packed = MicroQx_0<Q4_0Weights, true, R, T>;
+
+// dot_tile for Q8_0 / Q4_0: each group of T tokens is prepared once into a per-thread buffer
+// (grown once, never per call: 192 bytes per 64 elements per token), then every row group of
+// the tile runs over it.
+template <class W, template <int, int> class MP, int R, int T>
+void dot_tile_q0(const void* w, size_t ws, int64_t n_rows, const void* a, size_t as, int64_t n_tok,
+                 int64_t n, float* y, int64_t ys) {
+  static constexpr auto kFns = micro_fns<MP, T>(std::make_integer_sequence<int, R>());
+  thread_local std::vector<PairPrep> buf;
+  const int64_t nb = n / kQK8_0, n_pairs = (nb + 1) / 2;
+  if (buf.size() < size_t(n_pairs * T)) buf.resize(size_t(n_pairs * T));
+  const auto* wb = static_cast<const uint8_t*>(w);
+  const auto* ab = static_cast<const uint8_t*>(a);
+  const size_t ps = size_t(n_pairs) * sizeof(PairPrep);
+  for (int64_t t = 0; t < n_tok; t += T) {
+    const int tt = int(std::min<int64_t>(T, n_tok - t));
+    for (int k = 0; k < tt; ++k)
+      prep_row<W>(reinterpret_cast<const BlockQ8_0*>(ab + (t + k) * as), nb,
+                  buf.data() + k * n_pairs);
+    const auto* pb = reinterpret_cast<const uint8_t*>(buf.data());
+    for (int64_t r = 0; r < n_rows; r += R) {
+      const int rr = int(std::min<int64_t>(R, n_rows - r));
+      kFns[rr - 1][tt - 1](wb + r * ws, ws, pb, ps, n, y + t * ys + r, ys);
     }
   }
-  static void run(const uint8_t* w, size_t ws, const uint8_t* a, size_t as, int64_t n, float* y,
-                  int64_t ys) {
-    const BlockQ4_0* x[R];
-    const BlockQ8_0* b[T];
-    SILICA_UNROLL
-    for (int r = 0; r < R; ++r) x[r] = reinterpret_cast<const BlockQ4_0*>(w + r * ws);
-    SILICA_UNROLL
-    for (int t = 0; t < T; ++t) b[t] = reinterpret_cast<const BlockQ8_0*>(a + t * as);
-    __m512 acc[R][T];
-    zero_acc(acc);
-    const int64_t nb = n / kQK4_0;
-    int64_t i = 0;
-    for (; i + 2 <= nb; i += 2) step<true>(x, b, i, acc);
-    if (i < nb) step<false>(x, b, i, acc);
-    store_sums(acc, y, ys);
-  }
-};
+}
 
 // ---- Q4_K x Q8_K, one super-block per step. Per 64 elements j: lanes 0-7 sub-block 2j (low
 // nibbles), 8-15 sub-block 2j+1 (high nibbles), times the 6-bit scales in int32. The int sums
@@ -422,8 +468,8 @@ void fill_avx512_tiles(KernelTable& table) {
     entry(table, t).vec_dot = dot;
     entry(table, t).dot_tile = tile;
   };
-  set(DType::kQ8_0, &vec_dot_1x1<MicroQ8_0>, &dot_tile<MicroQ8_0, 4, 4>);
-  set(DType::kQ4_0, &vec_dot_1x1<MicroQ4_0>, &dot_tile<MicroQ4_0, 4, 4>);
+  set(DType::kQ8_0, &vec_dot_1x1<MicroQ8_0>, &dot_tile_q0<Q8_0Weights, MicroQ8_0Packed, 4, 4>);
+  set(DType::kQ4_0, &vec_dot_1x1<MicroQ4_0>, &dot_tile_q0<Q4_0Weights, MicroQ4_0Packed, 4, 4>);
   set(DType::kQ4_K, &vec_dot_1x1<MicroQ4_K>, &dot_tile<MicroQ4_K, 4, 3>);
   set(DType::kQ6_K, &vec_dot_1x1<MicroQ6_K>, &dot_tile<MicroQ6_K, 4, 3>);
   set(DType::kF16, &vec_dot_1x1<MicroF16>, &dot_tile<MicroF16, 4, 3, 1>);
