@@ -256,6 +256,35 @@ void dot_tile_q0(const void* w, size_t ws, int64_t n_rows, const void* a, size_t
   }
 }
 
+// vpermw indices that spread int16 sub-block scales over packs_epi32(p_a, p_b): in 128-bit lane L,
+// int16 slots 0-3 hold p_a's lanes 4L..4L+3 and slots 4-7 p_b's, and vpmaddwd adds slot pairs.
+// Replaces four vpmulld per 256 elements and pair with two vpackssdw + two vpmaddwd: the int32
+// lane sums fit int16 (q4_K: 4 * 15 * 127, q6_K: 4 * 63 * 127 < 32767).
+struct ScaleIdx {
+  alignas(64) int16_t v[2][32];
+};
+// q4_K: p_j lanes 0-7 are sub-block 2j, 8-15 are 2j+1; pair (2jp, 2jp+1).
+constexpr ScaleIdx make_q4_K_idx() {
+  ScaleIdx r{};
+  for (int jp = 0; jp < 2; ++jp)
+    for (int e = 0; e < 32; ++e) r.v[jp][e] = int16_t(4 * jp + 2 * (e % 8 >= 4) + (e / 8 >= 2));
+  return r;
+}
+// q6_K: in group g, 128-bit lane L is sub-block 4g + L; pair (2gp, 2gp+1).
+constexpr ScaleIdx make_q6_K_idx() {
+  ScaleIdx r{};
+  for (int gp = 0; gp < 2; ++gp)
+    for (int e = 0; e < 32; ++e) r.v[gp][e] = int16_t(4 * (2 * gp + (e % 8 >= 4)) + e / 8);
+  return r;
+}
+constexpr ScaleIdx kQ4_KIdx = make_q4_K_idx();
+constexpr ScaleIdx kQ6_KIdx = make_q6_K_idx();
+
+// sum of sc * p over both vectors, as 16 int32 lanes (whose total is what matters).
+[[gnu::always_inline]] inline __m512i scaled_pair(__m512i pa, __m512i pb, __m512i sc16) {
+  return _mm512_madd_epi16(_mm512_packs_epi32(pa, pb), sc16);
+}
+
 // ---- Q4_K x Q8_K, one super-block per step. Per 64 elements j: lanes 0-7 sub-block 2j (low
 // nibbles), 8-15 sub-block 2j+1 (high nibbles), times the 6-bit scales in int32. The int sums
 // fold to 8 lanes; the 8 min products (mn * pair sums of bsums) fill lanes 8-15, so one float
@@ -272,7 +301,7 @@ struct MicroQ4_K {
     const uint64_t mn = uint64_t(mid & k3f) | uint64_t(((hi >> 4) & k0f) | ((mid >> 2) & k30))
                                                   << 32;
     *mins = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(int64_t(mn)));
-    return zext256(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(int64_t(sc))));
+    return _mm512_zextsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(int64_t(sc))));
   }
   [[gnu::always_inline]] static inline void step(const BlockQ4_K* const (&x)[R],
                                                  const BlockQ8_K* const (&b)[T], int64_t i,
@@ -294,18 +323,23 @@ struct MicroQ4_K {
       SILICA_UNROLL
       for (int t = 0; t < T; ++t) sumi[t] = _mm512_setzero_si512();
       SILICA_UNROLL
-      for (int j = 0; j < 4; ++j) {
-        const __m256i q = loadu256(xb.qs + 32 * j);
-        const __m512i wv =
-            _mm512_and_si512(_mm512_inserti64x4(zext256(q), _mm256_srli_epi16(q, 4), 1), kLow);
-        const __m512i idx =
-            _mm512_inserti64x4(zext256(_mm256_set1_epi32(2 * j)), _mm256_set1_epi32(2 * j + 1), 1);
-        const __m512i sc = _mm512_permutexvar_epi32(idx, scz);
+      for (int jp = 0; jp < 2; ++jp) {
+        __m512i wv[2];
+        SILICA_UNROLL
+        for (int h = 0; h < 2; ++h) {
+          const __m256i q = loadu256(xb.qs + 32 * (2 * jp + h));
+          wv[h] =
+              _mm512_and_si512(_mm512_inserti64x4(zext256(q), _mm256_srli_epi16(q, 4), 1), kLow);
+        }
+        const __m512i sc = _mm512_permutexvar_epi16(_mm512_load_si512(kQ4_KIdx.v[jp]), scz);
         SILICA_UNROLL
         for (int t = 0; t < T; ++t) {
-          const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv,
-                                                _mm512_loadu_si512(b[t][i].qs + 64 * j));
-          sumi[t] = _mm512_add_epi32(sumi[t], _mm512_mullo_epi32(p, sc));
+          const int8_t* aq = b[t][i].qs + 128 * jp;
+          const __m512i p0 =
+              _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv[0], _mm512_loadu_si512(aq));
+          const __m512i p1 =
+              _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv[1], _mm512_loadu_si512(aq + 64));
+          sumi[t] = _mm512_add_epi32(sumi[t], scaled_pair(p0, p1, sc));
         }
       }
       const float dw = _cvtsh_ss(xb.d), dm = -_cvtsh_ss(xb.dmin);
@@ -363,8 +397,8 @@ struct MicroQ6_K {
     for (int r = 0; r < R; ++r) {
       const BlockQ6_K& xb = x[r][i];
       const __m128i sc8 = loadu128(xb.scales);
-      const __m512i scz = _mm512_cvtepi8_epi32(sc8);
       const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
+      const __m512i scz16 = zext256(sc16);
       __m512i sumi[T];
       SILICA_UNROLL
       for (int t = 0; t < T; ++t) {
@@ -372,17 +406,17 @@ struct MicroQ6_K {
         sumi[t] = _mm512_sub_epi32(_mm512_setzero_si512(), zext256(_mm256_slli_epi32(off, 5)));
       }
       SILICA_UNROLL
-      for (int g = 0; g < 4; ++g) {
-        const __m512i wv = unpack(xb, g);
-        const __m512i idx =
-            _mm512_add_epi32(_mm512_set1_epi32(4 * g),
-                             _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3));
-        const __m512i sc = _mm512_permutexvar_epi32(idx, scz);
+      for (int gp = 0; gp < 2; ++gp) {
+        const __m512i wv0 = unpack(xb, 2 * gp), wv1 = unpack(xb, 2 * gp + 1);
+        const __m512i sc = _mm512_permutexvar_epi16(_mm512_load_si512(kQ6_KIdx.v[gp]), scz16);
         SILICA_UNROLL
         for (int t = 0; t < T; ++t) {
-          const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv,
-                                                _mm512_loadu_si512(b[t][i].qs + 64 * g));
-          sumi[t] = _mm512_add_epi32(sumi[t], _mm512_mullo_epi32(p, sc));
+          const int8_t* aq = b[t][i].qs + 128 * gp;
+          const __m512i p0 =
+              _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv0, _mm512_loadu_si512(aq));
+          const __m512i p1 =
+              _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv1, _mm512_loadu_si512(aq + 64));
+          sumi[t] = _mm512_add_epi32(sumi[t], scaled_pair(p0, p1, sc));
         }
       }
       const __m512 dw = _mm512_set1_ps(_cvtsh_ss(xb.d));
