@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <unistd.h>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -122,7 +123,10 @@ inline std::string write_tiny_model(const TinyModelSpec& s, const std::string& f
     add_matrix(w, rng, p + "ffn_down.weight", s.type, s.n_ff, s.n_embd,
                1.0f / std::sqrt(float(s.n_ff)));
   }
-  const std::string path = (std::filesystem::temp_directory_path() / file_name).string();
+  // ctest runs test cases as parallel processes: a per-process name keeps them apart.
+  const std::string path =
+      (std::filesystem::temp_directory_path() / (std::to_string(getpid()) + "_" + file_name))
+          .string();
   Status st = w.write(path);
   if (!st.ok()) return "";
   return path;

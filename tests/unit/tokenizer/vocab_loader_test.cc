@@ -1,6 +1,7 @@
 // vocab_from_gguf on small GGUF files written here: llama.cpp's defaults for missing keys, the
 // EOG set, and errors that name the file and key.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <string>
@@ -33,7 +34,8 @@ GgufWriter writer_for(const std::string& pre, int n_bytes) {
 class VocabLoader : public ::testing::Test {
  protected:
   Expected<Vocab> load(const GgufWriter& w) {
-    path_ = ::testing::TempDir() + "vocab_loader_test.gguf";
+    // ctest runs each case as its own process, in parallel: one file per process.
+    path_ = ::testing::TempDir() + "vocab_loader_test_" + std::to_string(getpid()) + ".gguf";
     const Status st = w.write(path_);
     EXPECT_TRUE(st.ok()) << st.message();
     auto f = GgufFile::open(path_);
