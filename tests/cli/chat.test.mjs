@@ -67,8 +67,10 @@ test("a bad /load file is an error message, not a crash", async () => {
 });
 
 test("terminal: Ctrl-C stops the answer, not the program", async () => {
-  // `script` gives silica a real pseudo-terminal; \x03 typed into it becomes SIGINT.
-  const cmd = `${silica} chat ${model} --temp 1 --seed 3 -n 100000 -c 4096`;
+  // `script` gives silica a real pseudo-terminal; \x03 typed into it becomes SIGINT. `exec`, because
+  // script runs the command through $SHELL -c and dash (CI's /bin/sh) stays as a parent that
+  // SIGINT kills: silica must be the terminal's foreground process itself.
+  const cmd = `exec ${silica} chat ${model} --temp 1 --seed 3 -n 100000 -c 4096`;
   const p = spawn("script", ["-qfec", cmd, "/dev/null"], {env: {...process.env, TERM: "dumb"}});
   let out = "";
   p.stdout.on("data", (d) => (out += d));
