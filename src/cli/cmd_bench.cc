@@ -1,112 +1,286 @@
-// `silica bench MODEL`: prompt-processing and generation speed, as llama-bench measures them
-// (pp: one prompt of N tokens in batches; tg: N tokens one at a time on an empty context).
+// `silica bench MODEL...`: prompt-processing and generation speed as llama-bench measures them
+// (pp: one prompt of N tokens in batches; tg: N tokens one at a time on an empty context), with
+// time to first token, load time, peak RSS and the memory-bandwidth bound, optionally side by
+// side with llama.cpp (node-llama-cpp) in the same run, reps interleaved.
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 
+#include "base/thread_pool.h"
 #include "base/timer.h"
+#include "cli/bench_llamacpp.h"
+#include "cli/bench_machine.h"
+#include "cli/bench_report.h"
 #include "cli/commands.h"
 #include "engine/session.h"
 
 namespace silica {
 namespace {
 
+constexpr int kBandwidthPasses = 3;
+
 struct BenchOptions {
-  std::string model;
+  std::vector<std::string> models;
   int64_t n_prompt = 512;
   int64_t n_gen = 128;
-  int threads = 0;
+  std::vector<int> threads;  // empty: all cores
   int reps = 3;
   int64_t batch = 512;
-  bool json = false;
+  bool vs_llamacpp = false;
+  std::string json_path;  // "-": stdout
+  std::string plot_path;
 };
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n == 0 ? 0.0 : (n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]));
+// The rows of one model at one thread count, for each engine.
+struct RowSet {
+  BenchRow pp, tg;
+};
+
+double mean_of(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return v.empty() ? kNotMeasured : s / double(v.size());
 }
 
-void bench(const BenchOptions& o) {
-  auto lm = load_model_with_tokenizer(o.model);
-  if (!lm) fail(lm.message());
-  const ModelHParams& hp = lm->model->hparams();
-  ForwardOptions fo;
-  fo.n_ctx = std::max<int64_t>(o.n_prompt, o.n_gen) + 1;
-  fo.n_batch = std::max<int64_t>(1, std::min(o.batch, o.n_prompt));
-  fo.n_threads = o.threads;
-  auto s = Session::create(*lm, fo);
-  if (!s) fail(s.message());
-  Session& session = **s;
-  // Deterministic token ids spread over the vocabulary (the content does not change the cost).
-  std::vector<int32_t> prompt(size_t(o.n_prompt));
+int32_t argmax(const std::vector<float>& v) {
+  return int32_t(std::max_element(v.begin(), v.end()) - v.begin());
+}
+
+// Weight bytes one decode step reads: every tensor, but of an untied token embedding only the
+// one row the token looks up.
+double bytes_per_token(const Model& m) {
+  double n = double(m.weight_bytes());
+  const TensorRef& emb = m.weights().tok_embd;
+  if (m.file().find_tensor("output.weight") != nullptr && emb)
+    n -= double(emb.rows() - 1) * double(emb.row_bytes());
+  return n;
+}
+
+std::string upper(std::string s) {
+  for (char& c : s) c = char(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Deterministic token ids spread over the vocabulary (the content does not change the cost).
+std::vector<int32_t> bench_prompt(int64_t n, int64_t n_vocab) {
+  std::vector<int32_t> prompt(size_t(std::max<int64_t>(n, 1)));
   uint64_t x = 0x9e3779b97f4a7c15ull;
   for (auto& t : prompt) {
     x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    t = int32_t(x % uint64_t(hp.n_vocab));
+    t = int32_t(x % uint64_t(n_vocab));
   }
-  std::vector<double> pp, tg;
-  for (int r = 0; r < o.reps + 1; ++r) {  // round 0 warms caches and is not counted
+  return prompt;
+}
+
+// One silica pp rep: (tokens/s, TTFT ms); the clock covers prompt eval + the first greedy token.
+std::pair<double, double> silica_pp(Session& s, const std::vector<int32_t>& prompt) {
+  s.reset();
+  const int64_t t0 = now_ns();
+  if (auto st = s.eval(prompt); !st.ok()) fail(st.message());
+  (void)argmax(s.last_logits());
+  const double ns = double(now_ns() - t0);
+  return {double(prompt.size()) * 1e9 / ns, ns / 1e6};
+}
+
+// One silica tg rep: n greedy decode steps from an empty context, each feeding back its token.
+double silica_tg(Session& s, int32_t first, int64_t n) {
+  s.reset();
+  int32_t tok = first;
+  const int64_t t0 = now_ns();
+  for (int64_t i = 0; i < n; ++i) {
+    if (auto st = s.eval({tok}); !st.ok()) fail(st.message());
+    tok = argmax(s.last_logits());
+  }
+  return double(n) * 1e9 / double(now_ns() - t0);
+}
+
+template <typename T>
+T need(Expected<T> e) {
+  if (!e) fail(e.message());
+  return std::move(*e);
+}
+
+void llama_pp(LlamaCppRunner& r, const std::vector<int32_t>& prompt, RowSet& rows, bool count) {
+  auto j = need(r.call({{"op", "pp"}, {"tokens", prompt}}));
+  const double ms = j.at("ms").get<double>();
+  if (!count) return;
+  rows.pp.tokens_per_s.push_back(double(prompt.size()) * 1e3 / ms);
+  rows.pp.ttft_ms += ms;  // summed here, divided by reps at the end
+}
+
+void llama_tg(LlamaCppRunner& r, int32_t first, int64_t n, RowSet& rows, bool count) {
+  auto j = need(r.call({{"op", "tg"}, {"token", first}, {"n", n}}));
+  if (j.at("n").get<int64_t>() != n)
+    fail(fmt::format("llama.cpp generated {} of {} tokens", j.at("n").get<int64_t>(), n));
+  if (count) rows.tg.tokens_per_s.push_back(double(n) * 1e3 / j.at("ms").get<double>());
+}
+
+RowSet make_rows(const char* engine, const std::string& model, const Model& m, int threads,
+                 const BenchOptions& o) {
+  RowSet rs;
+  for (BenchRow* r : {&rs.pp, &rs.tg}) {
+    r->engine = engine;
+    r->model = model;
+    r->type = upper(m.dominant_type());
+    r->size_bytes = int64_t(m.weight_bytes());
+    r->threads = threads;
+  }
+  rs.pp.test = fmt::format("pp{}", o.n_prompt), rs.pp.n_tokens = o.n_prompt;
+  rs.tg.test = fmt::format("tg{}", o.n_gen), rs.tg.n_tokens = o.n_gen;
+  rs.pp.ttft_ms = 0;
+  rs.tg.bytes_per_token = bytes_per_token(m);
+  return rs;
+}
+
+// All reps of one model at one thread count; appends to `silica` and `llama` rows.
+void bench_threads(const LoadedModel& lm, int threads, const BenchOptions& o, LlamaCppRunner* peer,
+                   RowSet& silica, RowSet& llama) {
+  const int64_t n_vocab = lm.model->hparams().n_vocab;
+  const std::vector<int32_t> prompt = bench_prompt(o.n_prompt, n_vocab);
+  const int64_t n_batch = std::max<int64_t>(1, std::min(o.batch, o.n_prompt));
+  ForwardOptions fo;
+  fo.n_ctx = std::max(o.n_prompt, o.n_gen) + 1;
+  fo.n_batch = n_batch;
+  fo.n_threads = threads;
+  std::unique_ptr<Session> session = need(Session::create(lm, fo));
+  if (peer)
+    need(peer->call(
+        {{"op", "context"}, {"threads", threads}, {"n_ctx", fo.n_ctx}, {"n_batch", n_batch}}));
+  for (int r = 0; r <= o.reps; ++r) {  // round 0 warms caches and is not counted
+    const bool count = r > 0;
+    fmt::print(stderr, "\r{}: {} thread(s), {}        ", lm.model->file().path(), threads,
+               count ? fmt::format("rep {}/{}", r, o.reps) : std::string("warm-up"));
+    std::fflush(stderr);
     if (o.n_prompt > 0) {
-      session.reset();
-      const int64_t t0 = now_ns();
-      if (auto st = session.eval(prompt); !st.ok()) fail(st.message());
-      if (r > 0) pp.push_back(double(o.n_prompt) * 1e9 / double(now_ns() - t0));
+      auto [tps, ttft] = silica_pp(*session, prompt);
+      if (count) silica.pp.tokens_per_s.push_back(tps), silica.pp.ttft_ms += ttft;
     }
     if (o.n_gen > 0) {
-      session.reset();
-      const int64_t t0 = now_ns();
-      for (int64_t i = 0; i < o.n_gen; ++i)
-        if (auto st = session.eval({prompt.empty() ? 1 : prompt[size_t(i) % prompt.size()]});
-            !st.ok())
-          fail(st.message());
-      if (r > 0) tg.push_back(double(o.n_gen) * 1e9 / double(now_ns() - t0));
+      const double tps = silica_tg(*session, prompt[0], o.n_gen);
+      if (count) silica.tg.tokens_per_s.push_back(tps);
+    }
+    if (peer && o.n_prompt > 0) llama_pp(*peer, prompt, llama, count);
+    if (peer && o.n_gen > 0) llama_tg(*peer, prompt[0], o.n_gen, llama, count);
+  }
+  fmt::print(stderr, "\n");
+  silica.pp.ttft_ms /= o.reps;
+  llama.pp.ttft_ms /= o.reps;
+}
+
+void bench_model(const std::string& path, const BenchOptions& o,
+                 const std::vector<std::pair<int, double>>& bandwidth,
+                 const LlamaCppPaths* peer_paths, std::vector<BenchRow>& out) {
+  LoadedModel lm = need(load_model_with_tokenizer(path));
+  const double load_ms = double(lm.load_ns) / 1e6;
+  std::unique_ptr<LlamaCppRunner> peer;
+  double llama_load_ms = kNotMeasured;
+  if (peer_paths) {
+    peer = need(LlamaCppRunner::start(*peer_paths));
+    llama_load_ms = need(peer->call({{"op", "load"}, {"model", path}})).at("load_ms").get<double>();
+  }
+  std::vector<BenchRow> silica_rows, llama_rows;
+  for (const auto& [threads, gbps] : bandwidth) {
+    RowSet s = make_rows("silica", path, *lm.model, threads, o);
+    RowSet l = make_rows("llama.cpp", path, *lm.model, threads, o);
+    bench_threads(lm, threads, o, peer.get(), s, l);
+    for (RowSet* rs : {&s, &l}) {
+      rs->tg.bandwidth_gbps = gbps;
+      if (o.n_prompt > 0) (rs == &s ? silica_rows : llama_rows).push_back(rs->pp);
+      if (o.n_gen > 0) (rs == &s ? silica_rows : llama_rows).push_back(rs->tg);
     }
   }
-  const int threads = session.state().pool().size();
-  if (o.json) {
-    nlohmann::json j{{"model", o.model},
-                     {"type", lm->model->dominant_type()},
-                     {"threads", threads},
-                     {"n_prompt", o.n_prompt},
-                     {"n_gen", o.n_gen},
-                     {"pp_tokens_per_s", median(pp)},
-                     {"tg_tokens_per_s", median(tg)},
-                     {"pp_runs", pp},
-                     {"tg_runs", tg},
-                     {"load_ms", double(lm->load_ns) / 1e6},
-                     {"weight_bytes", lm->model->weight_bytes()}};
-    fmt::print("{}\n", j.dump());
-    return;
+  const int64_t silica_rss = peak_rss_bytes();
+  const int64_t llama_rss =
+      peer ? need(peer->call({{"op", "rss"}})).at("peak_rss_bytes").get<int64_t>() : 0;
+  for (auto& r : silica_rows) r.load_ms = load_ms, r.peak_rss_bytes = silica_rss;
+  for (auto& r : llama_rows) r.load_ms = llama_load_ms, r.peak_rss_bytes = llama_rss;
+  out.insert(out.end(), silica_rows.begin(), silica_rows.end());
+  if (peer) out.insert(out.end(), llama_rows.begin(), llama_rows.end());
+}
+
+void check_options(BenchOptions& o) {
+  if (o.threads.empty()) o.threads.push_back(ThreadPool::default_threads());
+  for (int t : o.threads)
+    if (t < 1) fail(fmt::format("-t/--threads: thread counts must be at least 1, got {}", t));
+  if (o.reps < 1) fail(fmt::format("-r/--reps: must be at least 1, got {}", o.reps));
+  if (o.n_prompt < 0 || o.n_gen < 0)
+    fail(fmt::format("-p/-n: token counts must not be negative, got -p {} -n {}", o.n_prompt,
+                     o.n_gen));
+  if (o.n_prompt == 0 && o.n_gen == 0) fail("-p 0 and -n 0: nothing to measure");
+  if (o.batch < 1) fail(fmt::format("-b/--batch: must be at least 1, got {}", o.batch));
+  for (const auto& m : o.models)
+    if (!std::filesystem::is_regular_file(m)) fail(fmt::format("{}: no such model file", m));
+}
+
+// Opens an output file before the (long) measurement, so a bad path fails at once.
+std::unique_ptr<std::ofstream> open_output(const std::string& path, const char* flag) {
+  if (path.empty() || path == "-") return nullptr;
+  auto f = std::make_unique<std::ofstream>(path);
+  if (!*f) fail(fmt::format("{} {}: cannot open for writing", flag, path));
+  return f;
+}
+
+void bench(BenchOptions o, bool json_given) {
+  check_options(o);
+  auto json_file = open_output(o.json_path, "--json");
+  auto plot_file = open_output(o.plot_path, "--plot");
+  std::unique_ptr<LlamaCppPaths> peer;
+  if (o.vs_llamacpp) peer = std::make_unique<LlamaCppPaths>(need(find_llamacpp_peer()));
+
+  // Bandwidth first, before any model is mapped: its buffer must not count in a model's peak RSS.
+  std::vector<std::pair<int, double>> bandwidth;  // (threads, GB/s)
+  const size_t bw_bytes = bandwidth_buffer_bytes();
+  for (int t : o.threads) {
+    ThreadPool pool(t);
+    bandwidth.emplace_back(t, mean_of(measure_read_bandwidth(pool, bw_bytes, kBandwidthPasses)));
+    fmt::print(stderr, "read bandwidth, {} thread(s), {} MiB buffer: {:.1f} GB/s\n", t,
+               bw_bytes >> 20, bandwidth.back().second);
   }
-  fmt::print("| model | type | threads | test | tokens/s (median of {}) |\n|---|---|---|---|---|\n",
-             o.reps);
-  if (o.n_prompt > 0)
-    fmt::print("| {} | {} | {} | pp{} | {:.2f} |\n", o.model, lm->model->dominant_type(), threads,
-               o.n_prompt, median(pp));
-  if (o.n_gen > 0)
-    fmt::print("| {} | {} | {} | tg{} | {:.2f} |\n", o.model, lm->model->dominant_type(), threads,
-               o.n_gen, median(tg));
+  std::vector<BenchRow> rows;
+  for (const auto& m : o.models) {
+    reset_peak_rss();  // where it works (Linux), each model's peak is its own
+    bench_model(m, o, bandwidth, peer.get(), rows);
+  }
+  const nlohmann::json j = bench_json(rows);
+  if (json_given && !json_file) {
+    fmt::print("{}\n", j.dump(2));
+  } else {
+    fmt::print("{}", bench_markdown(rows));
+  }
+  if (json_file && !(*json_file << j.dump(2) << "\n").flush())
+    fail(fmt::format("--json {}: write failed", o.json_path));
+  if (plot_file && !(*plot_file << bench_svg(rows)).flush())
+    fail(fmt::format("--plot {}: write failed", o.plot_path));
 }
 
 }  // namespace
 
 void add_bench_command(CLI::App& app) {
   auto o = std::make_shared<BenchOptions>();
-  CLI::App* cmd = app.add_subcommand("bench", "Measure prompt processing and generation speed");
-  cmd->add_option("model", o->model, "Path to a GGUF model file")->required();
+  CLI::App* cmd = app.add_subcommand(
+      "bench", "Measure prompt processing and generation speed (optionally beside llama.cpp)");
+  cmd->add_option("model", o->models, "GGUF model files")->required();
   cmd->add_option("-p,--n-prompt", o->n_prompt, "Prompt tokens (pp test; 0: skip)")
       ->capture_default_str();
   cmd->add_option("-n,--n-gen", o->n_gen, "Generated tokens (tg test; 0: skip)")
       ->capture_default_str();
-  cmd->add_option("-t,--threads", o->threads, "CPU threads (default: all cores)");
-  cmd->add_option("-r,--reps", o->reps, "Repetitions; the median is reported")
+  cmd->add_option("-t,--threads", o->threads, "Thread counts, comma-separated (default: all cores)")
+      ->delimiter(',');
+  cmd->add_option("-r,--reps", o->reps, "Measured repetitions after one warm-up round")
       ->capture_default_str();
   cmd->add_option("-b,--batch", o->batch, "Prompt tokens per forward step")->capture_default_str();
-  cmd->add_flag("--json", o->json, "Print one JSON object instead of a table");
-  cmd->callback([o] { bench(*o); });
+  cmd->add_flag("--vs-llamacpp", o->vs_llamacpp,
+                "Also measure llama.cpp (node-llama-cpp), reps interleaved, with ratios");
+  CLI::Option* json = cmd->add_option("--json", o->json_path,
+                                      "Write the results as a JSON array to FILE (no FILE or -: "
+                                      "print it instead of the table)")
+                          ->expected(0, 1);
+  cmd->add_option("--plot", o->plot_path, "Write an SVG bar chart to FILE");
+  cmd->callback([o, json] { bench(*o, json->count() > 0); });
 }
 
 }  // namespace silica

@@ -1,0 +1,139 @@
+#!/usr/bin/env node
+// llama.cpp (through node-llama-cpp) timed for `silica bench --vs-llamacpp`: one JSON request per
+// stdin line, one JSON reply per stdout line, so the model stays loaded across interleaved reps.
+//
+// Usage: node llamacpp_runner.mjs PEERS_DIR   (PEERS_DIR holds node_modules/node-llama-cpp)
+// Requests (replies carry "ok": true, or "ok": false with "error"):
+//   {"op": "load", "model": PATH}                       -> {"load_ms"}
+//   {"op": "context", "threads": T, "n_ctx": N, "n_batch": B}
+//   {"op": "pp", "tokens": [ids]}  prompt in one batch + the first greedy token -> {"ms", "token"}
+//   {"op": "tg", "token": ID, "n": N}  N greedy decode steps from an empty context -> {"ms", "n"}
+//   {"op": "rss"}                                        -> {"peak_rss_bytes"} (this process)
+//   {"op": "quit"}
+import {createRequire} from 'node:module';
+import path from 'node:path';
+import readline from 'node:readline';
+import {pathToFileURL} from 'node:url';
+
+// stdout carries only replies: anything node-llama-cpp logs goes to stderr.
+function reply(obj) { process.stdout.write(JSON.stringify(obj) + '\n'); }
+
+const peersDir = process.argv[2];
+if (!peersDir) {
+  reply({ok: false, error: 'usage: llamacpp_runner.mjs PEERS_DIR'});
+  process.exit(2);
+}
+
+let lib;
+try {
+  // Resolved from the peers folder, not from this script's folder: bench/ has no node_modules.
+  const require = createRequire(path.join(path.resolve(peersDir), 'package.json'));
+  lib = await import(pathToFileURL(require.resolve('node-llama-cpp')).href);
+} catch (e) {
+  reply({
+    ok: false,
+    error: `node-llama-cpp not found under ${peersDir}/node_modules (${e.message}); ` +
+        'install it with scripts/setup.sh --peers',
+  });
+  process.exit(3);
+}
+
+const llama = await lib.getLlama({
+  // CPU only, the prebuilt binaries as pinned (a local rebuild would change the kernels).
+  gpu: false,
+  build: 'never',
+  logLevel: lib.LlamaLogLevel.error,
+  logger: (level, message) => process.stderr.write(`llama.cpp: ${message}\n`),
+});
+
+let model = null;
+let context = null;
+let sequence = null;
+
+async function disposeContext() {
+  if (context) await context.dispose();
+  context = null;
+  sequence = null;
+}
+
+const handlers = {
+  async load({model: modelPath}) {
+    await disposeContext();
+    if (model) await model.dispose();
+    const t0 = performance.now();
+    model = await llama.loadModel({modelPath, gpuLayers: 0, useMmap: true});
+    return {load_ms: performance.now() - t0};
+  },
+
+  async context({threads, n_ctx, n_batch}) {
+    if (!model) throw new Error('context before load');
+    await disposeContext();
+    // Pinned like tests/peers/lib/llama_ref.mjs: no flash attention, F16 KV cache, exactly
+    // `threads` threads, the whole prompt in one batch as llama-bench runs it.
+    context = await model.createContext({
+      contextSize: n_ctx,
+      batchSize: n_batch,
+      threads: {ideal: threads, min: threads},
+      flashAttention: false,
+      swaFullCache: false,
+      experimentalKvCacheKeyType: 'F16',
+      experimentalKvCacheValueType: 'F16',
+      sequences: 1,
+    });
+    sequence = context.getSequence();
+    return {threads: context.currentThreads ?? threads};
+  },
+
+  async pp({tokens}) {
+    if (!sequence) throw new Error('pp before context');
+    await sequence.clearHistory();
+    const last = tokens.length - 1;
+    const input = tokens.map(
+        (t, i) => i === last ? [t, {generateNext: {token: true, options: {temperature: 0}}}] : t);
+    const t0 = performance.now();
+    const results = await sequence.controlledEvaluate(input);
+    const ms = performance.now() - t0;
+    return {ms, token: results[last]?.next?.token ?? null};
+  },
+
+  async tg({token, n}) {
+    if (!sequence) throw new Error('tg before context');
+    await sequence.clearHistory();
+    // Each yielded token is one decode step: `token` first, then each generated one fed back.
+    let generated = 0;
+    const t0 = performance.now();
+    for await (const _ of sequence.evaluate([token], {temperature: 0, yieldEogToken: true})) {
+      if (++generated >= n) break;
+    }
+    return {ms: performance.now() - t0, n: generated};
+  },
+
+  async rss() { return {peak_rss_bytes: process.resourceUsage().maxRSS * 1024}; },
+};
+
+reply({ok: true, ready: true, node: process.version});
+const lines = readline.createInterface({input: process.stdin, terminal: false});
+for await (const line of lines) {
+  if (!line.trim()) continue;
+  let req;
+  try {
+    req = JSON.parse(line);
+  } catch (e) {
+    reply({ok: false, error: `not a JSON request: ${e.message}`});
+    continue;
+  }
+  if (req.op === 'quit') break;
+  const handler = handlers[req.op];
+  if (!handler) {
+    reply({ok: false, error: `unknown op '${req.op}'`});
+    continue;
+  }
+  try {
+    reply({ok: true, ...(await handler(req))});
+  } catch (e) {
+    reply({ok: false, error: `${req.op}: ${e.message}`});
+  }
+}
+await disposeContext();
+if (model) await model.dispose();
+process.exit(0);

@@ -1,0 +1,49 @@
+// `silica bench` results: one row per engine, model, thread count and test, and their output as
+// a markdown table (like llama-bench), a JSON array and an SVG bar chart.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace silica {
+
+inline constexpr double kNotMeasured = NAN;
+
+struct BenchRow {
+  std::string engine;      // "silica" or "llama.cpp"
+  std::string model;       // path as given
+  std::string type;        // dominant weight type, upper case ("Q4_0", "Q4_K", "F16")
+  int64_t size_bytes = 0;  // all tensors in the file
+  int threads = 0;
+  std::string test;  // "pp512", "tg128": named from -p / -n
+  int64_t n_tokens = 0;
+  std::vector<double> tokens_per_s;  // [reps], the warm-up round not included
+  double ttft_ms = kNotMeasured;     // pp rows: prompt eval + first greedy token, mean of reps
+  double load_ms = kNotMeasured;
+  int64_t peak_rss_bytes = 0;             // 0: not measured
+  double bandwidth_gbps = kNotMeasured;   // tg rows: streaming read, same thread count, same run
+  double bytes_per_token = kNotMeasured;  // tg rows: weight bytes read per generated token
+
+  double mean() const;
+  double stddev() const;  // sample standard deviation (n - 1); 0 for one rep
+  // Generation speed if every weight byte came at the measured bandwidth; NaN where it does
+  // not apply.
+  double bound_tokens_per_s() const;
+};
+
+// Markdown: the speed table, silica and llama.cpp side by side with the ratio when both ran,
+// then one line per model and thread count with load time, TTFT, peak RSS and bandwidth bound.
+std::string bench_markdown(const std::vector<BenchRow>& rows);
+
+// One object per row; figures that were not measured are left out.
+nlohmann::json bench_json(const std::vector<BenchRow>& rows);
+
+// A self-contained SVG: one panel per test, bars grouped by model and thread count, one bar
+// (class "bar") per row with its value and a ±sd whisker.
+std::string bench_svg(const std::vector<BenchRow>& rows);
+
+}  // namespace silica
