@@ -288,7 +288,10 @@ Expected<InferenceRequest> parse_ollama_generate(const Json& body) {
       r.context.push_back(t.get<int32_t>());
     }
   }
-  if (const Json* o = field(body, "options")) SILICA_RETURN_IF_ERROR(apply_ollama_options(*o, r));
+  if (const Json* o = field(body, "options")) {
+    SILICA_RETURN_IF_ERROR(apply_ollama_options(*o, r));
+    r.given_options = *o;
+  }
   r.has_input = !r.prompt.empty();
   return r;
 }
@@ -305,7 +308,10 @@ Expected<InferenceRequest> parse_ollama_chat(const Json& body) {
   SILICA_RETURN_IF_ERROR(get_bool(body, "stream", r.stream));
   SILICA_RETURN_IF_ERROR(get_ollama_format(body, r));
   SILICA_RETURN_IF_ERROR(get_keep_alive(body, r.keep_alive_ns));
-  if (const Json* o = field(body, "options")) SILICA_RETURN_IF_ERROR(apply_ollama_options(*o, r));
+  if (const Json* o = field(body, "options")) {
+    SILICA_RETURN_IF_ERROR(apply_ollama_options(*o, r));
+    r.given_options = *o;
+  }
   return r;
 }
 
@@ -330,6 +336,14 @@ Status parse_openai_common(const Json& body, InferenceRequest& r) {
   SILICA_RETURN_IF_ERROR(get_number(body, "max_tokens", r.params.n_predict));
   SILICA_RETURN_IF_ERROR(get_number(body, "max_completion_tokens", r.params.n_predict));
   SILICA_RETURN_IF_ERROR(get_stop(body, "stop", r.params.stop, "stop"));
+  // As Ollama's OpenAI layer: temperature and top_p are always the request's (1.0 when absent).
+  Json& given = r.given_options;
+  given["temperature"] = s.temperature;
+  given["top_p"] = s.top_p;
+  for (const char* key : {"presence_penalty", "frequency_penalty", "seed", "stop"})
+    if (const Json* v = field(body, key)) given[key] = *v;
+  for (const char* key : {"max_tokens", "max_completion_tokens"})
+    if (const Json* v = field(body, key)) given["num_predict"] = *v;
   int64_t n = 1;
   SILICA_RETURN_IF_ERROR(get_number(body, "n", n));
   if (n != 1)

@@ -33,6 +33,9 @@ struct InferenceRequest {
   OutputFormat format = OutputFormat::kText;
   std::string schema;  // kJsonSchema: the schema's JSON text
   GenerateParams params;
+  // The options the request itself set (OpenAI fields under Ollama's keys): a store model's
+  // PARAMETER defaults go under these (ModelManager::apply_model_layers).
+  Json given_options = Json::object();
   int64_t num_ctx = 0;  // 0: the server's default
   int n_threads = 0;    // num_thread (0: the server's)
   bool stream = true;

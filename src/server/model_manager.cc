@@ -3,9 +3,11 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <regex>
 
 #include "base/log.h"
 #include "base/timer.h"
+#include "server/model_info.h"
 #include "store/sha256.h"
 
 namespace silica {
@@ -103,6 +105,68 @@ std::optional<ModelRef> ModelManager::lookup(const std::string& name) const {
     if (fs::is_regular_file(p, ec)) return file(p);
   }
   return std::nullopt;
+}
+
+bool is_go_template(const std::string& text) {
+  // Go actions: {{ .Field }}, {{ if }}, {{ range }}, {{ end }}; Jinja writes {% if %} instead.
+  static const std::regex go(R"(\{\{-?\s*(\.|(if|range|end|else|with|template|block|define)\b))");
+  return std::regex_search(text, go);
+}
+
+namespace {
+
+// The request's options over the model's PARAMETER values over the API's defaults.
+Status apply_params(const Json& params, const std::string& model, InferenceRequest& r) {
+  const bool openai = r.kind == ApiKind::kOpenAiChat || r.kind == ApiKind::kOpenAiCompletion;
+  InferenceRequest merged;
+  merged.params = openai ? openai_default_params() : ollama_default_params();
+  if (Status st = apply_ollama_options(params, merged); !st.ok())
+    return make_error("model '{}': its PARAMETER layer: {}", model, st.message());
+  SILICA_RETURN_IF_ERROR(apply_ollama_options(r.given_options, merged));
+  r.params.n_predict = merged.params.n_predict;
+  r.params.sampling = merged.params.sampling;
+  r.params.stop = merged.params.stop;
+  r.num_ctx = merged.num_ctx;
+  r.n_threads = merged.n_threads;
+  return {};
+}
+
+// MESSAGE turns first, then the request's; SYSTEM leads unless the request starts with its own.
+Json chat_messages(const StoreModelLayers& l, const Json& request_messages) {
+  Json out = Json::array();
+  const bool own_system = !request_messages.empty() && request_messages[0].is_object() &&
+                          request_messages[0].value("role", "") == "system";
+  if (!l.system.empty() && !own_system) out.push_back({{"role", "system"}, {"content", l.system}});
+  if (l.messages.is_array())
+    for (const Json& m : l.messages) out.push_back(m);
+  for (const Json& m : request_messages) out.push_back(m);
+  return out;
+}
+
+}  // namespace
+
+Status ModelManager::apply_model_layers(InferenceRequest& r) const {
+  auto ref = lookup(r.model);
+  if (!ref || !ref->in_store) return {};
+  SILICA_ASSIGN_OR_RETURN(Store store, this->store());
+  SILICA_ASSIGN_OR_RETURN(StoreModelLayers l, read_store_layers(store, ref->manifest));
+  if (l.params.is_object()) SILICA_RETURN_IF_ERROR(apply_params(l.params, r.model, r));
+  if (r.raw) return {};  // raw prompts go to the model as they are
+  if (!l.template_text.empty() && r.template_source.empty() && !is_go_template(l.template_text))
+    r.template_source = l.template_text;
+  if (r.chat) {
+    r.messages = chat_messages(l, r.messages);
+  } else if (r.kind == ApiKind::kOllamaGenerate && l.messages.is_array() && r.context.empty()) {
+    // Ollama puts MESSAGE turns between the system prompt and a fresh generate prompt.
+    Json own = Json::array();
+    if (!r.system.empty()) own.push_back({{"role", "system"}, {"content", r.system}});
+    own.push_back({{"role", "user"}, {"content", r.prompt}});
+    r.messages = chat_messages(l, own);
+    r.chat = true;
+  } else if (r.system.empty()) {
+    r.system = l.system;
+  }
+  return {};
 }
 
 std::string ModelManager::resolve(const std::string& name) const {

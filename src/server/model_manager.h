@@ -16,6 +16,7 @@
 #include "chat/tool_calls.h"
 #include "engine/scheduler.h"
 #include "engine/session.h"
+#include "server/api_request.h"
 #include "server/options.h"
 #include "store/store.h"
 
@@ -62,6 +63,11 @@ class ModelManager {
   // at models_dir; a path to an existing .gguf file; NAME / NAME:TAG in the models folder
   // (NAME.gguf, NAME-TAG.gguf; NAME:latest also finds NAME.gguf). nullopt when none matches.
   std::optional<ModelRef> lookup(const std::string& name) const;
+  // A store model's layers applied to a request, as Ollama does: PARAMETER values are defaults
+  // under r.given_options; SYSTEM is the system prompt unless the request has one; MESSAGE turns
+  // go before the request's messages; a Jinja TEMPLATE replaces the GGUF's chat template (a Go
+  // template is kept for show only). Not a store model: nothing changes.
+  Status apply_model_layers(InferenceRequest& r) const;
   // lookup(name)'s GGUF path; empty when not found.
   std::string resolve(const std::string& name) const;
   // The model store rooted at the models folder (created on first use).
@@ -92,6 +98,9 @@ class ModelManager {
   bool stop_ = false;
   std::thread reaper_;
 };
+
+// Whether a TEMPLATE layer is a Go template (Ollama's format), which silica does not render.
+bool is_go_template(const std::string& text);
 
 // Plain model names only: letters, digits, '.', '_', '-', one ':' (no '/' or "..").
 bool is_plain_model_name(const std::string& name);

@@ -134,13 +134,16 @@ bool ServerState::resolve_or_404(const std::string& name, std::string& path, htt
   return false;
 }
 
-void ServerState::serve_inference(const InferenceRequest& r,
+void ServerState::serve_inference(const InferenceRequest& r_in,
                                   std::shared_ptr<ResponseAdapter> adapter, httplib::Response& res,
                                   bool openai) {
   const int64_t t0 = now_ns();
   if (shutting_down) return send_error(res, openai, 503, "the server is shutting down");
   std::string path;
-  if (!resolve_or_404(r.model, path, res, openai)) return;
+  if (!resolve_or_404(r_in.model, path, res, openai)) return;
+  InferenceRequest r = r_in;  // with a store model's PARAMETER / SYSTEM / MESSAGE / TEMPLATE
+  if (Status st = models.apply_model_layers(r); !st.ok())
+    return send_error(res, openai, 500, st.message());
   auto m = models.acquire(r.model, path, r.num_ctx);
   if (!m) return send_error(res, openai, 500, m.message());
   auto lease = std::make_unique<ModelLease>(ModelLease{&models, *m, r.keep_alive_ns});

@@ -152,6 +152,48 @@ test('create from a store model with a system prompt, parameters, messages, lice
   await assert.rejects(ollama.create({model: 'bad', from: 'absent:tag'}), (e) => e.status_code === 400);
 });
 
+// Prompt and generated token counts of one non-raw generate or chat request.
+const counts = async (req) => {
+  const r = await (req.messages ? ollama.chat({stream: false, ...req}) : ollama.generate({stream: false, ...req}));
+  return {prompt: r.prompt_eval_count, gen: r.eval_count, reason: r.done_reason};
+};
+
+test('stored PARAMETER, SYSTEM and MESSAGE layers apply at generation; the request wins', async () => {
+  const messages = [{role: 'user', content: 'Hi'}, {role: 'assistant', content: 'Salut'}];
+  await ollama.create({model: 'three', from: regName(), system: 'Answer in French.',
+    parameters: {num_predict: 3, temperature: 0}, messages});
+  const ask = {prompt: 'Hello there'};
+  // The reference: the plain GGUF with the same turns written into the request.
+  const ref = await counts({model: 'loose', ...ask, system: 'Answer in French.', options: {num_predict: 1}});
+  const plain = await counts({model: 'loose', ...ask, options: {num_predict: 1}});
+  assert.ok(ref.prompt > plain.prompt, 'the system prompt takes tokens');
+  const refChat = await counts({model: 'loose', options: {num_predict: 1}, messages: [
+    {role: 'system', content: 'Answer in French.'}, ...messages, {role: 'user', content: 'Hello there'}]});
+  const chat = await counts({model: 'three', messages: [{role: 'user', content: 'Hello there'}]});
+  assert.equal(chat.gen, 3, 'PARAMETER num_predict 3');
+  assert.equal(chat.reason, 'length');
+  assert.equal(chat.prompt, refChat.prompt, 'SYSTEM, then the MESSAGE turns, then the request');
+  const gen = await counts({model: 'three', ...ask});
+  assert.equal(gen.gen, 3);
+  assert.equal(gen.prompt, refChat.prompt, 'generate: SYSTEM and MESSAGE turns before a fresh prompt');
+  assert.equal((await counts({model: 'three', ...ask, options: {num_predict: 5}})).gen, 5, 'options override');
+  // The pulled model's own layers: SYSTEM "Be brief." and no num_predict.
+  const pulled = await counts({model: regName(), ...ask, options: {num_predict: 2}});
+  const brief = await counts({model: 'loose', ...ask, system: kSystem, options: {num_predict: 2}});
+  assert.equal(pulled.prompt, brief.prompt, 'SYSTEM is the default system prompt');
+  const own = await counts({model: regName(), ...ask, system: 'Answer in French.', options: {num_predict: 1}});
+  assert.equal(own.prompt, ref.prompt, 'a request\'s system wins');
+  const raw = await counts({model: 'three', prompt: 'Hello there', raw: true});
+  assert.equal(raw.gen, 3, 'raw prompts still take PARAMETER defaults');
+  // OpenAI route: max_tokens overrides, the model's num_predict applies when absent.
+  const v1 = async (body) => (await (await fetch(`${server.url}/v1/chat/completions`, {method: 'POST',
+    body: JSON.stringify({model: 'three', messages: [{role: 'user', content: 'Hello there'}], ...body})})).json()).usage;
+  assert.equal((await v1({})).completion_tokens, 3);
+  assert.equal((await v1({max_tokens: 4})).completion_tokens, 4);
+  assert.equal((await v1({})).prompt_tokens, refChat.prompt);
+  await ollama.delete({model: 'three'});
+});
+
 test('delete store models removes their blobs; errors', async () => {
   await ollama.delete({model: 'brief'});
   await ollama.delete({model: regName()});
