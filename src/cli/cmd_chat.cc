@@ -12,10 +12,11 @@
 #include <memory>
 #include <sstream>
 
+#include "cli/chat_command.h"
 #include "cli/commands.h"
-#include "store/store.h"
 #include "engine/chat_format.h"
 #include "engine/session.h"
+#include "store/model_layers.h"
 
 namespace silica {
 namespace {
@@ -26,15 +27,6 @@ std::atomic<bool> g_interrupted{false};
 void on_sigint(int) {
   g_interrupted.store(true);
 }
-
-struct ChatOptions {
-  std::string model;
-  std::string system;
-  GenerateParams gen;
-  int threads = 0;
-  int64_t ctx = 4096;
-  bool verbose = false;
-};
 
 enum class ReadResult { kLine, kEof, kInterrupted };
 
@@ -58,12 +50,17 @@ ReadResult read_line(std::string& line) {
 
 class Chat {
  public:
-  Chat(const ChatOptions& o, LoadedModel& lm, ChatFormatter fmt, std::unique_ptr<Session> s)
-      : o_(o), lm_(lm), fmt_(std::move(fmt)), session_(std::move(s)) {
+  Chat(const ChatOptions& o, LoadedModel& lm, ChatFormatter fmt, std::unique_ptr<Session> s,
+       std::vector<ojson> preset)
+      : o_(o), lm_(lm), fmt_(std::move(fmt)), session_(std::move(s)), preset_(std::move(preset)) {
     interactive_ = isatty(STDIN_FILENO);
   }
 
   int run() {
+    if (o_.once) {
+      answer(*o_.once);
+      return 0;
+    }
     if (interactive_)
       std::printf("silica chat: %s. Type /help for commands, /bye to leave.\n", o_.model.c_str());
     std::string line;
@@ -100,6 +97,7 @@ class Chat {
   ojson conversation() const {
     ojson msgs = ojson::array();
     if (!system_.empty()) msgs.push_back({{"role", "system"}, {"content", system_}});
+    for (const auto& m : preset_) msgs.push_back(m);  // a store model's MESSAGE turns
     for (const auto& m : turns_) msgs.push_back(m);
     return msgs;
   }
@@ -277,15 +275,72 @@ class Chat {
   ChatFormatter fmt_;
   std::unique_ptr<Session> session_;
   std::string system_ = o_.system;
+  std::vector<ojson> preset_;
   std::vector<ojson> turns_;
   bool interactive_ = false;
   bool said_dropping_ = false;
 };
 
-void chat(const ChatOptions& o) {
-  auto model_path = resolve_model_path(o.model);  // a file path, or a name in the store
-  if (!model_path) fail(model_path.message());
-  auto lm = load_model_with_tokenizer(*model_path);
+struct ParamFlag {
+  const char* key;   // Ollama's PARAMETER name
+  const char* flag;  // the CLI flag that overrides it
+};
+constexpr ParamFlag kParamFlags[] = {
+    {"num_predict", "--n-predict"},
+    {"temperature", "--temp"},
+    {"top_k", "--top-k"},
+    {"top_p", "--top-p"},
+    {"min_p", "--min-p"},
+    {"repeat_penalty", "--repeat-penalty"},
+    {"repeat_last_n", "--repeat-last-n"},
+    {"presence_penalty", "--presence-penalty"},
+    {"frequency_penalty", "--frequency-penalty"},
+    {"seed", "--seed"},
+    {"num_ctx", "--ctx"},
+    {"num_thread", "--threads"},
+};
+
+}  // namespace
+
+void apply_param_defaults(const ojson& params, const CLI::App& cmd, GenerateParams& gen,
+                          int64_t& ctx, int& threads) {
+  if (!params.is_object()) return;
+  SamplerParams& s = gen.sampling;
+  for (const ParamFlag& pf : kParamFlags) {
+    auto it = params.find(pf.key);
+    if (it == params.end() || !it->is_number() || cmd.count(pf.flag) > 0) continue;
+    const double v = it->get<double>();
+    const std::string key = pf.key;
+    if (key == "num_predict") gen.n_predict = int64_t(v);
+    if (key == "temperature") s.temperature = float(v);
+    if (key == "top_k") s.top_k = int(v);
+    if (key == "top_p") s.top_p = float(v);
+    if (key == "min_p") s.min_p = float(v);
+    if (key == "repeat_penalty") s.repeat_penalty = float(v);
+    if (key == "repeat_last_n") s.repeat_last_n = int(v);
+    if (key == "presence_penalty") s.presence_penalty = float(v);
+    if (key == "frequency_penalty") s.frequency_penalty = float(v);
+    if (key == "seed" && v >= 0) s.seed = uint64_t(v);
+    if (key == "num_ctx") ctx = int64_t(v);
+    if (key == "num_thread") threads = int(v);
+  }
+  auto stop = params.find("stop");
+  if (stop != params.end() && stop->is_array()) {
+    gen.stop.clear();
+    for (const ojson& x : *stop)
+      if (x.is_string()) gen.stop.push_back(x.get<std::string>());
+  }
+}
+
+void run_chat(ChatOptions o, const CLI::App& cmd) {
+  auto layers = resolve_model_layers(o.model);  // a file path, or a name in the store
+  if (!layers) fail(layers.message());
+  apply_param_defaults(layers->params, cmd, o.gen, o.ctx, o.threads);
+  if (cmd.count("--system") == 0 && !layers->system.empty()) o.system = layers->system;
+  std::vector<ojson> preset;
+  if (layers->messages.is_array())
+    for (const ojson& m : layers->messages) preset.push_back(m);
+  auto lm = load_model_with_tokenizer(layers->model_path);
   if (!lm) fail(lm.message());
   auto fmt = ChatFormatter::create(*lm);
   if (!fmt) fail(fmt.message());
@@ -299,37 +354,49 @@ void chat(const ChatOptions& o) {
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = 0;  // no SA_RESTART: Ctrl-C interrupts a blocking read
   sigaction(SIGINT, &sa, nullptr);
-  Chat c(o, *lm, std::move(fmt.value()), std::move(session.value()));
+  Chat c(o, *lm, std::move(fmt.value()), std::move(session.value()), std::move(preset));
   c.run();
 }
 
-}  // namespace
+void add_sampling_flags(CLI::App& cmd, ChatOptions& o) {
+  cmd.add_option("-n,--n-predict", o.gen.n_predict, "Most tokens per answer (-1: no limit)")
+      ->capture_default_str();
+  cmd.add_option("--temp", o.gen.sampling.temperature, "Temperature; 0 means greedy")
+      ->capture_default_str();
+  cmd.add_option("--top-k", o.gen.sampling.top_k, "Keep the K most likely tokens (0: off)")
+      ->capture_default_str();
+  cmd.add_option("--top-p", o.gen.sampling.top_p, "Nucleus sampling threshold (1: off)")
+      ->capture_default_str();
+  cmd.add_option("--min-p", o.gen.sampling.min_p, "Drop tokens below min-p x the top probability")
+      ->capture_default_str();
+  cmd.add_option("--repeat-penalty", o.gen.sampling.repeat_penalty,
+                 "Penalty for repeated tokens (1: off)")
+      ->capture_default_str();
+  cmd.add_option("--repeat-last-n", o.gen.sampling.repeat_last_n,
+                 "Window of the repeat penalties (-1: all)")
+      ->capture_default_str();
+  cmd.add_option("--presence-penalty", o.gen.sampling.presence_penalty,
+                 "Subtracted once per present token")
+      ->capture_default_str();
+  cmd.add_option("--frequency-penalty", o.gen.sampling.frequency_penalty,
+                 "Subtracted per occurrence")
+      ->capture_default_str();
+  cmd.add_option("--seed", o.gen.sampling.seed, "Random seed (same seed, same text)");
+  cmd.add_option("-t,--threads", o.threads, "CPU threads (default: all cores)");
+  cmd.add_option("-c,--ctx", o.ctx, "Context size in tokens")->capture_default_str();
+}
 
 void add_chat_command(CLI::App& app) {
   auto o = std::make_shared<ChatOptions>();
   o->gen.n_predict = -1;
   CLI::App* cmd = app.add_subcommand(
       "chat", "Chat with a model in the terminal (history kept; Ctrl-C stops an answer)");
-  cmd->add_option("model", o->model, "A GGUF model file or a model name from the store")->required();
-  cmd->add_option("--system", o->system, "System prompt");
-  cmd->add_option("-n,--n-predict", o->gen.n_predict, "Most tokens per answer (-1: no limit)")
-      ->capture_default_str();
-  cmd->add_option("--temp", o->gen.sampling.temperature, "Temperature; 0 means greedy")
-      ->capture_default_str();
-  cmd->add_option("--top-k", o->gen.sampling.top_k, "Keep the K most likely tokens (0: off)")
-      ->capture_default_str();
-  cmd->add_option("--top-p", o->gen.sampling.top_p, "Nucleus sampling threshold (1: off)")
-      ->capture_default_str();
-  cmd->add_option("--min-p", o->gen.sampling.min_p, "Drop tokens below min-p x the top probability")
-      ->capture_default_str();
-  cmd->add_option("--repeat-penalty", o->gen.sampling.repeat_penalty,
-                  "Penalty for repeated tokens (1: off)")
-      ->capture_default_str();
-  cmd->add_option("--seed", o->gen.sampling.seed, "Random seed");
-  cmd->add_option("-t,--threads", o->threads, "CPU threads (default: all cores)");
-  cmd->add_option("-c,--ctx", o->ctx, "Context size in tokens")->capture_default_str();
+  cmd->add_option("model", o->model, "A GGUF model file or a model name from the store")
+      ->required();
+  cmd->add_option("--system", o->system, "System prompt (default: a store model's SYSTEM)");
+  add_sampling_flags(*cmd, *o);
   cmd->add_flag("-v,--verbose", o->verbose, "Print prompt/cache statistics after each answer");
-  cmd->callback([o] { chat(*o); });
+  cmd->callback([o, cmd] { run_chat(*o, *cmd); });
 }
 
 }  // namespace silica

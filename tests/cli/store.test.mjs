@@ -227,6 +227,57 @@ test("create from a Modelfile: FROM a .gguf or a stored name, layers for each in
   assert.match(bad.err, /Modelfile:2: unknown instruction 'bogus'/);
 });
 
+// `run` with stdin fed (and closed) by the test: a pipe, as `echo x | silica run NAME`.
+function runPiped(args, input, opts) {
+  return run(args, {...opts, onSpawn: (p) => p.stdin.end(input)});
+}
+const promptCount = (err) => Number((err.match(/\[prompt (\d+) tokens/) ?? [])[1]);
+const genCount = (err) => Number((err.match(/, (\d+) generated/) ?? [])[1]);
+
+test("run: stored PARAMETER / SYSTEM / MESSAGE apply; words or piped stdin answer once", async () => {
+  const store = freshStore();
+  const mf = path.join(dir, "Modelfile.layers");
+  const params = "FROM ./tiny.gguf\nPARAMETER num_predict 3\nPARAMETER temperature 0\n";
+  fs.writeFileSync(mf, params + "SYSTEM Answer in French.\n");
+  assert.equal((await run(["create", "sys", "-f", mf], {store})).code, 0);
+  fs.writeFileSync(mf, params + "SYSTEM Answer in French.\nMESSAGE user Hi\nMESSAGE assistant Salut\n");
+  assert.equal((await run(["create", "three", "-f", mf], {store})).code, 0);
+
+  const raw = await run(["run", "three", "-p", "Hello"], {store});
+  assert.equal(raw.code, 0, raw.err);
+  assert.match(raw.err, /generated: 3 tokens/, "PARAMETER num_predict 3");
+  assert.match((await run(["run", "three", "-p", "Hello", "-n", "5"], {store})).err,
+      /generated: 5 tokens/, "a flag overrides the PARAMETER default");
+
+  const once = await runPiped(["run", "sys", "Hello", "there", "-v"], "", {store});
+  assert.equal(once.code, 0, once.err);
+  assert.equal(genCount(once.err), 3);
+  // The reference: the bare file with the same system prompt given as a flag.
+  const ref = await runPiped(["run", modelFile, "Hello", "there", "--system", "Answer in French.",
+    "-n", "3", "--temp", "0", "-v"], "", {store});
+  assert.equal(ref.code, 0, ref.err);
+  assert.equal(promptCount(once.err), promptCount(ref.err), "SYSTEM is the default system prompt");
+  assert.equal(once.out, ref.out);
+  const bare = await runPiped(["run", modelFile, "Hello", "there", "-n", "1", "-v"], "", {store});
+  assert.ok(promptCount(bare.err) < promptCount(ref.err), "the system prompt takes tokens");
+  const own = await runPiped(["run", "sys", "Hello", "there", "--system", "Hi", "-v"], "", {store});
+  const ownRef = await runPiped(["run", modelFile, "Hello", "there", "--system", "Hi", "-n", "1", "-v"], "", {store});
+  assert.equal(promptCount(own.err), promptCount(ownRef.err), "--system wins over SYSTEM");
+  const turns = await runPiped(["run", "three", "Hello", "there", "-v"], "", {store});
+  assert.ok(promptCount(turns.err) > promptCount(once.err), "MESSAGE turns are in the prompt");
+
+  // Piped stdin is the prompt (then the words), answered once: as the words alone.
+  const piped = await runPiped(["run", "sys", "-v"], "Hello there", {store});
+  assert.equal(piped.code, 0, piped.err);
+  assert.equal(promptCount(piped.err), promptCount(once.err));
+  assert.equal(piped.out, once.out);
+  const mixed = await runPiped(["run", "sys", "there", "-v"], "Hello", {store});
+  assert.equal(promptCount(mixed.err), promptCount(once.err), "stdin, a space, then the words");
+  const empty = await runPiped(["run", "sys"], "", {store});
+  assert.equal(empty.code, 1);
+  assert.match(empty.err, /nothing to answer/);
+});
+
 test("names that try to escape the store are refused", async () => {
   const store = freshStore();
   const outside = path.join(dir, "escaped");
