@@ -3,13 +3,19 @@
 
 #include <fmt/ranges.h>
 
+#include <filesystem>
 #include <map>
 
+#include "format/model_folder.h"
 #include "model/arch/registry.h"
 
 namespace silica {
 
 Expected<std::unique_ptr<Model>> load_model(const std::string& path, const LoadOptions& opts) {
+  if (std::filesystem::is_directory(path)) {  // safetensors / MLX folders are not runnable yet
+    SILICA_ASSIGN_OR_RETURN(ModelDescription d, describe_model_path(path));
+    return make_error("{}", folder_not_runnable_message(d));
+  }
   SILICA_ASSIGN_OR_RETURN(GgufFile file, GgufFile::open(path));
   SILICA_ASSIGN_OR_RETURN(ModelHParams hp, read_common_hparams(file));
   ArchFactory create = find_architecture(hp.arch);

@@ -27,11 +27,25 @@ Expected<ManifestLayer> parse_layer(const ordered_json& j, std::string_view wher
   if (!is_valid_digest(l.digest))
     return make_error("manifest {}: {} digest '{}' is not sha256:<64 lowercase hex>", where, what,
                       l.digest);
+  if (auto an = j.find("annotations"); an != j.end() && an->is_object()) {
+    auto title = an->find(kAnnotationTitle);
+    if (title != an->end()) {
+      l.file_name = title->is_string() ? title->get<std::string>() : "";
+      // The name becomes a path inside a folder view: it must not leave that folder.
+      const auto& f = l.file_name;
+      if (f.empty() || f == "." || f == ".." ||
+          f.find_first_of(std::string("/\\\0", 3)) != std::string::npos)
+        return make_error("manifest {}: {} file name {} is not a plain file name", where, what,
+                          title->dump());
+    }
+  }
   return l;
 }
 
 ordered_json layer_json(const ManifestLayer& l) {
-  return ordered_json{{"mediaType", l.media_type}, {"digest", l.digest}, {"size", l.size}};
+  ordered_json j{{"mediaType", l.media_type}, {"digest", l.digest}, {"size", l.size}};
+  if (!l.file_name.empty()) j["annotations"] = {{kAnnotationTitle, l.file_name}};
+  return j;
 }
 
 }  // namespace

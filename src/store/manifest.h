@@ -25,7 +25,12 @@ struct ManifestLayer {
   std::string media_type;
   std::string digest;  // "sha256:<64 lowercase hex>"
   int64_t size = 0;
+  // annotations["org.opencontainers.image.title"]: the file name of a model-folder layer
+  // (config.json, model.safetensors): a plain name, never a path.
+  std::string file_name;
 };
+
+inline constexpr const char* kAnnotationTitle = "org.opencontainers.image.title";
 
 struct Manifest {
   int schema_version = 2;

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "format/gguf.h"
+#include "store/hf_repo.h"
 #include "store/http_client.h"
 #include "store/sha256.h"
 
@@ -71,6 +72,8 @@ int64_t file_size_or_zero(const std::string& path) {
   return ec ? 0 : int64_t(n);
 }
 
+}  // namespace
+
 // Downloads one blob into its partial file (resuming), checks size and sha256, renames it.
 Status fetch_blob(const Store& store, const std::string& url, const std::vector<std::string>& hdrs,
                   const std::string& digest, int64_t size, const PullOptions& o) {
@@ -107,6 +110,8 @@ Status fetch_blob(const Store& store, const std::string& url, const std::vector<
   return {};
 }
 
+namespace {
+
 std::string registry_base(const ModelName& n, const PullOptions& o) {
   std::string scheme = !n.scheme.empty() ? n.scheme : (o.insecure ? "http" : "https");
   return scheme + "://" + n.host + "/v2/" + n.name_space + "/" + n.model;
@@ -138,11 +143,7 @@ std::string lower(std::string s) {
   return s;
 }
 
-struct HfFile {
-  std::string name;
-  std::string sha256;  // from the LFS pointer; empty when the API did not say
-  int64_t size = -1;
-};
+}  // namespace
 
 Expected<std::vector<HfFile>> hf_list(const std::string& endpoint, const std::string& repo,
                                       const std::vector<std::string>& hdrs, const PullOptions& o) {
@@ -159,6 +160,7 @@ Expected<std::vector<HfFile>> hf_list(const std::string& endpoint, const std::st
     HfFile f;
     f.name = s["rfilename"].get<std::string>();
     if (s.contains("size") && s["size"].is_number_integer()) f.size = s["size"].get<int64_t>();
+    if (s.contains("blobId") && s["blobId"].is_string()) f.blob_id = s["blobId"];
     if (s.contains("lfs") && s["lfs"].is_object()) {
       const auto& lfs = s["lfs"];
       if (lfs.contains("sha256") && lfs["sha256"].is_string()) f.sha256 = lfs["sha256"];
@@ -168,6 +170,8 @@ Expected<std::vector<HfFile>> hf_list(const std::string& endpoint, const std::st
   }
   return files;
 }
+
+namespace {
 
 std::string env_or(const char* key, const std::string& fallback) {
   const char* v = std::getenv(key);
@@ -210,6 +214,7 @@ Status pull_hf(const Store& store, const ModelName& n, const PullOptions& o) {
   std::string repo = n.name_space + "/" + n.model;
   report(o, step("pulling manifest"));
   SILICA_ASSIGN_OR_RETURN(auto files, hf_list(endpoint, repo, hdrs, o));
+  if (is_safetensors_repo(files)) return pull_hf_repo(store, n, endpoint, repo, hdrs, files, o);
   std::vector<std::string> names;
   for (const auto& f : files) names.push_back(f.name);
   SILICA_ASSIGN_OR_RETURN(std::string file, choose_gguf_file(names, n.tag, repo));

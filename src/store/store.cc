@@ -19,6 +19,7 @@
 #include <set>
 #include <sstream>
 
+#include "store/hf_repo.h"
 #include "store/sha256.h"
 
 namespace silica {
@@ -114,6 +115,10 @@ Expected<ResolvedModel> Store::resolve(const ModelName& name) const {
   r.manifest_path = root_ + "/" + name.manifest_rel_path();
   SILICA_ASSIGN_OR_RETURN(r.manifest, read_manifest(name));
   const ManifestLayer* model = r.manifest.find(kMediaModel);
+  if (!model && is_folder_manifest(r.manifest)) {  // safetensors / MLX: loaders take the folder
+    SILICA_ASSIGN_OR_RETURN(r.model_path, materialize_folder_view(*this, r.manifest));
+    return r;
+  }
   if (!model)
     return make_error("model '{}' ({}) has no model layer", name.display(), r.manifest_path);
   r.model_path = blob_path(model->digest);
@@ -203,7 +208,7 @@ Status Store::remove(const ModelName& name) const {
   for (int i = 0; i < 3 && fs::is_empty(dir, ec); ++i, dir = dir.parent_path()) fs::remove(dir, ec);
   SILICA_ASSIGN_OR_RETURN(int n, garbage_collect());
   (void)n;
-  return {};
+  return prune_folder_views(*this);
 }
 
 Status Store::copy(const ModelName& src, const ModelName& dst) const {
