@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "format/gguf.h"
+#include "format/model_folder.h"
 #include "server/api_request.h"
 #include "store/store.h"
 
@@ -14,6 +15,11 @@ namespace silica {
 
 // {format, family, families, parameter_size, quantization_level, parent_model}.
 Json gguf_details(const GgufFile& f);
+// The same "details" for any described model (folders: safetensors / mlx).
+Json description_details(const ModelDescription& d);
+// /api/show for a folder model: details, model_info (general.architecture, parameter_count,
+// format), the chat template of tokenizer_config.json, and no capabilities (not runnable yet).
+Json folder_show_json(const ModelDescription& d);
 // general.* and <arch>.* metadata as JSON (arrays longer than kMaxInfoArray become null).
 Json gguf_model_info(const GgufFile& f);
 inline constexpr size_t kMaxInfoArray = 1024;

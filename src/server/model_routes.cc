@@ -49,10 +49,12 @@ Json stored_details(const Store& store, const Manifest& m) {
   Json config = text ? Json::parse(*text, nullptr, false) : Json::object();
   if (!config.is_object()) config = Json::object();
   const std::string family = config.value("model_family", "");
-  return {
-      {"parent_model", ""},   {"format", config.value("model_format", "")},
-      {"family", family},     {"families", family.empty() ? Json::array() : Json::array({family})},
-      {"parameter_size", ""}, {"quantization_level", config.value("file_type", "")}};
+  return {{"parent_model", ""},
+          {"format", config.value("model_format", "")},
+          {"family", family},
+          {"families", family.empty() ? Json::array() : Json::array({family})},
+          {"parameter_size", config.value("model_type", "")},  // Ollama keeps the size there
+          {"quantization_level", config.value("file_type", "")}};
 }
 
 Json store_tag_entry(const Store& store, const StoredModel& sm) {
@@ -129,6 +131,13 @@ void show(ServerState& state, const httplib::Request& req, httplib::Response& re
     return send_error(res, false, 404,
                       fmt::format("model '{}' not found, try pulling it first", name));
   const std::string& path = ref->path;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {  // a safetensors / MLX folder: described, not loaded
+    auto d = describe_model_path(path);
+    if (!d) return send_error(res, false, 500, d.message());
+    return res.set_content(
+        folder_show_json(*d).dump(-1, ' ', false, Json::error_handler_t::replace), kJsonType);
+  }
   auto f = GgufFile::open(path);
   if (!f) return send_error(res, false, 500, f.message());
   std::optional<StoreModelLayers> layers;
