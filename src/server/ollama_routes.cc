@@ -80,7 +80,7 @@ void handle_inference(ServerState& state, const httplib::Request& req, httplib::
   if (!parse_json_body(req, res, false, body)) return;
   auto r = parse(body);
   if (!r) return send_error(res, false, 400, r.message());
-  state.serve_inference(*r, std::make_shared<OllamaAdapter>(*r), res, false);
+  state.serve_inference(req, *r, std::make_shared<OllamaAdapter>(*r), res, false);
 }
 
 void handle_embed(ServerState& state, const httplib::Request& req, httplib::Response& res,

@@ -153,7 +153,7 @@ void handle_inference(ServerState& state, const httplib::Request& req, httplib::
   if (!parse_json_body(req, res, true, body)) return;
   auto r = parse(body);
   if (!r) return send_error(res, true, 400, r.message());
-  state.serve_inference(*r, std::make_shared<OpenAiAdapter>(*r), res, true);
+  state.serve_inference(req, *r, std::make_shared<OpenAiAdapter>(*r), res, true);
 }
 
 }  // namespace

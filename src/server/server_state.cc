@@ -8,6 +8,7 @@
 #include "base/timer.h"
 #include "engine/embed.h"
 #include "sample/json_schema.h"
+#include "server/client_connection.h"
 #include "server/generation.h"
 #include "server/prompt.h"
 #include "server/response_writer.h"
@@ -134,7 +135,7 @@ bool ServerState::resolve_or_404(const std::string& name, std::string& path, htt
   return false;
 }
 
-void ServerState::serve_inference(const InferenceRequest& r_in,
+void ServerState::serve_inference(const httplib::Request& req, const InferenceRequest& r_in,
                                   std::shared_ptr<ResponseAdapter> adapter, httplib::Response& res,
                                   bool openai) {
   const int64_t t0 = now_ns();
@@ -175,8 +176,9 @@ void ServerState::serve_inference(const InferenceRequest& r_in,
   if (!r.stream) {
     std::vector<std::string> pieces;
     bool cancelled = false;
+    const ClientConnection client(req);  // a client that hangs up frees its slot
     while (!(*gen)->wait(pieces, kStreamPollMs))
-      if (shutting_down && !cancelled) (*gen)->cancel(), cancelled = true;
+      if ((shutting_down || client.closed()) && !cancelled) (*gen)->cancel(), cancelled = true;
     for (const std::string& p : pieces) c.text += p;
     fill_completion(c, **gen, t0);
     record(*this, c);

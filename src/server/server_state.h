@@ -54,8 +54,10 @@ class ServerState {
   explicit ServerState(const ServerOptions& opts) : opts(opts), models(opts) {}
 
   // The one generation path: resolve, load, format, tokenize, queue, stream or collect.
-  void serve_inference(const InferenceRequest& r, std::shared_ptr<ResponseAdapter> adapter,
-                       httplib::Response& res, bool openai);
+  // `req` is the HTTP request it came on: a client that hangs up cancels its generation.
+  void serve_inference(const httplib::Request& req, const InferenceRequest& r,
+                       std::shared_ptr<ResponseAdapter> adapter, httplib::Response& res,
+                       bool openai);
   // Embeddings for /api/embed, /api/embeddings and /v1/embeddings.
   void serve_embed(const EmbedRequest& r, httplib::Response& res, bool openai);
 

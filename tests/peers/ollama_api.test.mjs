@@ -373,6 +373,41 @@ test('a client that aborts mid-stream frees its slot (--parallel 1)', async () =
   }
 });
 
+test('a client that hangs up on a non-streamed request frees its slot (--parallel 1)', async () => {
+  const s = await SilicaServer.start(modelsDir, {args: ['--parallel', '1', '--ctx', '4096']});
+  try {
+    const client = new Ollama({host: s.url});
+    await client.generate({model: kModel, prompt: '', stream: false});  // load first
+    const hangUp = new AbortController();
+    const long = fetch(s.url + '/api/generate', {
+      method: 'POST', signal: hangUp.signal,
+      body: JSON.stringify({model: kModel, prompt: 'Go on forever', stream: false,
+        options: {temperature: 0, num_predict: 4000}}),
+    }).catch((e) => e);
+    // Wait until the long generation is running, then close the connection.
+    const t0 = Date.now();
+    for (;;) {
+      const m = await (await fetch(s.url + '/metrics')).text();
+      if (Number(/^silica_active_sequences (\S+)$/m.exec(m)[1]) > 0) break;
+      assert.ok(Date.now() - t0 < 30_000, 'the long request never started generating');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    hangUp.abort();
+    assert.equal((await long).name, 'AbortError');
+    const t1 = Date.now();
+    const next = await client.generate({model: kModel, prompt: 'Short', stream: false,
+      options: {temperature: 0, num_predict: 4}});
+    const waited = Date.now() - t1;
+    assert.equal(next.eval_count, 4);
+    assert.ok(waited < 10_000, `the next request waited ${waited} ms`);
+    const metrics = await (await fetch(s.url + '/metrics')).text();
+    const generated = Number(/^silica_generated_tokens_total (\S+)$/m.exec(metrics)[1]);
+    assert.ok(generated < 1000, `the abandoned request went on generating (${generated} tokens)`);
+  } finally {
+    assert.equal(await s.stop(), 0);
+  }
+});
+
 test('--api-key: requests without the key get 401', async () => {
   const s = await SilicaServer.start(modelsDir, {args: ['--parallel', '1'], env: {SILICA_API_KEY: 'sekret'}});
   try {
