@@ -1,4 +1,5 @@
-// `silica pull | list | rm | cp | create`: the model store from the command line.
+// `silica pull | list | rm | cp | create`: the model store from the command line; `ps` and
+// `stop` ask a running `silica serve`.
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -9,9 +10,11 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "cli/commands.h"
+#include "store/http_client.h"
 #include "store/modelfile.h"
 #include "store/pull.h"
 #include "store/store.h"
@@ -179,6 +182,83 @@ void create(const std::string& name, const std::string& file) {
   fmt::print("created '{}' ({} layers)\n", n.display(), m->layers.size());
 }
 
+constexpr const char* kDefaultServer = "127.0.0.1:11434";
+// Ollama shows a model kept forever with an expiry this far away (year 2318).
+constexpr int64_t kForeverAfterS = int64_t(100) * 365 * 24 * 3600;
+
+// SILICA_HOST, else OLLAMA_HOST ("host", "host:port", ":port", "http://host:port"), as a URL.
+std::string server_url() {
+  const char* env = std::getenv("SILICA_HOST");
+  if (!env || !*env) env = std::getenv("OLLAMA_HOST");
+  std::string h = env && *env ? env : kDefaultServer;
+  std::string scheme = "http://";
+  if (size_t p = h.find("://"); p != std::string::npos)
+    scheme = h.substr(0, p + 3), h.erase(0, p + 3);
+  while (!h.empty() && h.back() == '/') h.pop_back();
+  if (h.empty() || h[0] == ':') h = "127.0.0.1" + (h.empty() ? ":11434" : h);
+  if (h.find(':') == std::string::npos) h += ":11434";
+  if (h.starts_with("0.0.0.0")) h.replace(0, 7, "127.0.0.1");  // listening everywhere
+  return scheme + h;
+}
+
+[[noreturn]] void no_server(const std::string& url, const std::string& why) {
+  fail(
+      fmt::format("could not reach a silica server at {} ({}): start one with `silica serve`, "
+                  "or set SILICA_HOST / OLLAMA_HOST to where it listens",
+                  url, why));
+}
+
+// "2025-01-02T03:04:05.123Z" -> unix seconds; 0 when it does not parse.
+int64_t parse_rfc3339(const std::string& t) {
+  std::tm tm{};
+  if (std::sscanf(t.c_str(), "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                  &tm.tm_min, &tm.tm_sec) != 6)
+    return 0;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return int64_t(timegm(&tm));
+}
+
+std::string until_text(const std::string& expires_at) {
+  const int64_t left = parse_rfc3339(expires_at) - int64_t(std::time(nullptr));
+  if (left > kForeverAfterS) return "Forever";
+  if (left <= 0) return "Stopping...";
+  if (left < 120) return fmt::format("{} seconds from now", left);
+  if (left < 7200) return fmt::format("{} minutes from now", left / 60);
+  return fmt::format("{} hours from now", left / 3600);
+}
+
+void ps() {
+  const std::string url = server_url();
+  auto r = http_get(url + "/api/ps", {});
+  if (!r) no_server(url, r.message());
+  if (r->status != 200) fail(fmt::format("GET {}/api/ps: HTTP {}: {}", url, r->status, r->body));
+  auto j = nlohmann::json::parse(r->body, nullptr, false);
+  if (j.is_discarded() || !j.contains("models") || !j["models"].is_array())
+    fail(fmt::format("GET {}/api/ps: not a model list: {}", url, r->body.substr(0, 200)));
+  fmt::print("{:<32} {:<14} {:<10} {:<10} {}\n", "NAME", "ID", "SIZE", "PROCESSOR", "UNTIL");
+  for (const auto& m : j["models"]) {
+    const int64_t size = m.value("size", int64_t(0)), vram = m.value("size_vram", int64_t(0));
+    const int gpu = size > 0 ? int(100 * vram / size) : 0;
+    const std::string proc = gpu == 0     ? "100% CPU"
+                             : gpu == 100 ? "100% GPU"
+                                          : fmt::format("{}%/{}% CPU/GPU", 100 - gpu, gpu);
+    fmt::print("{:<32} {:<14} {:<10} {:<10} {}\n", m.value("name", ""),
+               m.value("digest", "").substr(0, 12), size_text(double(size)), proc,
+               until_text(m.value("expires_at", "")));
+  }
+}
+
+// As `ollama stop`: a generate request with no prompt and keep_alive 0 unloads the model.
+void stop(const std::string& name) {
+  const std::string url = server_url();
+  const nlohmann::json body = {{"model", name}, {"keep_alive", 0}};
+  auto r = http_post_json(url + "/api/generate", body.dump());
+  if (!r) no_server(url, r.message());
+  if (r->status == 404) fail(fmt::format("model '{}' not found", name));
+  if (r->status != 200) fail(fmt::format("stop {}: HTTP {}: {}", name, r->status, r->body));
+}
+
 }  // namespace
 
 void add_store_commands(CLI::App& app) {
@@ -211,6 +291,11 @@ void add_store_commands(CLI::App& app) {
   cr->add_option("model", a->name, "Name of the new model")->required();
   cr->add_option("-f,--file", a->file, "Modelfile path")->capture_default_str();
   cr->callback([a] { create(a->name, a->file); });
+
+  app.add_subcommand("ps", "List the models a running server has loaded")->callback([] { ps(); });
+  CLI::App* st = app.add_subcommand("stop", "Unload a model from a running server");
+  st->add_option("model", a->name, "Model name")->required();
+  st->callback([a] { stop(a->name); });
 }
 
 }  // namespace silica

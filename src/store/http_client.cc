@@ -134,6 +134,20 @@ Expected<HttpResponse> http_get(const std::string& url, const std::vector<std::s
   return r;
 }
 
+Expected<HttpResponse> http_post_json(const std::string& url, const std::string& json) {
+  Transfer t = make_transfer(url, {"Content-Type: application/json"}, nullptr);
+  HttpResponse r;
+  curl_easy_setopt(t.curl.get(), CURLOPT_XFERINFODATA, &t);
+  curl_easy_setopt(t.curl.get(), CURLOPT_POSTFIELDS, json.c_str());
+  curl_easy_setopt(t.curl.get(), CURLOPT_POSTFIELDSIZE, long(json.size()));
+  curl_easy_setopt(t.curl.get(), CURLOPT_WRITEFUNCTION, append_string);
+  curl_easy_setopt(t.curl.get(), CURLOPT_WRITEDATA, &r.body);
+  CURLcode rc = curl_easy_perform(t.curl.get());
+  if (rc != CURLE_OK) return make_error("POST {}: {}", url, curl_easy_strerror(rc));
+  curl_easy_getinfo(t.curl.get(), CURLINFO_RESPONSE_CODE, &r.status);
+  return r;
+}
+
 Status http_download(const std::string& url, const std::string& path, const DownloadOptions& o) {
   FILE* f = std::fopen(path.c_str(), "ab");
   if (!f) return make_error("cannot open {}: {}", path, std::strerror(errno));

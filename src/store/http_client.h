@@ -22,6 +22,9 @@ struct HttpResponse {
 Expected<HttpResponse> http_get(const std::string& url, const std::vector<std::string>& headers,
                                 const std::atomic<bool>* cancel = nullptr);
 
+// POST url with a JSON body (Content-Type: application/json); any status is returned.
+Expected<HttpResponse> http_post_json(const std::string& url, const std::string& json);
+
 struct DownloadOptions {
   std::vector<std::string> headers;
   const std::atomic<bool>* cancel = nullptr;  // set -> the transfer stops, the file stays

@@ -206,6 +206,8 @@ Expected<Manifest> create_model(const Store& store, const ModelName& name, const
                             [](const auto& l) { return l.media_type == kMediaModel; });
   if (model == layers.end())
     return make_error("create {}: FROM gave no model layer", name.display());
+  // A copy: the layers added below may reallocate `layers` and invalidate the iterator.
+  const std::string model_digest = model->digest;
   if (!params.empty()) {
     std::string base = "{}";
     for (const auto& l : layers) {
@@ -223,7 +225,7 @@ Expected<Manifest> create_model(const Store& store, const ModelName& name, const
   m.layers = layers;
   SILICA_ASSIGN_OR_RETURN(
       m.config,
-      store.add_config_blob(layers, "gguf", gguf_arch(store.blob_path(model->digest)), ""));
+      store.add_config_blob(layers, "gguf", gguf_arch(store.blob_path(model_digest)), ""));
   SILICA_RETURN_IF_ERROR(store.write_manifest(name, m));
   return m;
 }

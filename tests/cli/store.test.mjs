@@ -278,6 +278,82 @@ test("run: stored PARAMETER / SYSTEM / MESSAGE apply; words or piped stdin answe
   assert.match(empty.err, /nothing to answer/);
 });
 
+test("show NAME --modelfile / --parameters / --template / --system / --license / -v", async () => {
+  const store = freshStore();
+  const mf = path.join(dir, "Modelfile.show");
+  fs.writeFileSync(mf, "FROM ./tiny.gguf\nPARAMETER temperature 0.25\nPARAMETER stop A\nPARAMETER stop B\n" +
+    "SYSTEM Be kind.\nLICENSE MIT\nMESSAGE user hi\nTEMPLATE {{ messages[0].content }}\n");
+  assert.equal((await run(["create", "shown", "-f", mf], {store})).code, 0);
+  const section = async (flag) => {
+    const r = await run(["show", "shown", flag], {store});
+    assert.equal(r.code, 0, r.err);
+    return r.out;
+  };
+  assert.equal(await section("--system"), "Be kind.\n");
+  assert.equal(await section("--license"), "MIT\n");
+  assert.equal(await section("--template"), "{{ messages[0].content }}\n");
+  const params = (await section("--parameters")).split("\n");
+  assert.equal(params.pop(), "", "one line each, newline-terminated");
+  assert.deepEqual(params.sort(),
+      [`${"stop".padEnd(30)} "A"`, `${"stop".padEnd(30)} "B"`, `${"temperature".padEnd(30)} 0.25`]);
+  const blob = path.join(store, "blobs", `sha256-${sha256(model)}`);
+  const modelfile = await section("--modelfile");
+  assert.match(modelfile, new RegExp(`^FROM ${blob}$`, "m"));
+  for (const line of ['TEMPLATE """{{ messages[0].content }}"""', 'SYSTEM """Be kind."""',
+    "PARAMETER temperature 0.25", 'PARAMETER stop "A"', 'PARAMETER stop "B"', 'MESSAGE user """hi"""',
+    'LICENSE """MIT"""'])
+    assert.ok(modelfile.split("\n").includes(line), `${line} in\n${modelfile}`);
+  // The Modelfile rebuilds the same model.
+  fs.writeFileSync(mf, modelfile);
+  assert.equal((await run(["create", "rebuilt", "-f", mf], {store})).code, 0);
+  assert.equal((await run(["show", "rebuilt", "--modelfile"], {store})).out.split("\n").slice(3).join("\n"),
+      modelfile.split("\n").slice(3).join("\n"));
+  const verbose = await run(["show", "shown", "-v"], {store});
+  assert.match(verbose.out, /^ {2}general\.architecture +llama$/m);
+  assert.doesNotMatch((await run(["show", "shown"], {store})).out, /general\.architecture/);
+});
+
+test("ps and stop talk to a running server; a clear message when none runs", async () => {
+  const store = freshStore();
+  const mf = path.join(dir, "Modelfile.ps");
+  fs.writeFileSync(mf, "FROM ./tiny.gguf\n");
+  assert.equal((await run(["create", "loaded", "-f", mf], {store})).code, 0);
+  const none = await run(["ps"], {store, env: {SILICA_HOST: "127.0.0.1:9", OLLAMA_HOST: ""}});
+  assert.equal(none.code, 1);
+  assert.match(none.err, /127\.0\.0\.1:9[\s\S]*silica serve/);
+  const server = spawn(silica, ["serve", "--port", "0", "--models", store, "--threads", "2"],
+      {env: {...process.env, SILICA_MODELS: store}});
+  try {
+    const url = await new Promise((resolve, reject) => {
+      let err = "";
+      server.stdout.on("data", (d) => {
+        const m = String(d).match(/listening on (http:\/\/[\d.]+:\d+)/);
+        if (m) resolve(m[1]);
+      });
+      server.stderr.on("data", (d) => (err += d));
+      server.on("close", () => reject(new Error(`serve exited: ${err}`)));
+    });
+    const env = {SILICA_HOST: "", OLLAMA_HOST: url.replace("http://", "")};
+    assert.deepEqual(listNames((await run(["ps"], {store, env})).out), []);
+    const load = await fetch(`${url}/api/generate`, {method: "POST", body: JSON.stringify({model: "loaded"})});
+    assert.equal(load.status, 200);
+    const ps = await run(["ps"], {store, env});
+    assert.equal(ps.code, 0, ps.err);
+    const [header, row] = ps.out.trim().split("\n");
+    assert.match(header, /^NAME +ID +SIZE +PROCESSOR +UNTIL$/);
+    const id = sha256(fs.readFileSync(path.join(store, "manifests/registry.ollama.ai/library/loaded/latest")));
+    assert.match(row, new RegExp(`^loaded(:latest)? +${id.slice(0, 12)} +[\\d.]+ [KMG]?B +100% CPU +[45] minutes from now$`));
+    const stopped = await run(["stop", "loaded"], {store, env});
+    assert.equal(stopped.code, 0, stopped.err);
+    assert.deepEqual(listNames((await run(["ps"], {store, env})).out), []);
+    const absent = await run(["stop", "absent"], {store, env});
+    assert.equal(absent.code, 1);
+    assert.match(absent.err, /absent/);
+  } finally {
+    server.kill("SIGTERM");
+  }
+});
+
 test("names that try to escape the store are refused", async () => {
   const store = freshStore();
   const outside = path.join(dir, "escaped");
