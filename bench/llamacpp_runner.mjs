@@ -8,7 +8,8 @@
 //   {"op": "context", "threads": T, "n_ctx": N, "n_batch": B}
 //   {"op": "pp", "tokens": [ids]}  prompt in one batch + the first greedy token -> {"ms", "token"}
 //   {"op": "tg", "token": ID, "n": N}  N greedy decode steps from an empty context -> {"ms", "n"}
-//   {"op": "rss"}                                        -> {"peak_rss_bytes"} (this process)
+//   {"op": "rss"}  -> {"peak_rss_bytes", "node_rss_bytes"}: this process's peak, and its resident
+//                     size before any model was loaded (node and the library alone)
 //   {"op": "quit"}
 import {createRequire} from 'node:module';
 import path from 'node:path';
@@ -46,6 +47,7 @@ const llama = await lib.getLlama({
   logger: (level, message) => process.stderr.write(`llama.cpp: ${message}\n`),
 });
 
+const nodeRssBytes = process.memoryUsage().rss;
 let model = null;
 let context = null;
 let sequence = null;
@@ -108,7 +110,10 @@ const handlers = {
     return {ms: performance.now() - t0, n: generated};
   },
 
-  async rss() { return {peak_rss_bytes: process.resourceUsage().maxRSS * 1024}; },
+  // maxRSS is in KiB on every platform (libuv converts macOS's bytes).
+  async rss() {
+    return {peak_rss_bytes: process.resourceUsage().maxRSS * 1024, node_rss_bytes: nodeRssBytes};
+  },
 };
 
 reply({ok: true, ready: true, node: process.version});

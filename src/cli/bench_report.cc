@@ -59,7 +59,9 @@ std::string figures_line(const std::vector<BenchRow>& rows, const BenchRow& firs
       parts.push_back("load " + ms_pair(r.load_ms, l, &BenchRow::load_ms));
       std::string rss = "peak RSS " + human_size(double(r.peak_rss_bytes));
       if (l && l->peak_rss_bytes > 0)
-        rss += fmt::format(" (llama.cpp {}, node included)", human_size(double(l->peak_rss_bytes)));
+        rss += fmt::format(" (llama.cpp {}, of which node before loading {})",
+                           human_size(double(l->peak_rss_bytes)),
+                           human_size(double(l->runtime_rss_bytes)));
       parts.push_back(rss);
     }
     if (std::isfinite(r.ttft_ms))
@@ -146,6 +148,7 @@ nlohmann::json bench_json(const std::vector<BenchRow>& rows) {
     put("ttft_ms", r.ttft_ms);
     put("load_ms", r.load_ms);
     if (r.peak_rss_bytes > 0) j["peak_rss_bytes"] = r.peak_rss_bytes;
+    if (r.runtime_rss_bytes > 0) j["runtime_rss_bytes"] = r.runtime_rss_bytes;
     put("bandwidth_gbps", r.bandwidth_gbps);
     put("bytes_per_token", r.bytes_per_token);
     put("bound_tokens_per_s", r.bound_tokens_per_s());

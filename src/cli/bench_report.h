@@ -25,6 +25,7 @@ struct BenchRow {
   double ttft_ms = kNotMeasured;     // pp rows: prompt eval + first greedy token, mean of reps
   double load_ms = kNotMeasured;
   int64_t peak_rss_bytes = 0;             // 0: not measured
+  int64_t runtime_rss_bytes = 0;          // llama.cpp: node's own resident size before loading
   double bandwidth_gbps = kNotMeasured;   // tg rows: streaming read, same thread count, same run
   double bytes_per_token = kNotMeasured;  // tg rows: weight bytes read per generated token
 

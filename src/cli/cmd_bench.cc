@@ -194,10 +194,14 @@ void bench_model(const std::string& path, const BenchOptions& o,
     }
   }
   const int64_t silica_rss = peak_rss_bytes();
-  const int64_t llama_rss =
-      peer ? need(peer->call({{"op", "rss"}})).at("peak_rss_bytes").get<int64_t>() : 0;
+  const nlohmann::json llama_rss =
+      peer ? need(peer->call({{"op", "rss"}})) : nlohmann::json::object();
   for (auto& r : silica_rows) r.load_ms = load_ms, r.peak_rss_bytes = silica_rss;
-  for (auto& r : llama_rows) r.load_ms = llama_load_ms, r.peak_rss_bytes = llama_rss;
+  for (auto& r : llama_rows) {
+    r.load_ms = llama_load_ms;
+    r.peak_rss_bytes = llama_rss.value("peak_rss_bytes", int64_t(0));
+    r.runtime_rss_bytes = llama_rss.value("node_rss_bytes", int64_t(0));
+  }
   out.insert(out.end(), silica_rows.begin(), silica_rows.end());
   if (peer) out.insert(out.end(), llama_rows.begin(), llama_rows.end());
 }
@@ -216,18 +220,25 @@ void check_options(BenchOptions& o) {
     if (!std::filesystem::is_regular_file(m)) fail(fmt::format("{}: no such model file", m));
 }
 
-// Opens an output file before the (long) measurement, so a bad path fails at once.
-std::unique_ptr<std::ofstream> open_output(const std::string& path, const char* flag) {
-  if (path.empty() || path == "-") return nullptr;
-  auto f = std::make_unique<std::ofstream>(path);
-  if (!*f) fail(fmt::format("{} {}: cannot open for writing", flag, path));
-  return f;
+// Checks an output path before the (long) measurement, so a bad one fails at once; leaves no
+// file behind (an existing one stays as it was until the results are written).
+void check_output(const std::string& path, const char* flag) {
+  if (path.empty() || path == "-") return;
+  const bool existed = std::filesystem::exists(path);
+  if (!std::ofstream(path, std::ios::app))
+    fail(fmt::format("{} {}: cannot open for writing", flag, path));
+  if (!existed) std::filesystem::remove(path);
+}
+
+void write_output(const std::string& path, const char* flag, const std::string& text) {
+  std::ofstream f(path);
+  if (!(f << text).flush()) fail(fmt::format("{} {}: write failed", flag, path));
 }
 
 void bench(BenchOptions o, bool json_given) {
   check_options(o);
-  auto json_file = open_output(o.json_path, "--json");
-  auto plot_file = open_output(o.plot_path, "--plot");
+  check_output(o.json_path, "--json");
+  check_output(o.plot_path, "--plot");
   std::unique_ptr<LlamaCppPaths> peer;
   if (o.vs_llamacpp) peer = std::make_unique<LlamaCppPaths>(need(find_llamacpp_peer()));
 
@@ -246,15 +257,10 @@ void bench(BenchOptions o, bool json_given) {
     bench_model(m, o, bandwidth, peer.get(), rows);
   }
   const nlohmann::json j = bench_json(rows);
-  if (json_given && !json_file) {
-    fmt::print("{}\n", j.dump(2));
-  } else {
-    fmt::print("{}", bench_markdown(rows));
-  }
-  if (json_file && !(*json_file << j.dump(2) << "\n").flush())
-    fail(fmt::format("--json {}: write failed", o.json_path));
-  if (plot_file && !(*plot_file << bench_svg(rows)).flush())
-    fail(fmt::format("--plot {}: write failed", o.plot_path));
+  const bool json_to_stdout = json_given && (o.json_path.empty() || o.json_path == "-");
+  fmt::print("{}", json_to_stdout ? j.dump(2) + "\n" : bench_markdown(rows));
+  if (json_given && !json_to_stdout) write_output(o.json_path, "--json", j.dump(2) + "\n");
+  if (!o.plot_path.empty()) write_output(o.plot_path, "--plot", bench_svg(rows));
 }
 
 }  // namespace

@@ -120,12 +120,19 @@ export async function silicaRun(model, prompt, n, {threads = 2} = {}) {
   return stdout;
 }
 
-// `silica bench --json`: {pp_tokens_per_s, tg_tokens_per_s, load_ms}.
+// `silica bench --json` (an array, one object per test) as {pp_tokens_per_s, tg_tokens_per_s,
+// load_ms}.
 export async function silicaBench(model, {pp = 512, tg = 128, threads = 2, reps = 1} = {}) {
   const args = ['bench', model, '-p', String(pp), '-n', String(tg), '-r', String(reps)];
   args.push('--threads', String(threads), '--json');
   const {stdout} = await runProgram(silicaBin(), args, {timeoutMs: 1_800_000});
-  const out = JSON.parse(stdout);
+  const rows = JSON.parse(stdout);
+  const row = (test) => rows.find((r) => r.engine === 'silica' && r.test === test);
+  const out = {
+    pp_tokens_per_s: row(`pp${pp}`)?.tokens_per_s,
+    tg_tokens_per_s: row(`tg${tg}`)?.tokens_per_s,
+    load_ms: rows[0]?.load_ms,
+  };
   for (const k of ['pp_tokens_per_s', 'tg_tokens_per_s', 'load_ms']) {
     if (typeof out[k] !== 'number')
       throw new Error(`silica bench ${model}: no number "${k}" in ${stdout}`);
