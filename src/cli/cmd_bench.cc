@@ -17,6 +17,7 @@
 #include "cli/bench_report.h"
 #include "cli/commands.h"
 #include "engine/session.h"
+#include "store/model_layers.h"
 
 namespace silica {
 namespace {
@@ -216,8 +217,14 @@ void check_options(BenchOptions& o) {
                      o.n_gen));
   if (o.n_prompt == 0 && o.n_gen == 0) fail("-p 0 and -n 0: nothing to measure");
   if (o.batch < 1) fail(fmt::format("-b/--batch: must be at least 1, got {}", o.batch));
-  for (const auto& m : o.models)
-    if (!std::filesystem::is_regular_file(m)) fail(fmt::format("{}: no such model file", m));
+  for (auto& m : o.models) {  // a file path, or a name in the store (resolved to its blob)
+    if (std::filesystem::is_regular_file(m)) continue;
+    auto layers = resolve_model_layers(m);
+    if (!layers)
+      fail(fmt::format("{}: no such model file, nor a model in the store ({})", m,
+                       layers.message()));
+    m = layers->model_path;
+  }
 }
 
 // Checks an output path before the (long) measurement, so a bad one fails at once; leaves no
