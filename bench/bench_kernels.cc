@@ -5,6 +5,7 @@
 // process's CPU time, steadier than wall time on a shared machine (A/B compare that one).
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <random>
 #include <vector>
@@ -68,7 +69,39 @@ void run(benchmark::State& state, DType t, int64_t n_out, int64_t n_in, int64_t 
                  " threads=" + std::to_string(bench_pool().size()));
 }
 
+// Decode as a model sees it: each matvec reads a matrix that is not in any cache. Copies of one
+// 8192x2048 matrix, kStreamBytes in all (far beyond L3), are used in turn; bytes/s is then the
+// weight read rate a token gets, prefetching and all.
+constexpr size_t kStreamBytes = size_t(256) << 20;
+
+void run_stream(benchmark::State& state, DType t) {
+  const int64_t n_out = 8192, n_in = 2048;
+  const auto one = make_weights(t, n_out, n_in);
+  const size_t n_mats = std::max<size_t>(2, kStreamBytes / one.size());
+  std::vector<uint8_t> w(one.size() * n_mats);
+  for (size_t m = 0; m < n_mats; ++m) std::copy(one.begin(), one.end(), w.begin() + m * one.size());
+  const auto x = random_floats(n_in, 3);
+  std::vector<float> y(n_out);
+  MatmulScratch scratch;
+  size_t m = 0;
+  for (auto _ : state) {
+    matmul(w.data() + m * one.size(), t, n_out, n_in, x.data(), 1, y.data(), n_out, bench_pool(),
+           scratch);
+    benchmark::DoNotOptimize(y.data());
+    m = (m + 1) % n_mats;
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(one.size()));
+  state.SetLabel(std::string(isa_name(best_isa())) +
+                 " threads=" + std::to_string(bench_pool().size()));
+}
+
 void register_all() {
+  for (DType t : kTypes)
+    benchmark::RegisterBenchmark(("matvec_stream/" + std::string(dtype_name(t))).c_str(),
+                                 [=](benchmark::State& s) { run_stream(s, t); })
+        ->Unit(benchmark::kMicrosecond)
+        ->UseRealTime()
+        ->MeasureProcessCPUTime();
   for (DType t : kTypes) {
     for (int64_t n_out : {int64_t(2048), int64_t(8192)}) {
       const std::string shape = std::to_string(n_out) + "x2048";
