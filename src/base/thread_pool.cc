@@ -22,6 +22,13 @@ namespace {
 constexpr int kSpinIterations = 1 << 13;
 }  // namespace
 
+void spin_pause(int& spins) {
+  if (spins++ < kSpinIterations)
+    SILICA_PAUSE();
+  else
+    std::this_thread::yield();
+}
+
 ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
   workers_.reserve(n_threads_ - 1);
   for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
@@ -57,12 +64,7 @@ void ThreadPool::run_raw(RawFn fn, void* ctx) {
   }
   if (sleepers_.load(std::memory_order_acquire) > 0) wake_.notify_all();
   fn(ctx, 0, n_threads_);
-  for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
-    if (spin < kSpinIterations)
-      SILICA_PAUSE();
-    else
-      std::this_thread::yield();  // a worker was descheduled: let it run
-  }
+  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0;) spin_pause(spins);
 }
 
 void ThreadPool::worker(int ith) {

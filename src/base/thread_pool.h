@@ -11,6 +11,10 @@
 
 namespace silica {
 
+// One step of a spin-wait: a pause, and after a few thousand a yield (whoever we wait on may
+// have been descheduled on a busy machine). `spins` counts the steps taken.
+void spin_pause(int& spins);
+
 class ThreadPool {
  public:
   explicit ThreadPool(int n_threads);

@@ -41,11 +41,23 @@ using ToFloatFn = void (*)(const void* x, float* y, int64_t n);
 using DotTileFn = void (*)(const void* w, size_t w_stride, int64_t n_rows, const void* a,
                            size_t a_stride, int64_t n_tok, int64_t n, float* y, int64_t y_stride);
 
+// Converts n elements of a vec_dot_type row (n a multiple of kActPrepUnit, or the whole row)
+// into the dot tile's own activation layout.
+using ActPrepFn = void (*)(const void* a, void* out, int64_t n);
+// Bytes that n elements take in that layout (a multiple of kActPrepAlign for whole rows).
+using ActPrepSizeFn = size_t (*)(int64_t n);
+constexpr int64_t kActPrepUnit = 256;
+constexpr size_t kActPrepAlign = 64;
+
 struct TypeKernels {
   VecDotFn vec_dot = nullptr;  // null if t cannot be the left side of a dot
   FromFloatFn from_float = nullptr;
   ToFloatFn to_float = nullptr;
   DotTileFn dot_tile = nullptr;  // null: matmul calls vec_dot per element
+  // Optional: when set, dot_tile's a rows are act_prep's output (kActPrepAlign-aligned), not
+  // vec_dot_type rows, so that work shared by all weight rows is done once per token.
+  ActPrepFn act_prep = nullptr;
+  ActPrepSizeFn act_prep_size = nullptr;
 };
 
 // Kernels for type t on the given ISA (falls back to the scalar twin where the ISA has none).
@@ -54,10 +66,11 @@ inline const TypeKernels& type_kernels(DType t) {
   return type_kernels(t, best_isa());
 }
 
-// Scratch memory for matmul: activations converted to the weight's vec_dot_type. Reused across
-// calls so that no allocation happens per token.
+// Scratch memory for matmul: activations converted to the weight's vec_dot_type (and to the
+// tile's layout). Reused across calls so that no allocation happens per token.
 struct MatmulScratch {
-  std::vector<uint8_t> bytes;
+  std::vector<uint8_t> bytes;  // [n_tok] vec_dot_type rows
+  std::vector<uint8_t> prep;   // [n_tok] act_prep rows, from a kActPrepAlign boundary on
 };
 
 // y[t, o] = sum_i w[o, i] * x[t, i]  for t < n_tok, o < n_out.

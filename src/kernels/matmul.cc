@@ -2,6 +2,7 @@
 // to the pool's threads. Every output element is one vec_dot call on the same bytes, so the
 // result does not depend on the thread count or on how tiles were scheduled.
 #include <algorithm>
+#include <atomic>
 
 #include "kernels/kernels.h"
 
@@ -35,48 +36,114 @@ Tiling choose_tiling(int64_t n_out, int64_t n_tok, size_t w_row, int n_threads) 
   return t;
 }
 
+// Activations in the form the dots read: [n_tok] rows of row_bytes at data.
+struct Activations {
+  const uint8_t* data;
+  size_t row_bytes;
+};
+
+// Where each token's converted activations go, and in how many pieces a row is converted (so
+// that a single decode token is shared out among the threads too).
+struct ActPlan {
+  const float* x;
+  int64_t n_in, n_tok, n_pieces, piece;  // piece: elements per piece (last one may be short)
+  DType vt;
+  FromFloatFn convert;
+  ActPrepFn prep;
+  ActPrepSizeFn prep_size;
+  uint8_t *q, *p;  // q: [n_tok] vec_dot_type rows, p: [n_tok] prepared rows (or null)
+  size_t q_row, p_row;
+};
+
+void convert_piece(const ActPlan& a, int64_t unit) {
+  const int64_t t = unit / a.n_pieces, i0 = (unit % a.n_pieces) * a.piece;
+  const int64_t len = std::min(a.piece, a.n_in - i0);
+  uint8_t* q = a.q + t * a.q_row + dtype_row_size(a.vt, i0);
+  a.convert(a.x + t * a.n_in + i0, q, len);
+  if (a.prep) a.prep(q, a.p + t * a.p_row + a.prep_size(i0), len);
+}
+
+ActPlan plan_activations(const float* x, int64_t n_in, int64_t n_tok, DType vt,
+                         const TypeKernels& wk, Isa isa, MatmulScratch& scratch) {
+  ActPlan a{};
+  a.x = x;
+  a.n_in = n_in;
+  a.n_tok = n_tok;
+  a.vt = vt;
+  a.convert = type_kernels(vt, isa).from_float;
+  a.prep = wk.act_prep;
+  a.prep_size = wk.act_prep_size;
+  const bool split = n_tok == 1 && n_in % kActPrepUnit == 0;
+  a.piece = split ? kActPrepUnit * std::max<int64_t>(1, n_in / kActPrepUnit / 8) : n_in;
+  a.n_pieces = (n_in + a.piece - 1) / a.piece;
+  a.q_row = dtype_row_size(vt, n_in);
+  if (scratch.bytes.size() < a.q_row * size_t(n_tok)) scratch.bytes.resize(a.q_row * n_tok);
+  a.q = scratch.bytes.data();
+  if (a.prep) {
+    a.p_row = a.prep_size(n_in);
+    if (scratch.prep.size() < a.p_row * size_t(n_tok) + kActPrepAlign)
+      scratch.prep.resize(a.p_row * n_tok + kActPrepAlign);
+    const uintptr_t base = reinterpret_cast<uintptr_t>(scratch.prep.data());
+    a.p = scratch.prep.data() + (kActPrepAlign - base % kActPrepAlign) % kActPrepAlign;
+  }
+  return a;
+}
+
 }  // namespace
 
 void matmul(const void* w, DType wt, int64_t n_out, int64_t n_in, const float* x, int64_t n_tok,
             float* y, int64_t y_stride, ThreadPool& pool, MatmulScratch& scratch, Isa isa) {
   if (n_out <= 0 || n_tok <= 0) return;
+  const TypeKernels& wk = type_kernels(wt, isa);
   const DType vt = dtype_traits(wt)->vec_dot_type;
-  const VecDotFn dot = type_kernels(wt, isa).vec_dot;
-  const DotTileFn dot_tile = type_kernels(wt, isa).dot_tile;
+  const VecDotFn dot = wk.vec_dot;
+  const DotTileFn dot_tile = wk.dot_tile;
   const size_t w_row = dtype_row_size(wt, n_in);
   const uint8_t* wb = static_cast<const uint8_t*>(w);
 
-  // Activations in vec_dot_type, converted once: [n_tok, act_row bytes].
-  const uint8_t* act = reinterpret_cast<const uint8_t*>(x);
-  size_t act_row = size_t(n_in) * sizeof(float);
-  if (vt != DType::kF32) {
-    act_row = dtype_row_size(vt, n_in);
-    if (scratch.bytes.size() < act_row * size_t(n_tok)) scratch.bytes.resize(act_row * n_tok);
-    const FromFloatFn convert = type_kernels(vt, isa).from_float;
-    uint8_t* dst = scratch.bytes.data();
-    pool.parallel_for(n_tok, 1, [&](int64_t b, int64_t e, int) {
-      for (int64_t t = b; t < e; ++t) convert(x + t * n_in, dst + t * act_row, n_in);
-    });
-    act = dst;
+  Activations act{reinterpret_cast<const uint8_t*>(x), size_t(n_in) * sizeof(float)};
+  ActPlan plan{};
+  const bool convert = vt != DType::kF32;
+  if (convert) {
+    plan = plan_activations(x, n_in, n_tok, vt, wk, isa, scratch);
+    act = plan.prep ? Activations{plan.p, plan.p_row} : Activations{plan.q, plan.q_row};
   }
+  const Activations tile_act = act;  // what dot_tile reads; vec_dot reads vec_dot_type rows
+  const Activations dot_act = convert ? Activations{plan.q, plan.q_row} : act;
 
+  // One dispatch: the threads convert the activations (pieces handed out dynamically), wait
+  // until every piece is done, then take tiles. Waiting on finished pieces rather than on
+  // arrived threads: a late (descheduled) thread never holds the others up.
   const Tiling tl = choose_tiling(n_out, n_tok, w_row, pool.size());
-  pool.parallel_for(tl.n_row_tiles * tl.n_tok_tiles, 1, [&](int64_t b, int64_t e, int) {
-    for (int64_t tile = b; tile < e; ++tile) {
+  const int64_t n_units = convert ? n_tok * plan.n_pieces : 0;
+  const int64_t n_tiles = tl.n_row_tiles * tl.n_tok_tiles;
+  std::atomic<int64_t> next_unit{0}, done_units{0}, next_tile{0};
+  auto body = [&](int, int) {
+    for (int64_t u; (u = next_unit.fetch_add(1, std::memory_order_relaxed)) < n_units;) {
+      convert_piece(plan, u);
+      done_units.fetch_add(1, std::memory_order_release);
+    }
+    for (int spins = 0; done_units.load(std::memory_order_acquire) < n_units;) spin_pause(spins);
+    for (int64_t tile; (tile = next_tile.fetch_add(1, std::memory_order_relaxed)) < n_tiles;) {
       // Token tiles vary fastest: neighbouring tiles share weight rows.
       const int64_t r0 = (tile / tl.n_tok_tiles) * tl.rows, r1 = std::min(n_out, r0 + tl.rows);
       const int64_t t0 = (tile % tl.n_tok_tiles) * tl.toks, t1 = std::min(n_tok, t0 + tl.toks);
       if (dot_tile) {
-        dot_tile(wb + size_t(r0) * w_row, w_row, r1 - r0, act + size_t(t0) * act_row, act_row,
-                 t1 - t0, n_in, y + t0 * y_stride + r0, y_stride);
+        dot_tile(wb + size_t(r0) * w_row, w_row, r1 - r0, tile_act.data + t0 * tile_act.row_bytes,
+                 tile_act.row_bytes, t1 - t0, n_in, y + t0 * y_stride + r0, y_stride);
         continue;
       }
       for (int64_t r = r0; r < r1; ++r) {
         const uint8_t* wr = wb + size_t(r) * w_row;
-        for (int64_t t = t0; t < t1; ++t) y[t * y_stride + r] = dot(wr, act + t * act_row, n_in);
+        for (int64_t t = t0; t < t1; ++t)
+          y[t * y_stride + r] = dot(wr, dot_act.data + t * dot_act.row_bytes, n_in);
       }
     }
-  });
+  };
+  if (n_units + n_tiles <= 1)
+    body(0, 1);
+  else
+    pool.run(body);
 }
 
 }  // namespace silica

@@ -131,8 +131,8 @@ template <int R, int T>
 // Q4_0: 128-bit lanes [lo_i, lo_i+1, hi_i, hi_i+1] (elements from low / high nibbles); the
 // activations are permuted to match. Either offset (128, or the q4_0 8) times sum(a) is removed
 // by seeding the int accumulator with -offset * sum(a).
-// The per-token part of a step (permuted bytes, seed, scales) is a PairPrep. dot_tile computes
-// it once per token into a buffer and every row group reads it from there; the 1 x 1 vec_dot
+// The per-token part of a step (permuted bytes, seed, scales) is a PairPrep. matmul computes
+// it once per token (act_prep) and every row tile reads it from there; the 1 x 1 vec_dot
 // computes the same values inline. Same values, same per-pair instructions: same bits.
 struct alignas(64) PairPrep {
   __m512i av;   // activation bytes in the weight's lane order
@@ -254,28 +254,29 @@ using MicroQ4_0 = MicroQx_0<Q4_0Weights, false, R, T>;
 template <int R, int T>
 using MicroQ4_0Packed = MicroQx_0<Q4_0Weights, true, R, T>;
 
-// dot_tile for Q8_0 / Q4_0: each group of T tokens is prepared once into a per-thread buffer
-// (grown once, never per call: 192 bytes per 64 elements per token), then every row group of
-// the tile runs over it.
-template <class W, template <int, int> class MP, int R, int T>
+// The activation layout of the Q8_0 / Q4_0 tiles: PairPrep rows, made once per token by matmul
+// (act_prep) and shared by every row tile and thread. n is a multiple of 64 except at row end.
+template <class W>
+void act_prep_q0(const void* a, void* out, int64_t n) {
+  prep_row<W>(static_cast<const BlockQ8_0*>(a), n / kQK8_0, static_cast<PairPrep*>(out));
+}
+size_t act_prep_size_q0(int64_t n) {
+  return size_t((n / kQK8_0 + 1) / 2) * sizeof(PairPrep);
+}
+
+// dot_tile for Q8_0 / Q4_0 over PairPrep rows: T tokens at a time against all the tile's rows,
+// so that their prepared activations stay in L1 while the weight rows stream past.
+template <template <int, int> class MP, int R, int T>
 void dot_tile_q0(const void* w, size_t ws, int64_t n_rows, const void* a, size_t as, int64_t n_tok,
                  int64_t n, float* y, int64_t ys) {
   static constexpr auto kFns = micro_fns<MP, T>(std::make_integer_sequence<int, R>());
-  thread_local std::vector<PairPrep> buf;
-  const int64_t nb = n / kQK8_0, n_pairs = (nb + 1) / 2;
-  if (buf.size() < size_t(n_pairs * T)) buf.resize(size_t(n_pairs * T));
   const auto* wb = static_cast<const uint8_t*>(w);
   const auto* ab = static_cast<const uint8_t*>(a);
-  const size_t ps = size_t(n_pairs) * sizeof(PairPrep);
   for (int64_t t = 0; t < n_tok; t += T) {
     const int tt = int(std::min<int64_t>(T, n_tok - t));
-    for (int k = 0; k < tt; ++k)
-      prep_row<W>(reinterpret_cast<const BlockQ8_0*>(ab + (t + k) * as), nb,
-                  buf.data() + k * n_pairs);
-    const auto* pb = reinterpret_cast<const uint8_t*>(buf.data());
     for (int64_t r = 0; r < n_rows; r += R) {
       const int rr = int(std::min<int64_t>(R, n_rows - r));
-      kFns[rr - 1][tt - 1](wb + r * ws, ws, pb, ps, n, y + t * ys + r, ys);
+      kFns[rr - 1][tt - 1](wb + r * ws, ws, ab + t * as, as, n, y + t * ys + r, ys);
     }
   }
 }
@@ -532,8 +533,12 @@ void fill_avx512_tiles(KernelTable& table) {
     entry(table, t).vec_dot = dot;
     entry(table, t).dot_tile = tile;
   };
-  set(DType::kQ8_0, &vec_dot_1x1<MicroQ8_0>, &dot_tile_q0<Q8_0Weights, MicroQ8_0Packed, 4, 4>);
-  set(DType::kQ4_0, &vec_dot_1x1<MicroQ4_0>, &dot_tile_q0<Q4_0Weights, MicroQ4_0Packed, 4, 4>);
+  set(DType::kQ8_0, &vec_dot_1x1<MicroQ8_0>, &dot_tile_q0<MicroQ8_0Packed, 4, 4>);
+  set(DType::kQ4_0, &vec_dot_1x1<MicroQ4_0>, &dot_tile_q0<MicroQ4_0Packed, 4, 4>);
+  entry(table, DType::kQ8_0).act_prep = &act_prep_q0<Q8_0Weights>;
+  entry(table, DType::kQ4_0).act_prep = &act_prep_q0<Q4_0Weights>;
+  entry(table, DType::kQ8_0).act_prep_size = &act_prep_size_q0;
+  entry(table, DType::kQ4_0).act_prep_size = &act_prep_size_q0;
   set(DType::kQ4_K, &vec_dot_1x1<MicroQ4_K>, &dot_tile<MicroQ4_K, 4, 3>);
   set(DType::kQ6_K, &vec_dot_1x1<MicroQ6_K>, &dot_tile<MicroQ6_K, 4, 3>);
   set(DType::kF16, &vec_dot_1x1<MicroF16>, &dot_tile<MicroF16, 4, 3, 1>);

@@ -49,6 +49,42 @@ Data make_data(DType t, int64_t n) {
   return d;
 }
 
+// A kernel's own activation layout (act_prep), as matmul hands it to dot_tile: [n_tok] rows.
+struct alignas(kActPrepAlign) PrepLine {
+  uint8_t bytes[kActPrepAlign];
+};
+struct Prepared {
+  std::vector<PrepLine> lines;
+  size_t row = 0;  // bytes
+  const uint8_t* data() const { return reinterpret_cast<const uint8_t*>(lines.data()); }
+};
+Prepared prepare(DType t, const TypeKernels& k, const Data& d, int64_t n, int64_t piece) {
+  Prepared p;
+  p.row = k.act_prep_size(n);
+  p.lines.resize((p.row * kToks + kActPrepAlign - 1) / kActPrepAlign);
+  const DType vt = dtype_traits(t)->vec_dot_type;
+  for (int64_t tok = 0; tok < kToks; ++tok)
+    for (int64_t i0 = 0; i0 < n; i0 += piece)
+      k.act_prep(d.a.data() + tok * d.a_row + dtype_row_size(vt, i0),
+                 reinterpret_cast<uint8_t*>(p.lines.data()) + tok * p.row + k.act_prep_size(i0),
+                 std::min(piece, n - i0));
+  return p;
+}
+
+// matmul splits a decode token's row among threads in kActPrepUnit pieces: same bytes.
+TEST(DotTile, ActPrepInPiecesEqualsWholeRow) {
+  for (Isa isa : available_isas()) {
+    for (DType t : test::weight_types()) {
+      const TypeKernels& k = type_kernels(t, isa);
+      if (!k.act_prep) continue;
+      const int64_t n = 4 * kActPrepUnit;
+      const Data d = make_data(t, n);
+      const Prepared whole = prepare(t, k, d, n, n), pieces = prepare(t, k, d, n, kActPrepUnit);
+      ASSERT_EQ(0, std::memcmp(whole.data(), pieces.data(), whole.row * kToks)) << label(isa, t);
+    }
+  }
+}
+
 TEST(DotTile, EveryShapeEqualsVecDotBitForBit) {
   for (Isa isa : available_isas()) {
     for (DType t : test::weight_types()) {
@@ -56,13 +92,17 @@ TEST(DotTile, EveryShapeEqualsVecDotBitForBit) {
       if (!k.dot_tile) continue;
       for (int64_t n : lengths_for(t)) {
         const Data d = make_data(t, n);
+        // The tile reads the kernel's own layout where it has one, q rows otherwise.
+        const Prepared prep = k.act_prep ? prepare(t, k, d, n, n) : Prepared{};
+        const uint8_t* ta = k.act_prep ? prep.data() : d.a.data();
+        const size_t ta_row = k.act_prep ? prep.row : d.a_row;
         // Every sub-rectangle origin and size exercises each microkernel instance and edge.
         for (int64_t rows : {int64_t(1), int64_t(3), kRows}) {
           for (int64_t toks : {int64_t(1), int64_t(2), int64_t(5), kToks}) {
             const int64_t r0 = kRows - rows, t0 = kToks - toks;
             std::vector<float> y(size_t(toks * kRows), -1.0f);
-            k.dot_tile(d.w.data() + r0 * d.w_row, d.w_row, rows, d.a.data() + t0 * d.a_row, d.a_row,
-                       toks, n, y.data(), kRows);
+            k.dot_tile(d.w.data() + r0 * d.w_row, d.w_row, rows, ta + t0 * ta_row, ta_row, toks, n,
+                       y.data(), kRows);
             for (int64_t tk = 0; tk < toks; ++tk) {
               for (int64_t r = 0; r < rows; ++r) {
                 const uint8_t* wr = d.w.data() + (r0 + r) * d.w_row;
