@@ -151,14 +151,16 @@ void Scheduler::advance(Slot& slot, const float* logits) {
   }
   if (params.n_predict >= 0 && slot.stats.n_generated >= params.n_predict)
     return finish(slot, "length");
-  const int32_t id = slot.picker->pick(logits);
+  int64_t budget = opts_.n_ctx - 1 - int64_t(slot.cached.size());
+  if (params.n_predict >= 0) budget = std::min(budget, params.n_predict - slot.stats.n_generated);
+  const int32_t id = slot.picker->pick(logits, budget);
   if (lm_.tokenizer->is_eog(id)) return finish(slot, "stop");
   slot.stats.tokens.push_back(id);
   ++slot.stats.n_generated;
   const std::string text = slot.streamer->push(id);
   if (!text.empty() && slot.work.cb.on_text && !slot.work.cb.on_text(text))
     return finish(slot, "cancel");
-  if (slot.streamer->stopped()) return finish(slot, "stop");
+  if (slot.streamer->stopped() || slot.picker->grammar_finished()) return finish(slot, "stop");
   if (params.n_predict >= 0 && slot.stats.n_generated >= params.n_predict)
     return finish(slot, "length");
   if (int64_t(slot.cached.size()) + 1 >= opts_.n_ctx) return finish(slot, "length");

@@ -26,13 +26,13 @@ TokenPicker::TokenPicker(const LoadedModel& lm, const GenerateParams& params)
     grammar_ = std::make_unique<GrammarConstraint>(params.grammar, lm.token_trie());
 }
 
-int32_t TokenPicker::pick(const float* logits) {
+int32_t TokenPicker::pick(const float* logits, int64_t budget) {
   if (!grammar_) {
     const int32_t id = sampler_.sample(logits);
     sampler_.accept(id);
     return id;
   }
-  const int32_t id = sample_constrained(sampler_, *grammar_, logits, scratch_);
+  const int32_t id = sample_constrained(sampler_, *grammar_, logits, scratch_, budget);
   grammar_->accept(id);
   sampler_.accept(id);
   return id;
@@ -42,7 +42,7 @@ Expected<LoadedModel> load_model_with_tokenizer(const std::string& path) {
   const int64_t t0 = now_ns();
   LoadedModel lm;
   SILICA_ASSIGN_OR_RETURN(lm.model, load_model(path));
-  SILICA_ASSIGN_OR_RETURN(Vocab vocab, vocab_from_gguf(lm.model->file()));
+  SILICA_ASSIGN_OR_RETURN(Vocab vocab, load_vocab(*lm.model));
   if (int64_t(vocab.tokens.size()) != lm.model->hparams().n_vocab)
     return make_error("{}: the tokenizer has {} tokens but the embedding has {} rows", path,
                       vocab.tokens.size(), lm.model->hparams().n_vocab);
@@ -107,7 +107,9 @@ Expected<GenerateStats> Session::generate(const std::vector<int32_t>& prompt,
   std::vector<int32_t> one(1);
   for (;;) {
     if (params.n_predict >= 0 && stats.n_generated >= params.n_predict) break;
-    const int32_t id = picker.pick(logits_.data());
+    int64_t budget = n_ctx - n_past();
+    if (params.n_predict >= 0) budget = std::min(budget, params.n_predict - stats.n_generated);
+    const int32_t id = picker.pick(logits_.data(), budget);
     if (tok.is_eog(id)) {
       stats.done_reason = "stop";
       break;
@@ -116,7 +118,7 @@ Expected<GenerateStats> Session::generate(const std::vector<int32_t>& prompt,
     ++stats.n_generated;
     const std::string text = streamer.push(id);
     const bool go_on = text.empty() || on_text(text);
-    if (streamer.stopped() || !go_on) {
+    if (streamer.stopped() || !go_on || picker.grammar_finished()) {
       stats.done_reason = "stop";
       break;
     }

@@ -49,8 +49,12 @@ struct GenerateParams {
 class TokenPicker {
  public:
   TokenPicker(const LoadedModel& lm, const GenerateParams& params);
-  int32_t pick(const float* logits);  // [n_vocab]; records the token for penalties and grammar
+  // logits: [n_vocab]; records the token for penalties and grammar. budget: the tokens that may
+  // still be drawn, this one included (< 0: no limit), so a grammar's text ends in time.
+  int32_t pick(const float* logits, int64_t budget = -1);
   void accept_prompt(int32_t token) { sampler_.accept(token); }
+  // The grammar's text is complete and nothing may extend it: generation is over.
+  bool grammar_finished() const { return grammar_ && grammar_->is_finished(); }
 
  private:
   Sampler sampler_;

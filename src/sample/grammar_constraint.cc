@@ -258,17 +258,63 @@ void GrammarConstraint::reset() {
   partial_ = Utf8Partial{};
 }
 
+bool GrammarConstraint::fits(int32_t token, int64_t picks_after) {
+  if (token < 0 || token >= trie_->n_vocab()) return false;
+  if (trie_->is_eog(token)) return is_complete();
+  tmp_a_.assign(matcher_.stacks().begin(), matcher_.stacks().end());
+  Utf8Partial u = partial_;
+  if (!advance(trie_->piece(token), tmp_a_, u)) return false;
+  const int64_t rest = int64_t(matcher_.min_completion_bytes(tmp_a_)) + u.need;
+  bool can_continue = false;
+  for (GrammarMatcher::StackId st : tmp_a_)
+    can_continue = can_continue || st != GrammarMatcher::kDone;
+  if (rest == 0 && !can_continue) return true;  // finished: generation ends without another pick
+  return rest + 1 <= picks_after;               // the rest, byte by byte, then the end token
+}
+
+namespace {
+
+// Draws from the sampler this many times more before scanning every allowed token.
+constexpr int kBudgetRedraws = 16;
+
+// The highest-scoring allowed token that still fits the budget, or -1.
+int32_t best_fitting(GrammarConstraint& c, const float* masked, int64_t picks_after) {
+  int32_t best = -1;
+  for (int32_t id = 0; id < c.n_vocab(); ++id) {
+    if (masked[id] == -std::numeric_limits<float>::infinity()) continue;
+    if ((best < 0 || masked[id] > masked[best]) && c.fits(id, picks_after)) best = id;
+  }
+  return best;
+}
+
+}  // namespace
+
 int32_t sample_constrained(Sampler& sampler, GrammarConstraint& constraint, const float* logits,
-                           std::vector<float>& scratch) {
-  const int32_t t = sampler.sample(logits);
-  if (constraint.allows(t)) return t;
+                           std::vector<float>& scratch, int64_t budget) {
+  int32_t t = sampler.sample(logits);
+  const bool allowed = constraint.allows(t);
+  if (allowed && (budget < 0 || constraint.fits(t, budget - 1))) return t;
   const std::vector<uint64_t>& mask = constraint.allowed_mask();
   bool any = false;
   for (uint64_t w : mask) any = any || w != 0;
   if (!any) return -1;  // nothing can continue: the grammar cannot be satisfied by this vocab
   scratch.assign(logits, logits + constraint.n_vocab());
   constraint.apply_to_logits(scratch.data());
-  return sampler.sample(scratch.data());
+  if (!allowed) t = sampler.sample(scratch.data());
+  if (budget < 0) return t;
+  constexpr float kBanned = -std::numeric_limits<float>::infinity();
+  auto usable = [&](int32_t id) {
+    return id >= 0 && id < constraint.n_vocab() && scratch[size_t(id)] != kBanned &&
+           constraint.fits(id, budget - 1);
+  };
+  for (int i = 0; i < kBudgetRedraws; ++i) {
+    if (usable(t)) return t;
+    if (t >= 0 && t < constraint.n_vocab()) scratch[size_t(t)] = kBanned;
+    t = sampler.sample(scratch.data());
+  }
+  if (usable(t)) return t;
+  const int32_t best = best_fitting(constraint, scratch.data(), budget - 1);
+  return best >= 0 ? best : t;  // no token fits: the budget was too small from the start
 }
 
 }  // namespace silica

@@ -74,6 +74,12 @@ class GrammarConstraint {
   // Advances over the token's text; false (state unchanged) if the grammar rejects it.
   bool accept(int32_t token);
   bool is_complete() const;  // a full match, not inside a UTF-8 character
+  // A full match that no longer text can extend: nothing but the end may follow.
+  bool is_finished() const { return is_complete() && !matcher_.can_continue(); }
+  // Whether the text can still be completed if `token` comes next and at most `picks_after`
+  // more tokens may be drawn after it (the end-of-generation token counts as one). It assumes
+  // every byte has a token of its own, as byte-level BPE and byte-fallback SentencePiece have.
+  bool fits(int32_t token, int64_t picks_after);
   int32_t n_vocab() const { return trie_->n_vocab(); }
   const GrammarMatcher& matcher() const { return matcher_; }
   void reset();
@@ -105,8 +111,11 @@ class GrammarConstraint {
 // allows it (for plain temperature sampling this is exactly the masked distribution: a token
 // is kept with p(t) or re-drawn with (1 - Z) p(t) / Z); otherwise the logits are masked and the
 // sampler draws again. The caller still calls constraint.accept() on the result.
+// With a budget (the tokens that may still be drawn, this one included; < 0: no limit), a token
+// after which the text could not be completed in time is refused and another is drawn, so a
+// model that knows nothing still closes its JSON before num_predict.
 // scratch: [n_vocab] after the call.
 int32_t sample_constrained(Sampler& sampler, GrammarConstraint& constraint, const float* logits,
-                           std::vector<float>& scratch);
+                           std::vector<float>& scratch, int64_t budget = -1);
 
 }  // namespace silica

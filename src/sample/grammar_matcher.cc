@@ -1,6 +1,8 @@
 // Grammar matcher: interned parse stacks, expansion to leaves, cached per-leaf successors.
 #include "sample/grammar_matcher.h"
 
+#include <algorithm>
+
 namespace silica {
 namespace {
 
@@ -9,6 +11,8 @@ constexpr uint32_t kNotComputed = 0xFFFFFFFFu;
 }  // namespace
 
 GrammarMatcher::GrammarMatcher(std::shared_ptr<const Grammar> grammar) : g_(std::move(grammar)) {
+  compute_min_lengths();
+  cost_.push_back(0);
   frames_.push_back(Frame{kDone, kNotComputed});
   next_begin_.push_back(0);
   next_end_.push_back(0);
@@ -29,6 +33,7 @@ GrammarMatcher::StackId GrammarMatcher::intern(StackId parent, uint32_t pos) {
   auto [it, inserted] = index_.emplace(key, StackId(frames_.size()));
   if (inserted) {
     frames_.push_back(Frame{parent, pos});
+    cost_.push_back(kNotComputed);
     next_begin_.push_back(kNotComputed);
     next_end_.push_back(kNotComputed);
     stamp_.push_back(0);
@@ -157,6 +162,77 @@ bool GrammarMatcher::can_continue() const {
 
 void GrammarMatcher::reset() {
   stacks_ = initial_;
+}
+
+namespace {
+
+uint32_t utf8_length(uint32_t cp) {
+  return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+}
+
+// Bytes of the shortest code point a character element accepts (kUnreachable if none).
+uint32_t min_char_bytes(const Grammar& g, const GrammarElement& e) {
+  if (e.ascii[0] | e.ascii[1]) return 1;
+  if (!e.negated) {
+    uint32_t best = GrammarMatcher::kUnreachable;
+    for (uint32_t i = e.range_begin; i < e.range_end; ++i)
+      best = std::min(best, utf8_length(std::max<uint32_t>(g.ranges[i].lo, 0x80)));
+    return best;
+  }
+  return 2;  // a negated set excluding all of ASCII: some two-byte character is left
+}
+
+uint32_t saturating_add(uint32_t a, uint32_t b) {
+  return std::min(GrammarMatcher::kUnreachable, a + b);
+}
+
+}  // namespace
+
+// Fewest bytes per rule by fixed-point iteration (rules may recurse), then per element the
+// fewest bytes from it to the end of its alternative.
+void GrammarMatcher::compute_min_lengths() {
+  const Grammar& g = *g_;
+  std::vector<uint32_t> rule_min(g.n_rules(), kUnreachable);
+  auto elem_cost = [&](const GrammarElement& e) {
+    return e.op == GrammarOp::kChars ? min_char_bytes(g, e) : rule_min[e.ref];
+  };
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t r = 0; r < g.n_rules(); ++r) {
+      for (uint32_t alt : g.rule_alts[r]) {
+        uint32_t sum = 0;
+        for (uint32_t i = alt; g.elems[i].op != GrammarOp::kEnd; ++i)
+          sum = saturating_add(sum, elem_cost(g.elems[i]));
+        if (sum < rule_min[r]) rule_min[r] = sum, changed = true;
+      }
+    }
+  }
+  rest_bytes_.assign(g.elems.size(), 0);
+  for (size_t i = g.elems.size(); i-- > 0;) {
+    const GrammarElement& e = g.elems[i];
+    rest_bytes_[i] = e.op == GrammarOp::kEnd ? 0 : saturating_add(elem_cost(e), rest_bytes_[i + 1]);
+  }
+}
+
+uint32_t GrammarMatcher::stack_cost(StackId s) {
+  // Walk up to the first frame whose cost is known, then fill the memo on the way back down.
+  std::vector<StackId> chain;
+  while (cost_[s] == kNotComputed) {
+    chain.push_back(s);
+    s = frames_[s].parent;
+  }
+  uint32_t cost = cost_[s];
+  for (size_t i = chain.size(); i-- > 0;) {
+    cost = saturating_add(cost, rest_bytes_[frames_[chain[i]].pos]);
+    cost_[chain[i]] = cost;
+  }
+  return cost;
+}
+
+uint32_t GrammarMatcher::min_completion_bytes(std::span<const StackId> set) {
+  uint32_t best = kUnreachable;
+  for (StackId s : set) best = std::min(best, stack_cost(s));
+  return best;
 }
 
 }  // namespace silica

@@ -49,6 +49,11 @@ class GrammarMatcher {
   const Grammar& grammar() const { return *g_; }
   size_t n_interned() const { return frames_.size(); }
 
+  // The fewest bytes of text that complete a match from some stack in `set` (kUnreachable if
+  // none can finish). Lets a sampler with a token budget keep the text completable in time.
+  static constexpr uint32_t kUnreachable = 0x3FFFFFFFu;
+  uint32_t min_completion_bytes(std::span<const StackId> set);
+
  private:
   struct Frame {
     StackId parent;
@@ -58,6 +63,8 @@ class GrammarMatcher {
   void expand(StackId s, std::vector<StackId>& out);
   void ensure_next(StackId leaf);
   bool fresh(StackId s);  // first visit in this stamp generation
+  void compute_min_lengths();
+  uint32_t stack_cost(StackId s);
 
   std::shared_ptr<const Grammar> g_;
   std::vector<Frame> frames_;  // [n_interned]
@@ -68,6 +75,8 @@ class GrammarMatcher {
   std::vector<uint32_t> stamp_;  // [n_interned] generation marks for de-duplication
   uint32_t generation_ = 0;
   std::vector<StackId> initial_, stacks_, scratch_;
+  std::vector<uint32_t> rest_bytes_;  // [n_elems] fewest bytes from an element to its alt's end
+  std::vector<uint32_t> cost_;        // [n_interned] memo of stack_cost, kNotComputed if unknown
 };
 
 }  // namespace silica

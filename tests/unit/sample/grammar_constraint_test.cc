@@ -179,5 +179,64 @@ TEST(GrammarConstraint, SampleConstrainedNeverLeavesTheGrammar) {
   }
 }
 
+TEST(GrammarMatcher, MinCompletionBytesFollowsTheText) {
+  auto g = grammar_of(R"(root ::= "ab" [0-9]+ ("c" | "\u00e9\u00e9"))");
+  GrammarMatcher m(g);
+  EXPECT_EQ(m.min_completion_bytes(m.stacks()), 4u);  // "ab", a digit, "c"
+  ASSERT_TRUE(m.accept_string("ab12"));
+  EXPECT_EQ(m.min_completion_bytes(m.stacks()), 1u);
+  ASSERT_TRUE(m.accept_string("c"));
+  EXPECT_EQ(m.min_completion_bytes(m.stacks()), 0u);
+  auto only_wide = grammar_of(R"(root ::= [\u00e0-\u00ff] "x")");
+  GrammarMatcher w(only_wide);
+  EXPECT_EQ(w.min_completion_bytes(w.stacks()), 3u);  // a two-byte character, then "x"
+}
+
+// A model that knows nothing, drawing at temperature 1 under the JSON grammar with a token
+// budget: every generation must end with complete JSON within the budget. Without the budget
+// some of the same generations run out, so the test shows the budget is what closes them.
+TEST(GrammarConstraint, BudgetClosesJsonInTime) {
+  auto json = json_grammar();
+  ASSERT_TRUE(json.ok()) << json.message();
+  auto g = std::make_shared<const Grammar>(std::move(*json));
+  const std::vector<std::string> pieces = mixed_vocab();
+  const int32_t eog = int32_t(pieces.size()) - 1;
+  GrammarConstraint c(g, pieces, std::vector<int32_t>{eog});
+  constexpr int kSeeds = 40;
+  for (const int64_t limit : {6, 16, 48}) {
+    int unfinished_without_budget = 0;
+    for (const bool use_budget : {true, false}) {
+      for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
+        Sampler sampler(test::random_model_params(seed), c.n_vocab());
+        Rng rng(seed * 104729 + uint64_t(limit));
+        std::vector<float> logits(size_t(c.n_vocab())), scratch;
+        c.reset();
+        std::string text;
+        bool finished = false;
+        for (int64_t n = 0; n < limit && !finished;) {
+          for (float& l : logits) l = float(4.0 * rng.uniform());
+          const int32_t t =
+              sample_constrained(sampler, c, logits.data(), scratch, use_budget ? limit - n : -1);
+          ASSERT_GE(t, 0) << text;
+          ASSERT_TRUE(c.accept(t)) << text;
+          if (t == eog) {
+            finished = true;
+          } else {
+            text += pieces[size_t(t)], ++n;
+            finished = c.is_finished();
+          }
+        }
+        if (!use_budget) {
+          unfinished_without_budget += !finished;
+          continue;
+        }
+        ASSERT_TRUE(finished) << "limit " << limit << ", seed " << seed << ": " << text;
+        EXPECT_NO_THROW((void)nlohmann::json::parse(text)) << text;
+      }
+    }
+    EXPECT_GT(unfinished_without_budget, 0) << "limit " << limit << " never binds";
+  }
+}
+
 }  // namespace
 }  // namespace silica
