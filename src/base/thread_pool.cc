@@ -20,6 +20,9 @@ namespace {
 // About 0.1-0.5 ms of spinning: per-token dispatches come microseconds apart, while a
 // longer spin only burns a core that another process (or an oversubscribed pool) needs.
 constexpr int kSpinIterations = 1 << 13;
+constexpr uint64_t kJobAll = uint64_t(1) << 31;
+constexpr uint64_t kJobClosed = uint64_t(1) << 30;
+constexpr uint64_t kJobInside = kJobClosed - 1;
 }  // namespace
 
 void spin_pause(int& spins) {
@@ -49,7 +52,7 @@ int ThreadPool::default_threads() {
   return n == 0 ? 1 : int(n);
 }
 
-void ThreadPool::run_raw(RawFn fn, void* ctx) {
+void ThreadPool::run_raw(RawFn fn, void* ctx, bool all) {
   if (n_threads_ == 1) {
     fn(ctx, 0, 1);
     return;
@@ -57,14 +60,47 @@ void ThreadPool::run_raw(RawFn fn, void* ctx) {
   fn_ = fn;
   ctx_ = ctx;
   pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+  // Only this thread (and the destructor) moves the generation, so the next value is known.
+  const uint64_t g = generation_.load(std::memory_order_relaxed) + 1;
+  gate_.store(uint64_t(uint32_t(g)) << 32 | (all ? kJobAll : 0), std::memory_order_relaxed);
   {
     // Publishing under the mutex pairs with sleepers checking the generation under it.
     std::lock_guard<std::mutex> lock(mutex_);
-    generation_.fetch_add(1, std::memory_order_release);
+    generation_.store(g, std::memory_order_release);
   }
   if (sleepers_.load(std::memory_order_acquire) > 0) wake_.notify_all();
   fn(ctx, 0, n_threads_);
-  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0;) spin_pause(spins);
+  int spins = 0;
+  if (all) {
+    while (pending_.load(std::memory_order_acquire) != 0) spin_pause(spins);
+    return;
+  }
+  // Close the job, then wait only for the workers already inside it.
+  uint64_t v = gate_.fetch_or(kJobClosed, std::memory_order_acq_rel);
+  while ((v & kJobInside) != 0) {
+    spin_pause(spins);
+    v = gate_.load(std::memory_order_acquire);
+  }
+}
+
+// A worker that saw generation g: a run() job it must run; a run_any() job it may enter while
+// the job is still open (and still job g: a late worker must not enter a later job's gate).
+void ThreadPool::join_job(uint64_t g, int ith) {
+  const uint64_t job = uint64_t(uint32_t(g)) << 32;
+  uint64_t v = gate_.load(std::memory_order_acquire);
+  if ((v >> 32) << 32 != job) return;  // a later job: the next generation check finds it
+  if (v & kJobAll) {
+    fn_(ctx_, ith, n_threads_);
+    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    return;
+  }
+  while ((v >> 32) << 32 == job && !(v & kJobClosed)) {
+    if (gate_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel)) {
+      fn_(ctx_, ith, n_threads_);
+      gate_.fetch_sub(1, std::memory_order_release);
+      return;
+    }
+  }
 }
 
 void ThreadPool::worker(int ith) {
@@ -84,8 +120,7 @@ void ThreadPool::worker(int ith) {
     }
     seen = g;
     if (stop_.load()) return;
-    fn_(ctx_, ith, n_threads_);
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    join_job(g, ith);
   }
 }
 

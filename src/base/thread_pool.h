@@ -27,9 +27,17 @@ class ThreadPool {
   // Runs fn(ith, nth) once on each of nth = size() threads and returns when all are done.
   template <typename Fn>
   void run(Fn&& fn) {
-    using F = std::remove_reference_t<Fn>;
-    run_raw([](void* ctx, int ith, int nth) { (*static_cast<F*>(ctx))(ith, nth); },
-            const_cast<void*>(static_cast<const void*>(&fn)));
+    run_raw(&call<std::remove_reference_t<Fn>>, const_cast<void*>(static_cast<const void*>(&fn)),
+            true);
+  }
+
+  // Runs fn(ith, nth) on the caller and on the workers that join before the caller's own call
+  // returns; a worker not yet running by then (asleep, descheduled on a busy machine) is not
+  // waited for and skips the job. For bodies that share their work out dynamically.
+  template <typename Fn>
+  void run_any(Fn&& fn) {
+    run_raw(&call<std::remove_reference_t<Fn>>, const_cast<void*>(static_cast<const void*>(&fn)),
+            false);
   }
 
   // Splits [0, n) into chunks of `grain` handed out dynamically; fn(begin, end, ith).
@@ -42,7 +50,7 @@ class ThreadPool {
       return;
     }
     std::atomic<int64_t> next{0};
-    run([&](int ith, int) {
+    run_any([&](int ith, int) {
       for (;;) {
         int64_t b = next.fetch_add(grain, std::memory_order_relaxed);
         if (b >= n) break;
@@ -56,8 +64,13 @@ class ThreadPool {
 
  private:
   using RawFn = void (*)(void*, int, int);
-  void run_raw(RawFn fn, void* ctx);
+  template <typename F>
+  static void call(void* ctx, int ith, int nth) {
+    (*static_cast<F*>(ctx))(ith, nth);
+  }
+  void run_raw(RawFn fn, void* ctx, bool all);
   void worker(int ith);
+  void join_job(uint64_t generation, int ith);
 
   int n_threads_;
   std::vector<std::thread> workers_;
@@ -65,6 +78,9 @@ class ThreadPool {
   void* ctx_ = nullptr;
   std::atomic<uint64_t> generation_{0};
   std::atomic<int> pending_{0};
+  // Job admission: bits 32-63 the job's generation (low half), kJobAll for run() jobs, kJobClosed
+  // once a run_any() caller is done, bits 0-29 the workers inside a run_any() job.
+  std::atomic<uint64_t> gate_{0};
   std::atomic<bool> stop_{false};
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -143,7 +143,7 @@ void matmul(const void* w, DType wt, int64_t n_out, int64_t n_in, const float* x
   if (n_units + n_tiles <= 1)
     body(0, 1);
   else
-    pool.run(body);
+    pool.run_any(body);
 }
 
 }  // namespace silica
