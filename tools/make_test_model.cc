@@ -1,4 +1,5 @@
-// make_test_model: writes a deterministic random-weight llama / qwen2 GGUF for tests.
+// make_test_model: writes a deterministic random-weight llama / qwen2 GGUF for tests, and with
+// --hf-out the same weights as a Hugging Face folder (config.json + safetensors + tokenizer).
 //
 // Weights are reproducible from --seed on any platform (own PRNG, no <random> distributions).
 // The output projection is scaled so greedy decoding is decisive: top-1 vs top-2 logit margins
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "format/gguf.h"
+#include "model/hf_export.h"
 #include "tensor/dtype.h"
 #include "tensor/reference.h"
 
@@ -74,7 +76,8 @@ class NormalRng {
 
 struct Options {
   std::string out, type = "f16", arch = "llama", vocab, tokenizer_json, tokenizer_config;
-  std::string pre = "llama-bpe", llama3_rope;
+  std::string pre = "llama-bpe", llama3_rope, hf_out;
+  int hf_shards = 1;
   int64_t n_embd = 256, n_layer = 2, n_head = 4, n_head_kv = 2, n_ff = 512, n_ctx = 2048;
   double rope_base = 10000.0, rms_eps = 1e-5;
   bool tied = false;
@@ -425,6 +428,15 @@ Status run(const Options& o) {
   }
   b.add_weights(n_vocab);
   SILICA_RETURN_IF_ERROR(w.write(o.out));
+  if (!o.hf_out.empty()) {
+    if (plan->base != DType::kF32 && plan->base != DType::kF16 && plan->base != DType::kBF16)
+      return make_error("--hf-out needs --type f32, f16 or bf16 (found {})", o.type);
+    SILICA_ASSIGN_OR_RETURN(GgufFile written, GgufFile::open(o.out));
+    SILICA_RETURN_IF_ERROR(write_hf_folder(
+        written, o.hf_out, HfExportOptions{o.hf_shards, o.tokenizer_json, o.tokenizer_config}));
+    fmt::print("{}: Hugging Face folder of the same weights ({} shard(s))\n", o.hf_out,
+               o.hf_shards);
+  }
 
   std::string types;
   for (const auto& [name, n] : b.type_counts())
@@ -468,6 +480,10 @@ int main(int argc, char** argv) {
                  "tokenizer_config.json (bos/eos, chat template)");
   app.add_option("--pre", o.pre, "tokenizer.ggml.pre for --tokenizer-json");
   app.add_option("--seed", o.seed, "random seed");
+  app.add_option("--hf-out", o.hf_out,
+                 "also write the same weights as a Hugging Face folder (f32/f16/bf16; tokenizer "
+                 "files copied from --tokenizer-json/--tokenizer-config)");
+  app.add_option("--hf-shards", o.hf_shards, "safetensors shards in --hf-out (index when > 1)");
   CLI11_PARSE(app, argc, argv);
   silica::Status st = silica::run(o);
   if (!st.ok()) {

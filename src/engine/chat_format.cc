@@ -9,11 +9,12 @@ const char* ChatFormatter::fallback_template() {
 }
 
 Expected<ChatFormatter> ChatFormatter::create(const LoadedModel& lm) {
-  std::optional<std::string> src = lm.model->file().get_string("tokenizer.chat_template");
+  // GGUF tokenizer.chat_template, or a folder's chat_template.jinja / tokenizer_config.json.
+  const std::optional<std::string>& src = lm.model->chat_template();
   const bool from_model = src.has_value() && !src->empty();
   auto parsed = ChatTemplate::parse(from_model ? *src : std::string(fallback_template()));
   if (!parsed.ok())
-    return make_error("{}: the chat template does not parse: {}", lm.model->file().path(),
+    return make_error("{}: the chat template does not parse: {}", lm.model->path(),
                       parsed.message());
   return ChatFormatter(lm, std::make_shared<ChatTemplate>(std::move(parsed.value())), from_model);
 }

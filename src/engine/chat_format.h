@@ -1,4 +1,5 @@
-// Chat turns -> prompt tokens through the model's own chat template (tokenizer.chat_template),
+// Chat turns -> prompt tokens through the model's own chat template (GGUF tokenizer.chat_template
+// or a folder's chat_template.jinja / tokenizer_config.json),
 // shared by `silica chat` and the server.
 #pragma once
 

@@ -53,6 +53,7 @@ class SafetensorsFile {
   const StTensorInfo* find(std::string_view name) const;
   // The tensor's bytes (valid while the file lives); empty span for a header-only open.
   const uint8_t* data(const StTensorInfo& t) const;
+  const MappedFile& mapping() const { return map_; }  // empty for a header-only open
 
  private:
   SafetensorsFile() = default;

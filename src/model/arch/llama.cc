@@ -1,5 +1,5 @@
 // Llama: RMSNorm, RoPE (with Llama 3.1 rope_freqs), grouped-query attention, SwiGLU,
-// tied or separate output. Covers Llama 2, Llama 3.x and Mistral GGUF files.
+// tied or separate output. Covers Llama 2, Llama 3.x and Mistral GGUF files and HF folders.
 #include "model/arch/llama.h"
 
 #include <fmt/format.h>
@@ -13,15 +13,15 @@ namespace {
 
 class LlamaModel final : public Model {
  public:
-  LlamaModel(GgufFile file, ModelHParams hp, const LlamaVariant& v)
-      : Model(std::move(file), std::move(hp)), variant_(v) {}
+  LlamaModel(TensorSource src, ModelHParams hp, const LlamaVariant& v)
+      : Model(std::move(src), std::move(hp)), variant_(v) {}
 
   Status bind() {
-    TensorBinder b(file_);
+    TensorBinder b(src_);
     const int64_t n_embd = hp_.n_embd, n_q = hp_.n_embd_q(), n_kv = hp_.n_embd_kv();
-    const GgufTensorInfo* emb = file_.find_tensor("token_embd.weight");
+    const SourceTensor* emb = src_.find("token_embd.weight");
     if (!emb || emb->ne.size() < 2)
-      return make_error("{}: tensor 'token_embd.weight' is missing or not a matrix", file_.path());
+      return make_error("{}: tensor 'token_embd.weight' is missing or not a matrix", src_.path());
     hp_.n_vocab = emb->ne[1];
     SILICA_RETURN_IF_ERROR(b.require("token_embd.weight", {n_embd, hp_.n_vocab}, w_.tok_embd));
     SILICA_RETURN_IF_ERROR(b.require_f32("output_norm.weight", {n_embd}, w_.output_norm));
@@ -75,13 +75,16 @@ class LlamaModel final : public Model {
 
 }  // namespace
 
-Expected<std::unique_ptr<Model>> create_llama(GgufFile file, ModelHParams hp) {
-  return create_llama_family(std::move(file), std::move(hp), LlamaVariant{});
+Expected<std::unique_ptr<Model>> create_llama(TensorSource src, ModelHParams hp) {
+  // GGUF llama files hold q/k rows permuted for interleaved RoPE (hp.rope_type kNorm); a HF
+  // folder holds them as trained, for NeoX-style RoPE (hp.rope_type kNeox): same math.
+  const LlamaVariant v{hp.rope_type, /*qkv_bias=*/false};
+  return create_llama_family(std::move(src), std::move(hp), v);
 }
 
-Expected<std::unique_ptr<Model>> create_llama_family(GgufFile file, ModelHParams hp,
+Expected<std::unique_ptr<Model>> create_llama_family(TensorSource src, ModelHParams hp,
                                                      const LlamaVariant& variant) {
-  auto m = std::make_unique<LlamaModel>(std::move(file), std::move(hp), variant);
+  auto m = std::make_unique<LlamaModel>(std::move(src), std::move(hp), variant);
   SILICA_RETURN_IF_ERROR(m->bind());
   return std::unique_ptr<Model>(std::move(m));
 }

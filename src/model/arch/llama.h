@@ -13,7 +13,7 @@ struct LlamaVariant {
   bool qkv_bias = false;  // Qwen2 adds biases to q, k and v
 };
 
-Expected<std::unique_ptr<Model>> create_llama_family(GgufFile file, ModelHParams hp,
+Expected<std::unique_ptr<Model>> create_llama_family(TensorSource src, ModelHParams hp,
                                                      const LlamaVariant& variant);
 
 }  // namespace silica

@@ -4,8 +4,8 @@
 
 namespace silica {
 
-Expected<std::unique_ptr<Model>> create_qwen2(GgufFile file, ModelHParams hp) {
-  return create_llama_family(std::move(file), std::move(hp),
+Expected<std::unique_ptr<Model>> create_qwen2(TensorSource src, ModelHParams hp) {
+  return create_llama_family(std::move(src), std::move(hp),
                              LlamaVariant{RopeType::kNeox, /*qkv_bias=*/true});
 }
 
