@@ -103,7 +103,86 @@ size_t write_file(char* data, size_t size, size_t n, void* p) {
   return bytes;
 }
 
+// State of one ranged download into a shared file.
+struct RangeSink {
+  CURL* curl = nullptr;
+  int fd = -1;
+  int64_t pos = 0, end = 0;  // next file offset to write; one past the last wanted byte
+  int64_t written = 0;
+  bool checked = false, range_ignored = false, too_long = false, write_failed = false;
+  long status = 0;
+  std::string error_body;
+  const DownloadOptions* opts = nullptr;
+};
+
+size_t write_range(char* data, size_t size, size_t n, void* p) {
+  auto* s = static_cast<RangeSink*>(p);
+  const size_t bytes = size * n;
+  if (!s->checked) {
+    s->checked = true;
+    curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &s->status);
+    if (s->status == 200) {  // the whole body: this server ignores Range
+      s->range_ignored = true;
+      return 0;
+    }
+  }
+  if (s->status != 206) {
+    if (s->error_body.size() < kMaxErrorBody) s->error_body.append(data, bytes);
+    return bytes;
+  }
+  if (s->pos + int64_t(bytes) > s->end) {  // more than the range asked for
+    s->too_long = true;
+    return 0;
+  }
+  for (size_t off = 0; off < bytes;) {
+    const ssize_t w = ::pwrite(s->fd, data + off, bytes - off, s->pos);
+    if (w <= 0) {
+      s->write_failed = true;
+      return 0;
+    }
+    off += size_t(w);
+    s->pos += w;
+    s->written += w;
+  }
+  if (s->opts->on_progress) s->opts->on_progress(s->written);
+  return bytes;
+}
+
 }  // namespace
+
+Status http_download_range(const std::string& url, int fd, int64_t begin, int64_t end,
+                           const DownloadOptions& o, bool* range_ignored) {
+  *range_ignored = false;
+  if (begin >= end) return {};
+  RangeSink s;
+  s.fd = fd;
+  s.pos = begin;
+  s.end = end;
+  s.opts = &o;
+  std::vector<std::string> headers = o.headers;
+  headers.push_back(fmt::format("Range: bytes={}-{}", begin, end - 1));
+  Transfer t = make_transfer(url, headers, o.cancel);
+  s.curl = t.curl.get();
+  curl_easy_setopt(s.curl, CURLOPT_XFERINFODATA, &t);
+  curl_easy_setopt(s.curl, CURLOPT_WRITEFUNCTION, write_range);
+  curl_easy_setopt(s.curl, CURLOPT_WRITEDATA, &s);
+  const CURLcode rc = curl_easy_perform(s.curl);
+  if (!s.checked) curl_easy_getinfo(s.curl, CURLINFO_RESPONSE_CODE, &s.status);
+  const std::string what = fmt::format("GET {} (bytes {}-{})", url, begin, end - 1);
+  if (rc == CURLE_ABORTED_BY_CALLBACK) return make_error("{}: interrupted", what);
+  if (s.range_ignored || (rc == CURLE_OK && s.status == 200)) {
+    *range_ignored = true;
+    return make_error("{}: the server ignores Range (HTTP 200)", what);
+  }
+  if (s.too_long) return make_error("{}: the server sent more than the range", what);
+  if (s.write_failed) return make_error("{}: cannot write: {}", what, std::strerror(errno));
+  if (s.status != 0 && s.status != 206)
+    return make_error("{}: HTTP {}: {}", what, s.status, s.error_body.substr(0, 300));
+  if (rc != CURLE_OK)
+    return make_error("{}: {} after {} bytes", what, curl_easy_strerror(rc), s.written);
+  if (s.pos != end) return make_error("{}: the response ended after {} bytes", what, s.written);
+  return {};
+}
 
 std::string url_escape(const std::string& segment) {
   std::string out;

@@ -36,6 +36,13 @@ struct DownloadOptions {
 // the file keeps every byte received so far, so a later call resumes.
 Status http_download(const std::string& url, const std::string& path, const DownloadOptions& o);
 
+// Downloads bytes [begin, end) of url into the open file `fd` at the same offsets (pwrite), with
+// "Range: bytes=begin-(end-1)"; o.on_progress gets the bytes of this range written so far. A
+// server that answers 200 instead of 206 ignores Range: *range_ignored is set and nothing is
+// written. On an error every byte written stays, so the caller can resume from begin + written.
+Status http_download_range(const std::string& url, int fd, int64_t begin, int64_t end,
+                           const DownloadOptions& o, bool* range_ignored);
+
 // Percent-encodes one path segment.
 std::string url_escape(const std::string& segment);
 

@@ -11,9 +11,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "base/log.h"
 #include "format/gguf.h"
 #include "store/hf_repo.h"
 #include "store/http_client.h"
@@ -74,7 +78,205 @@ int64_t file_size_or_zero(const std::string& path) {
 
 }  // namespace
 
-// Downloads one blob into its partial file (resuming), checks size and sha256, renames it.
+namespace {
+
+// Blobs above this many bytes are fetched as Range parts of this size.
+constexpr int64_t kDefaultPartSize = int64_t(64) << 20;
+// Parts in flight at once.
+constexpr int kDefaultParts = 4;
+// How often the part progress file is rewritten and progress reported while parts run.
+constexpr auto kPartsTick = std::chrono::milliseconds(100);
+constexpr auto kPartsSaveInterval = std::chrono::milliseconds(500);
+
+int64_t env_int(const char* key, int64_t fallback) {
+  const char* v = std::getenv(key);
+  if (!v || !*v) return fallback;
+  char* end = nullptr;
+  const long long n = std::strtoll(v, &end, 10);
+  return (*end == '\0' && n > 0) ? int64_t(n) : fallback;
+}
+
+// One Range part of a blob: bytes [begin, end), of which `done` from begin are in the file.
+struct BlobPart {
+  int64_t begin = 0;
+  int64_t end = 0;
+  int64_t done = 0;
+};
+
+std::string parts_path(const std::string& partial) {
+  return partial + ".parts.json";
+}
+
+// The recorded parts of a resumed download, if the file describes this blob; else empty.
+std::vector<BlobPart> load_parts(const std::string& path, const std::string& digest, int64_t size) {
+  std::ifstream in(path);
+  if (!in) return {};
+  auto j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded() || j.value("digest", "") != digest || j.value("size", int64_t(-1)) != size ||
+      !j.contains("parts") || !j["parts"].is_array())
+    return {};
+  std::vector<BlobPart> parts;
+  int64_t at = 0;
+  for (const auto& p : j["parts"]) {
+    if (!p.is_array() || p.size() != 3 || !p[0].is_number_integer() || !p[1].is_number_integer() ||
+        !p[2].is_number_integer())
+      return {};
+    BlobPart b{p[0].get<int64_t>(), p[1].get<int64_t>(), p[2].get<int64_t>()};
+    if (b.begin != at || b.end <= b.begin || b.done < 0 || b.done > b.end - b.begin) return {};
+    at = b.end;
+    parts.push_back(b);
+  }
+  return at == size ? parts : std::vector<BlobPart>{};
+}
+
+// Written to a temp name and renamed, so a kill mid-write leaves the previous record.
+Status save_parts(const std::string& path, const std::string& digest, int64_t size,
+                  const std::vector<BlobPart>& parts) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const BlobPart& p : parts) list.push_back({p.begin, p.end, p.done});
+  const std::string text =
+      nlohmann::json{{"digest", digest}, {"size", size}, {"parts", list}}.dump() + "\n";
+  const std::string temp = path + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::trunc);
+    out << text;
+    if (!out.flush()) return make_error("cannot write {}: {}", temp, std::strerror(errno));
+  }
+  if (std::rename(temp.c_str(), path.c_str()) != 0)
+    return make_error("cannot rename {} to {}: {}", temp, path, std::strerror(errno));
+  return {};
+}
+
+// Fresh parts of part_size bytes; the first `have` bytes (a single-stream partial) count as done.
+std::vector<BlobPart> plan_parts(int64_t size, int64_t part_size, int64_t have) {
+  std::vector<BlobPart> parts;
+  for (int64_t b = 0; b < size; b += part_size) {
+    BlobPart p{b, std::min(size, b + part_size), 0};
+    p.done = std::clamp(have - p.begin, int64_t(0), p.end - p.begin);
+    parts.push_back(p);
+  }
+  return parts;
+}
+
+// Shared by the part workers and the thread that watches them.
+struct PartsRun {
+  std::vector<BlobPart> parts;
+  std::unique_ptr<std::atomic<int64_t>[]> done;  // [n_parts] bytes in the file per part
+  std::atomic<size_t> next{0};
+  std::atomic<bool> stop{false};  // user cancel, a failed part, or Range ignored
+  std::atomic<bool> range_ignored{false};
+  std::mutex mutex;
+  Status error;  // the first part that failed for good
+
+  int64_t completed() const {
+    int64_t n = 0;
+    for (size_t i = 0; i < parts.size(); ++i) n += done[i].load();
+    return n;
+  }
+  std::vector<BlobPart> snapshot() const {
+    std::vector<BlobPart> out = parts;
+    for (size_t i = 0; i < out.size(); ++i) out[i].done = done[i].load();
+    return out;
+  }
+};
+
+// Takes parts off the queue and downloads each, retrying (resumed) up to o.max_attempts.
+void part_worker(PartsRun& run, const std::string& url, const std::vector<std::string>& hdrs,
+                 int fd, const PullOptions& o) {
+  for (size_t i; (i = run.next++) < run.parts.size();) {
+    const BlobPart& p = run.parts[i];
+    Status last;
+    for (int attempt = 0; attempt < o.max_attempts && !run.stop; ++attempt) {
+      const int64_t base = run.done[i].load();
+      if (p.begin + base >= p.end) break;
+      DownloadOptions d;
+      d.headers = hdrs;
+      d.cancel = &run.stop;
+      d.on_progress = [&run, i, base](int64_t w) { run.done[i] = base + w; };
+      bool ignored = false;
+      last = http_download_range(url, fd, p.begin + base, p.end, d, &ignored);
+      if (ignored) run.range_ignored = true;
+      if (last.ok() || ignored) break;
+    }
+    if (run.stop) return;
+    if (!last.ok()) {
+      std::lock_guard<std::mutex> lock(run.mutex);
+      if (run.error.ok()) run.error = last;
+      run.stop = true;
+      return;
+    }
+  }
+}
+
+// Fetches a blob as concurrent Range parts into `partial` (full size, written in place), with
+// per-part progress in <partial>.parts.json so an interrupted pull resumes each part. Sets
+// *range_ignored (and returns an error) when the server answers a Range request with 200.
+Status fetch_parts(const std::string& url, const std::vector<std::string>& hdrs,
+                   const std::string& partial, const std::string& digest, int64_t size,
+                   const std::string& label, const PullOptions& o, bool* range_ignored) {
+  *range_ignored = false;
+  const std::string record = parts_path(partial);
+  PartsRun run;
+  run.parts = load_parts(record, digest, size);
+  if (run.parts.empty()) {
+    run.parts = plan_parts(size, env_int("SILICA_PULL_PART_SIZE", kDefaultPartSize),
+                           std::min(file_size_or_zero(partial), size));
+  }
+  const int fd = ::open(partial.c_str(), O_RDWR | O_CREAT, 0644);
+  if (fd < 0) return make_error("cannot open {}: {}", partial, std::strerror(errno));
+  if (::ftruncate(fd, size) != 0) {
+    ::close(fd);
+    return make_error("cannot size {} to {} bytes: {}", partial, size, std::strerror(errno));
+  }
+  SILICA_RETURN_IF_ERROR(save_parts(record, digest, size, run.parts));
+  run.done = std::make_unique<std::atomic<int64_t>[]>(run.parts.size());
+  for (size_t i = 0; i < run.parts.size(); ++i) run.done[i] = run.parts[i].done;
+  const size_t n_threads =
+      std::min(run.parts.size(), size_t(env_int("SILICA_PULL_PARTS", kDefaultParts)));
+  std::atomic<size_t> running{n_threads};
+  std::vector<std::thread> workers;
+  for (size_t t = 0; t < n_threads; ++t) {
+    workers.emplace_back([&] {
+      part_worker(run, url, hdrs, fd, o);
+      --running;
+    });
+  }
+  // This thread reports progress, saves the record, and passes a user cancel on to the parts.
+  auto last_save = std::chrono::steady_clock::now();
+  int64_t last_reported = -1;
+  while (running > 0) {
+    if (cancelled(o)) run.stop = true;
+    const int64_t now_done = run.completed();
+    if (now_done != last_reported) report(o, {label, digest, size, last_reported = now_done});
+    if (std::chrono::steady_clock::now() - last_save >= kPartsSaveInterval) {
+      (void)save_parts(record, digest, size, run.snapshot());  // best effort; the final one counts
+      last_save = std::chrono::steady_clock::now();
+    }
+    std::this_thread::sleep_for(kPartsTick);
+  }
+  for (auto& w : workers) w.join();
+  const bool closed = ::close(fd) == 0;
+  const int64_t have = run.completed();
+  SILICA_RETURN_IF_ERROR(save_parts(record, digest, size, run.snapshot()));
+  report(o, {label, digest, size, have});
+  if (run.range_ignored) {
+    *range_ignored = true;
+    return make_error("GET {}: the server ignores Range requests", url);
+  }
+  if (cancelled(o))
+    return make_error(
+        "interrupted: {} of {} bytes of {} kept in {} ({} parts); pull again to resume", have, size,
+        digest, partial, run.parts.size());
+  if (!run.error.ok()) return run.error;
+  if (!closed) return make_error("cannot write {}: {}", partial, std::strerror(errno));
+  if (have != size) return make_error("blob {}: the parts hold {} of {} bytes", digest, have, size);
+  return {};
+}
+
+}  // namespace
+
+// Downloads one blob into its partial file (resuming), checks size and sha256, renames it. A blob
+// above SILICA_PULL_PART_SIZE comes as concurrent Range parts unless the server ignores Range.
 Status fetch_blob(const Store& store, const std::string& url, const std::vector<std::string>& hdrs,
                   const std::string& digest, int64_t size, const PullOptions& o) {
   std::string label = "pulling " + digest.substr(7, 12);
@@ -83,6 +285,26 @@ Status fetch_blob(const Store& store, const std::string& url, const std::vector<
   BlobLock lock;
   SILICA_RETURN_IF_ERROR(lock.acquire(partial + ".lock", o));
   if (store.has_blob(digest)) return report(o, {label, digest, size, size}), Status();
+  const std::string record = parts_path(partial);
+  std::error_code ec;
+  // A started parts download stays one, whatever the part size setting says now.
+  if (size > env_int("SILICA_PULL_PART_SIZE", kDefaultPartSize) || fs::exists(record, ec)) {
+    bool range_ignored = false;
+    Status st = fetch_parts(url, hdrs, partial, digest, size, label, o, &range_ignored);
+    if (!range_ignored && !st.ok()) return st;
+    if (range_ignored) {
+      log_info("{}: no Range support; downloading {} as one stream", url, digest);
+      std::remove(partial.c_str());
+      std::remove(record.c_str());
+    } else {
+      report(o, {"verifying sha256 digest", digest, size, size});
+      Status committed = store.commit_blob(partial, digest);
+      std::remove(record.c_str());  // a mismatch deleted the data too: start over next time
+      SILICA_RETURN_IF_ERROR(committed);
+      lock.unlink();
+      return {};
+    }
+  }
   DownloadOptions d;
   d.headers = hdrs;
   d.cancel = o.cancel;

@@ -166,6 +166,93 @@ test("Ctrl-C leaves a resumable partial and no model; the next pull finishes it"
   assert.deepEqual(listNames((await run(["ls"], {store})).out), [name]);
 });
 
+// Small parts, so the ~25 MB test model comes in many Range parts.
+const kPartSize = 1 << 20;
+const kParts = 4;
+const partsEnv = {SILICA_PULL_PART_SIZE: String(kPartSize), SILICA_PULL_PARTS: String(kParts)};
+const cdnGets = (hex, start) => reg.log.slice(start).filter((e) => e.path === `/cdn/${hex}`);
+const rangeOf = (e) => e.range.match(/^bytes=(\d+)-(\d+)$/).slice(1).map(Number);
+
+test("a blob above the part size comes as concurrent Range parts, each byte once", async () => {
+  const data = Buffer.concat([model, Buffer.from("parts")]);
+  const hex = sha256(data);
+  reg.addModel("library/parts:t", [{mediaType: kModelMedia, data}]);
+  reg.faults.set(hex, {chunkDelayMs: 20, times: kParts});  // slow first parts: they overlap
+  const store = freshStore();
+  const start = reg.log.length;
+  reg.maxInFlight = 0;
+  const r = await run(["pull", "--insecure", `127.0.0.1:${reg.port}/library/parts:t`], {store, env: partsEnv});
+  assert.equal(r.code, 0, r.err);
+  assert.equal(reg.maxInFlight, kParts, "as many parts in flight as allowed, never more");
+  const gets = cdnGets(hex, start);
+  assert.equal(gets.length, Math.ceil(data.length / kPartSize));
+  assert.ok(gets.every((e) => e.status === 206), JSON.stringify(gets));
+  const ranges = gets.map(rangeOf).sort((a, b) => a[0] - b[0]);
+  ranges.forEach(([b, e], i) => {
+    assert.equal(b, i * kPartSize);
+    assert.equal(e, Math.min(data.length, (i + 1) * kPartSize) - 1);
+  });
+  assert.equal(gets.reduce((n, e) => n + e.sent, 0), data.length, "every byte crossed the wire once");
+  assert.ok(fs.readFileSync(path.join(store, "blobs", `sha256-${hex}`)).equals(data));
+  assert.deepEqual(blobFiles(store).filter((f) => f.includes("partial") && !f.endsWith(".lock")), []);
+});
+
+test("Ctrl-C during a parts download keeps each part's progress; the resume fetches only the rest", async () => {
+  const data = Buffer.concat([model, Buffer.from("parts-interrupt")]);
+  const hex = sha256(data);
+  reg.addModel("library/pintr:t", [{mediaType: kModelMedia, data}]);
+  const cut = 300001;  // each of the first parts sends this much, then stalls
+  reg.faults.set(hex, {stallAfter: cut, times: kParts});
+  const store = freshStore();
+  const name = `127.0.0.1:${reg.port}/library/pintr:t`;
+  const partial = path.join(store, "blobs", `sha256-${hex}-partial`);
+  const record = `${partial}.parts.json`;
+  const start = reg.log.length;
+  const first = await run(["pull", "--insecure", name], {store, env: partsEnv, onSpawn: (p) => {
+    const poll = setInterval(() => {
+      if (cdnGets(hex, start).length < kParts) return;
+      clearInterval(poll);
+      setTimeout(() => p.kill("SIGINT"), 500);  // let the stalled parts' bytes arrive
+    }, 20);
+  }});
+  assert.equal(first.code, 1, first.err);
+  assert.match(first.err, /interrupted.*pull again to resume/);
+  assert.deepEqual(listNames((await run(["ls"], {store})).out), []);
+  const saved = JSON.parse(fs.readFileSync(record, "utf8"));
+  assert.equal(saved.size, data.length);
+  const kept = saved.parts.reduce((n, [, , done]) => n + done, 0);
+  assert.equal(kept, kParts * cut, JSON.stringify(saved.parts.filter((p) => p[2] > 0)));
+  assert.equal(fs.statSync(partial).size, data.length, "parts write in place into a full-size file");
+
+  const resumed = reg.log.length;
+  const second = await run(["pull", "--insecure", name], {store, env: partsEnv});
+  assert.equal(second.code, 0, second.err);
+  const gets = cdnGets(hex, resumed);
+  const want = saved.parts.filter(([b, e, done]) => b + done < e).map(([b, e, done]) => [b + done, e - 1]);
+  assert.deepEqual(gets.map(rangeOf).sort((a, b) => a[0] - b[0]), want, "only the missing bytes are asked for");
+  assert.equal(gets.reduce((n, e) => n + e.sent, 0), data.length - kept);
+  assert.ok(fs.readFileSync(path.join(store, "blobs", `sha256-${hex}`)).equals(data));
+  assert.ok(!fs.existsSync(partial) && !fs.existsSync(record));
+  assert.deepEqual(listNames((await run(["ls"], {store})).out), [name]);
+});
+
+test("a server without Range support gets one plain stream instead of parts", async () => {
+  const data = Buffer.concat([model, Buffer.from("no-range")]);
+  const hex = sha256(data);
+  reg.addModel("library/norange:t", [{mediaType: kModelMedia, data}]);
+  reg.noRange.add(hex);
+  const store = freshStore();
+  const start = reg.log.length;
+  const r = await run(["pull", "--insecure", `127.0.0.1:${reg.port}/library/norange:t`], {store, env: partsEnv});
+  assert.equal(r.code, 0, r.err);
+  const gets = cdnGets(hex, start);
+  assert.deepEqual(gets.at(-1).range, null, "the fallback asks for the whole blob");
+  assert.equal(gets.at(-1).status, 200);
+  assert.ok(gets.length <= kParts + 1, `${gets.length} requests`);
+  assert.ok(fs.readFileSync(path.join(store, "blobs", `sha256-${hex}`)).equals(data));
+  assert.deepEqual(blobFiles(store).filter((f) => f.includes("partial") && !f.endsWith(".lock")), []);
+});
+
 test("a blob that does not match its digest is refused and nothing is listed", async () => {
   const good = Buffer.from(model.subarray(0, 300000));
   const manifest = reg.addModel("library/bad:t", [{mediaType: kModelMedia, data: good}]);

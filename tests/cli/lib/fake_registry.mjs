@@ -14,6 +14,9 @@ export class FakeRegistry {
     this.faults = new Map();     // hex -> {dropAfter, stallAfter, chunkDelayMs, times}
     this.log = [];               // {path, range, status, sent}
     this.stalled = [];
+    this.noRange = new Set();    // hex of blobs served as if Range were unsupported
+    this.inFlight = 0;           // blob responses open now
+    this.maxInFlight = 0;        // the most at once since the last reset
   }
 
   // Adds blobs and a manifest for ns/model:tag; layers: [{mediaType, data}]. Returns the digests.
@@ -84,20 +87,28 @@ export class FakeRegistry {
     res.writeHead(404).end();
   }
 
-  // Serves a blob with Range support; a fault applies to its first `times` requests.
+  // Serves a blob with Range support ("bytes=a-" and "bytes=a-b"; none when `noRange` lists the
+  // blob); a fault applies to its first `times` requests. Counts blob requests in flight.
   serveBlob(req, res, hex, p) {
     const data = this.blobs.get(hex);
     const entry = {path: p, range: req.headers.range ?? null, status: 0, sent: 0};
     this.log.push(entry);
     if (!data) return res.writeHead((entry.status = 404)).end();
-    let start = 0;
-    const r = entry.range?.match(/^bytes=(\d+)-$/);
-    if (r) start = Number(r[1]);
-    if (start >= data.length) return res.writeHead((entry.status = 416)).end();
-    const body = data.subarray(start);
+    this.inFlight = (this.inFlight ?? 0) + 1;
+    this.maxInFlight = Math.max(this.maxInFlight ?? 0, this.inFlight);
+    res.on("close", () => this.inFlight--);
+    let start = 0, end = data.length;  // [start, end)
+    const r = this.noRange?.has(hex) ? null : entry.range?.match(/^bytes=(\d+)-(\d*)$/);
+    if (r) {
+      start = Number(r[1]);
+      if (r[2] !== "") end = Math.min(data.length, Number(r[2]) + 1);
+    }
+    if (start >= data.length || start >= end) return res.writeHead((entry.status = 416)).end();
+    const body = data.subarray(start, end);
     entry.status = r ? 206 : 200;
-    const headers = {"content-length": body.length, "accept-ranges": "bytes"};
-    if (r) headers["content-range"] = `bytes ${start}-${data.length - 1}/${data.length}`;
+    const headers = {"content-length": body.length};
+    if (!this.noRange?.has(hex)) headers["accept-ranges"] = "bytes";
+    if (r) headers["content-range"] = `bytes ${start}-${end - 1}/${data.length}`;
     res.writeHead(entry.status, headers);
     const fault = this.faults.get(hex);
     const active = fault && fault.times > 0 ? (fault.times--, fault) : null;
@@ -107,13 +118,29 @@ export class FakeRegistry {
       return res.write(part, () => setTimeout(() => res.socket.destroy(), 50));
     }
     if (active?.stallAfter !== undefined) {
-      entry.sent = active.stallAfter;
+      entry.sent = Math.min(active.stallAfter, body.length);
       this.stalled.push(res);
       return res.write(body.subarray(0, active.stallAfter));  // and never more
     }
     if (active?.chunkDelayMs) return this.trickle(res, body, entry, active.chunkDelayMs);
-    entry.sent = body.length;
-    res.end(body);
+    // In slices, so `sent` counts what the socket took before a client hung up.
+    return this.pump(res, body, entry);
+  }
+
+  pump(res, body, entry) {
+    const kSlice = 1 << 16;
+    let off = 0;
+    const next = () => {
+      while (off < body.length) {
+        const part = body.subarray(off, off + kSlice);
+        off += part.length;
+        entry.sent += part.length;
+        if (!res.write(part)) return res.once("drain", next);
+      }
+      res.end();
+    };
+    res.on("close", () => res.removeAllListeners("drain"));
+    next();
   }
 
   trickle(res, body, entry, delay) {
