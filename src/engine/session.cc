@@ -42,7 +42,7 @@ Expected<LoadedModel> load_model_with_tokenizer(const std::string& path) {
   const int64_t t0 = now_ns();
   LoadedModel lm;
   SILICA_ASSIGN_OR_RETURN(lm.model, load_model(path));
-  SILICA_ASSIGN_OR_RETURN(Vocab vocab, vocab_from_gguf(lm.model->file()));
+  SILICA_ASSIGN_OR_RETURN(Vocab vocab, load_vocab(*lm.model));
   if (int64_t(vocab.tokens.size()) != lm.model->hparams().n_vocab)
     return make_error("{}: the tokenizer has {} tokens but the embedding has {} rows", path,
                       vocab.tokens.size(), lm.model->hparams().n_vocab);
