@@ -4,6 +4,8 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <limits>
 #include <thread>
 
 #include "base/log.h"
@@ -81,6 +83,21 @@ bool is_openai_path(const std::string& path) {
   return path.rfind("/v1/", 0) == 0;
 }
 
+// Blob uploads stream to disk (GGUF files are GiBs); every other route reads its body into memory.
+bool is_streamed_upload(const httplib::Request& req) {
+  return req.method == "POST" && req.path.rfind("/api/blobs/", 0) == 0;
+}
+
+// httplib's one payload limit would cap blob uploads too, so it is lifted and the small limit
+// checked here, before any body is read. Chunked bodies were never limited by httplib 0.11.
+bool body_too_large(const httplib::Request& req, size_t max_bytes) {
+  if (is_streamed_upload(req) || !req.has_header("Content-Length")) return false;
+  const std::string v = req.get_header_value("Content-Length");
+  char* end = nullptr;
+  const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+  return end == v.c_str() || *end != '\0' || n > max_bytes;
+}
+
 void install_hooks(httplib::Server& svr, ServerState& state) {
   svr.set_pre_routing_handler([&state](const httplib::Request& req, httplib::Response& res) {
     ++state.counters.http_requests;
@@ -103,6 +120,14 @@ void install_hooks(httplib::Server& svr, ServerState& state) {
                    "unauthorized: send the server's API key as 'Authorization: Bearer <key>'");
         return httplib::Server::HandlerResponse::Handled;
       }
+    }
+    if (body_too_large(req, state.opts.max_body_bytes)) {
+      // The body stays unread, so the connection cannot carry another request.
+      res.set_header("Connection", "close");
+      send_error(res, is_openai_path(req.path), 413,
+                 fmt::format("the request body is too large: the limit is {} bytes",
+                             state.opts.max_body_bytes));
+      return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });
@@ -136,7 +161,8 @@ void install_hooks(httplib::Server& svr, ServerState& state) {
 HttpServer::HttpServer(const ServerOptions& opts) : impl_(std::make_unique<Impl>(opts)) {
   httplib::Server& svr = impl_->svr;
   ServerState& state = impl_->state;
-  svr.set_payload_max_length(opts.max_body_bytes);
+  // Lifted for streamed blob uploads; install_hooks applies opts.max_body_bytes elsewhere.
+  svr.set_payload_max_length(std::numeric_limits<size_t>::max());
   svr.set_read_timeout(60, 0);
   svr.set_write_timeout(60, 0);
   // Streams hold a connection thread each; leave room for the queue and quick requests.

@@ -287,6 +287,45 @@ std::set<std::string> blob_names(const Store& store) {
   return out;
 }
 
+// One streamed create: "parsing modelfile" goes out before the (possibly GiB-copying) work
+// starts, then a line per layer, "writing manifest" and "success", or {"error": ...}.
+struct CreateJob {
+  Store store;
+  ModelName name;
+  Modelfile modelfile;
+  std::string base_dir;
+  bool started = false;
+};
+
+std::string create_lines(CreateJob& job) {
+  const std::set<std::string> before = blob_names(job.store);
+  auto m = create_model(job.store, job.name, job.modelfile, job.base_dir);
+  if (!m) {
+    log_warn("create {}: {}", job.name.display(), m.message());
+    return ndjson({{"error", fmt::format("create {}: {}", job.name.display(), m.message())}});
+  }
+  std::string out;
+  for (const ManifestLayer& l : m->layers) {
+    const bool had = before.count("sha256-" + l.digest.substr(7)) > 0;
+    out += ndjson({{"status", (had ? "using existing layer " : "creating new layer ") + l.digest}});
+  }
+  out += ndjson({{"status", "writing manifest"}});
+  out += ndjson({{"status", "success"}});
+  return out;
+}
+
+bool write_create_lines(CreateJob& job, httplib::DataSink& sink) {
+  if (!job.started) {
+    job.started = true;
+    const std::string first = ndjson({{"status", "parsing modelfile"}});
+    return sink.write(first.data(), first.size());
+  }
+  const std::string rest = create_lines(job);
+  if (!sink.write(rest.data(), rest.size())) return false;
+  sink.done();
+  return true;
+}
+
 void create(ServerState& state, const httplib::Request& req, httplib::Response& res) {
   Json body;
   if (!read_object(req, res, body)) return;
@@ -303,20 +342,18 @@ void create(ServerState& state, const httplib::Request& req, httplib::Response& 
   if (!store) return send_error(res, false, 500, store.message());
   auto mf = modelfile_from_create_request(body, *store);
   if (!mf) return send_error(res, false, 400, mf.message());
-  const std::set<std::string> before = blob_names(*store);
   std::error_code ec;
-  auto m = create_model(*store, *parsed, *mf, fs::current_path(ec).string());
-  if (!m) return send_error(res, false, 400, fmt::format("create {}: {}", *name, m.message()));
-  if (!*stream) return res.set_content(Json({{"status", "success"}}).dump(), kJsonType);
-  // The steps as Ollama reports them; create_model ran them already, so they go out at once.
-  std::string out;
-  for (const ManifestLayer& l : m->layers) {
-    const bool had = before.count("sha256-" + l.digest.substr(7)) > 0;
-    out += ndjson({{"status", (had ? "using existing layer " : "creating new layer ") + l.digest}});
+  const std::string base_dir = fs::current_path(ec).string();
+  if (!*stream) {
+    auto m = create_model(*store, *parsed, *mf, base_dir);
+    if (!m) return send_error(res, false, 400, fmt::format("create {}: {}", *name, m.message()));
+    return res.set_content(Json({{"status", "success"}}).dump(), kJsonType);
   }
-  out += ndjson({{"status", "writing manifest"}});
-  out += ndjson({{"status", "success"}});
-  res.set_content(out, kNdjsonType);
+  auto job = std::make_shared<CreateJob>(
+      CreateJob{std::move(*store), std::move(*parsed), std::move(*mf), base_dir});
+  res.set_chunked_content_provider(kNdjsonType, [job](size_t, httplib::DataSink& sink) {
+    return write_create_lines(*job, sink);
+  });
 }
 
 // The digest in /api/blobs/<digest>, or a 400 answered.
@@ -351,12 +388,20 @@ void upload_blob(ServerState& state, const httplib::Request& req, httplib::Respo
   if (!out) return send_error(res, false, 500, fmt::format("cannot create {}", temp));
   Sha256 hash;
   bool write_ok = true;
-  reader([&](const char* data, size_t n) {
+  int64_t received = 0;
+  const bool read_ok = reader([&](const char* data, size_t n) {
     hash.update(data, n);
+    received += int64_t(n);
     write_ok = write_ok && std::fwrite(data, 1, n, out) == n;
     return write_ok;
   });
   write_ok = (std::fclose(out) == 0) && write_ok;
+  if (!read_ok && write_ok) {  // the client hung up (or sent a short body): keep nothing
+    std::remove(temp.c_str());
+    log_warn("upload of {} ended after {} bytes; nothing kept", digest, received);
+    return send_error(res, false, 400,
+                      fmt::format("the upload of {} ended after {} bytes", digest, received));
+  }
   const std::string got = "sha256:" + hash.finish_hex();
   if (!write_ok || got != digest) {
     std::remove(temp.c_str());

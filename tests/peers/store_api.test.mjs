@@ -3,6 +3,7 @@
 // upload, and a pull cancelled by a client that goes away (then resumed).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import {after, before, test} from 'node:test';
 
@@ -21,6 +22,10 @@ const kGreedy = {temperature: 0, num_predict: 6};
 const kTrickleDelayMs = 30;  // per twentieth of the model blob: ~0.6 s of visible progress
 const kStallAfterBytes = 1 << 20;
 const kResumeLimitMs = 20_000;  // far below the store's 60 s stall timeout
+const kBigUploadBytes = 100 * (1 << 20) + 12345;  // above the server's 64 MiB JSON body limit
+const kJsonBodyLimit = 64 * (1 << 20);
+const kHangUpAfterBytes = 8 * (1 << 20);
+const kUploadSettleMs = 300;
 
 let scratch;
 let modelsDir;
@@ -133,6 +138,7 @@ test('create from a store model with a system prompt, parameters, messages, lice
   const events = await collect(await ollama.create({model: 'brief', from: regName(), system: 'Answer in French.',
     parameters: {temperature: 0.2, stop: ['END', 'STOP']}, messages, license: 'MIT', stream: true}));
   const statuses = events.map((e) => e.status);
+  assert.equal(statuses[0], 'parsing modelfile');
   assert.ok(statuses.includes(`using existing layer sha256:${modelHex}`), statuses.join(', '));
   assert.ok(statuses.some((s) => s.startsWith('creating new layer sha256:')), statuses.join(', '));
   assert.deepEqual(statuses.slice(-2), ['writing manifest', 'success']);
@@ -150,6 +156,24 @@ test('create from a store model with a system prompt, parameters, messages, lice
       (e) => e.status_code === 400 && /not supported yet/.test(e.message));
   await assert.rejects(ollama.create({model: 'nofrom', system: 'x'}), (e) => e.status_code === 400);
   await assert.rejects(ollama.create({model: 'bad', from: 'absent:tag'}), (e) => e.status_code === 400);
+});
+
+test('create: stream:false answers one object; a failure inside the stream is an {"error"} line', async () => {
+  const quiet = await fetch(`${server.url}/api/create`, {method: 'POST',
+    body: JSON.stringify({model: 'quiet', from: regName(), system: 'Shh.', stream: false})});
+  assert.equal(quiet.status, 200);
+  assert.deepEqual(JSON.parse(await quiet.text()), {status: 'success'});
+  await ollama.delete({model: 'quiet'});
+
+  const r = await fetch(`${server.url}/api/create`, {method: 'POST',
+    body: JSON.stringify({model: 'bad', from: 'absent:tag'})});
+  const lines = (await r.text()).trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(lines[0], {status: 'parsing modelfile'});
+  assert.equal(lines.length, 2, JSON.stringify(lines));
+  assert.match(lines[1].error, /absent/);
+  await assert.rejects(async () => collect(await ollama.create({model: 'bad', from: 'absent:tag', stream: true})),
+      /absent/);
+  assert.ok(!(await names()).includes('bad:latest'));
 });
 
 // Prompt and generated token counts of one non-raw generate or chat request.
@@ -226,6 +250,58 @@ test('blobs: HEAD and POST with digest checks; create from an uploaded GGUF', as
       (e) => e.status_code === 400 && /POST \/api\/blobs/.test(e.message));
   await ollama.delete({model: 'uploaded'});
   assert.deepEqual(storeBlobs(), []);
+});
+
+// Sends a POST's headers (and `bytes` of body) over a raw socket, then hangs up or reads the reply.
+function rawPost(urlPath, contentLength, bytes, {hangUp}) {
+  const {hostname, port} = new URL(server.url);
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(Number(port), hostname, () => {
+      sock.write(`POST ${urlPath} HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${contentLength}\r\n\r\n`);
+      sock.write(Buffer.alloc(bytes, 0x7b), () => {
+        if (hangUp) sock.destroy(), resolve('');
+      });
+    });
+    let reply = '';
+    sock.on('data', (d) => reply += d.toString('latin1'));
+    sock.on('end', () => resolve(reply));
+    sock.on('error', (e) => hangUp ? resolve('') : reject(e));
+  });
+}
+
+test('blobs: a 100+ MiB upload streams to disk; a hang-up mid-upload leaves nothing', async () => {
+  // The tiny GGUF padded past the JSON body limit: trailing bytes after the tensor data.
+  const big = Buffer.concat([model, Buffer.alloc(kBigUploadBytes - model.length, 0)]);
+  const bigHex = sha256(big);
+  const url = `${server.url}/api/blobs/sha256:${bigHex}`;
+  const blobsBefore = fs.readdirSync(path.join(modelsDir, 'blobs')).sort();
+
+  await rawPost(`/api/blobs/sha256:${bigHex}`, big.length, kHangUpAfterBytes, {hangUp: true});
+  await new Promise((r) => setTimeout(r, kUploadSettleMs));
+  assert.equal((await fetch(url, {method: 'HEAD'})).status, 404);
+  assert.deepEqual(fs.readdirSync(path.join(modelsDir, 'blobs')).sort(), blobsBefore, 'no temp file stays');
+
+  const wrong = await fetch(`${server.url}/api/blobs/sha256:${modelHex}`, {method: 'POST', body: big});
+  assert.equal(wrong.status, 400);
+  assert.deepEqual(fs.readdirSync(path.join(modelsDir, 'blobs')).sort(), blobsBefore);
+
+  assert.equal((await fetch(url, {method: 'POST', body: big})).status, 201);
+  assert.equal((await fetch(url, {method: 'HEAD'})).status, 200);
+  const stored = path.join(modelsDir, 'blobs', `sha256-${bigHex}`);
+  assert.equal(fs.statSync(stored).size, big.length);
+  assert.equal(sha256(fs.readFileSync(stored)), bigHex);
+
+  const events = await collect(await ollama.create({model: 'big', files: {'big.gguf': `sha256:${bigHex}`}, stream: true}));
+  assert.deepEqual(events.map((e) => e.status).slice(-2), ['writing manifest', 'success']);
+  assert.equal(await greedy('big'), await greedy('loose'), 'the padded GGUF is the same model');
+  await ollama.delete({model: 'big'});
+  assert.ok(!fs.existsSync(stored));
+
+  // The JSON routes keep their limit: refused from the headers alone, before any body is read.
+  const reply = await rawPost('/api/show', kJsonBodyLimit + 1, 0, {hangUp: false});
+  assert.match(reply, /^HTTP\/1\.1 413 /);
+  assert.match(reply, /too large/);
 });
 
 test('a client that goes away cancels the pull; the next pull resumes the partial file', async () => {
