@@ -3,11 +3,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 
 #include "cli/commands.h"
 #include "engine/session.h"
+#include "format/model_folder.h"
 #include "store/model_layers.h"
 #include "store/store.h"
 
@@ -45,9 +48,20 @@ std::string parameters_text(const nlohmann::ordered_json& params) {
   return out;
 }
 
-// The template in use: the TEMPLATE layer, else the GGUF's chat template.
+// A folder's chat template: tokenizer_config.json "chat_template" when it is one string.
+std::string folder_template(const std::string& folder) {
+  std::ifstream in(folder + "/tokenizer_config.json");
+  auto j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return "";
+  auto t = j.find("chat_template");
+  return t != j.end() && t->is_string() ? t->get<std::string>() : "";
+}
+
+// The template in use: the TEMPLATE layer, else the GGUF's (or the folder's) chat template.
 std::string template_text(const ModelLayers& l) {
   if (!l.template_text.empty()) return l.template_text;
+  std::error_code ec;
+  if (std::filesystem::is_directory(l.model_path, ec)) return folder_template(l.model_path);
   auto f = GgufFile::open(l.model_path);
   return f ? f->get_string("tokenizer.chat_template").value_or("") : "";
 }
@@ -113,11 +127,31 @@ bool show_section(const ShowOptions& o, const ModelLayers& l) {
   return false;
 }
 
+// A safetensors / MLX folder (given as a path, or a store model's folder view): the facts
+// describe_model_path reads from config.json and the safetensors headers.
+void show_folder(const ShowOptions& o, const ModelLayers& l) {
+  auto d = describe_model_path(l.model_path);
+  if (!d) fail(d.message());
+  auto row = [](const char* k, const std::string& v) { fmt::print("  {:<20} {}\n", k, v); };
+  fmt::print("Model\n");
+  row("folder", l.model_path);
+  row("format", d->format);
+  row("architecture", d->family);
+  row("parameters", d->parameter_size);
+  row("quantization", d->quantization_level);
+  std::string files;
+  for (const std::string& f : d->weight_files) files += (files.empty() ? "" : ", ") + f;
+  row("weight files", files);
+  if (l.model_path != o.model) show_store_layers(o.model, l);
+}
+
 void show(const ShowOptions& o) {
   const std::string& path = o.model;
   auto layers = resolve_model_layers(path);  // a file path, or a name in the store
   if (!layers) fail(layers.message());
   if (show_section(o, *layers)) return;
+  std::error_code ec;
+  if (std::filesystem::is_directory(layers->model_path, ec)) return show_folder(o, *layers);
   const std::string* model_path = &layers->model_path;
   auto lm = load_model_with_tokenizer(*model_path);
   if (!lm) fail(lm.message());
@@ -159,7 +193,8 @@ void show(const ShowOptions& o) {
 void add_show_command(CLI::App& app) {
   auto o = std::make_shared<ShowOptions>();
   CLI::App* cmd = app.add_subcommand("show", "Show a model's architecture, size and quantization");
-  cmd->add_option("model", o->model, "A GGUF model file or a model name from the store")
+  cmd->add_option("model", o->model,
+                  "A GGUF model file, a safetensors/MLX folder, or a model name from the store")
       ->required();
   cmd->add_flag("--modelfile", o->modelfile, "Only the Modelfile that rebuilds the model");
   cmd->add_flag("--parameters", o->parameters, "Only the PARAMETER values");

@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import {fileURLToPath} from "node:url";
 import {FakeRegistry, sha256} from "./lib/fake_registry.mjs";
+import {FakeHf, safetensors} from "./lib/fake_hf.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const silica = process.env.SILICA_BIN ?? path.join(root, "build/src/cli/silica");
@@ -398,6 +399,60 @@ test("show NAME --modelfile / --parameters / --template / --system / --license /
   const verbose = await run(["show", "shown", "-v"], {store});
   assert.match(verbose.out, /^ {2}general\.architecture +llama$/m);
   assert.doesNotMatch((await run(["show", "shown"], {store})).out, /general\.architecture/);
+});
+
+// The details `show` prints for a model folder: "key   value" rows.
+const showRows = (out) => Object.fromEntries(out.split("\n").map((l) => l.trim().match(/^(\S+(?: \S+)?)\s{2,}(.*)$/))
+  .filter(Boolean).map((m) => [m[1], m[2]]));
+
+test("show on safetensors and MLX folders (a path, or a pulled store model) prints their details", async () => {
+  // qwen2-like BF16: 1024*1024 + 1024 = 1049600 parameters, Ollama's "1.05M".
+  const st = {
+    "config.json": Buffer.from(JSON.stringify({architectures: ["Qwen2ForCausalLM"], model_type: "qwen2"})),
+    "model.safetensors": safetensors([{name: "model.embed_tokens.weight", dtype: "BF16", shape: [1024, 1024]},
+      {name: "model.norm.weight", dtype: "F32", shape: [1024]}]),
+    "tokenizer.json": Buffer.from(JSON.stringify({model: {type: "BPE", vocab: {a: 0}}})),
+    "tokenizer_config.json": Buffer.from(JSON.stringify({chat_template: "{{ messages[0].content }}"})),
+  };
+  const hf = await new FakeHf().listen();
+  try {
+    hf.addRepo("org/show-st", st);
+    const store = freshStore();
+    const env = {SILICA_HF_ENDPOINT: hf.endpoint};
+    const pulled = await run(["pull", "hf.co/org/show-st"], {store, env});
+    assert.equal(pulled.code, 0, pulled.err);
+    const show = await run(["show", "hf.co/org/show-st"], {store, env});
+    assert.equal(show.code, 0, show.err);
+    const rows = showRows(show.out);
+    assert.deepEqual([rows.format, rows.architecture, rows.parameters, rows.quantization],
+      ["safetensors", "qwen2", "1.05M", "BF16"], show.out);
+    assert.equal(rows["weight files"], "model.safetensors");
+    assert.match(show.out, /Store\n\s+name\s+hf\.co\/org\/show-st/);
+    const tmpl = await run(["show", "hf.co/org/show-st", "--template"], {store, env});
+    assert.equal(tmpl.out.trim(), "{{ messages[0].content }}", "the folder's chat template");
+  } finally {
+    await hf.close();
+  }
+  // An MLX 4-bit group-64 folder by path: 512 rows of 512 values pack into 64 uint32 words per
+  // row; 512*512 + 512 = 262656 parameters ("263K").
+  const mlx = fs.mkdtempSync(path.join(dir, "mlx-"));
+  fs.writeFileSync(path.join(mlx, "config.json"), JSON.stringify({model_type: "llama",
+    quantization: {group_size: 64, bits: 4}}));
+  fs.writeFileSync(path.join(mlx, "model.safetensors"), safetensors([
+    {name: "model.embed_tokens.weight", dtype: "U32", shape: [512, 64]},
+    {name: "model.embed_tokens.scales", dtype: "BF16", shape: [512, 8]},
+    {name: "model.embed_tokens.biases", dtype: "BF16", shape: [512, 8]},
+    {name: "model.norm.weight", dtype: "BF16", shape: [512]}]));
+  const show = await run(["show", mlx], {store: freshStore()});
+  assert.equal(show.code, 0, show.err);
+  const rows = showRows(show.out);
+  assert.deepEqual([rows.folder, rows.format, rows.architecture, rows.parameters, rows.quantization],
+    [mlx, "mlx", "llama", "263K", "Q4_G64"], show.out);
+  assert.doesNotMatch(show.out, /Store/, "a bare folder has no store layers");
+  fs.rmSync(path.join(mlx, "config.json"));
+  const broken = await run(["show", mlx], {store: freshStore()});
+  assert.equal(broken.code, 1);
+  assert.match(broken.err, /config\.json/);
 });
 
 test("ps and stop talk to a running server; a clear message when none runs", async () => {
