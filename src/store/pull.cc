@@ -222,13 +222,14 @@ Status fetch_parts(const std::string& url, const std::vector<std::string>& hdrs,
     run.parts = plan_parts(size, env_int("SILICA_PULL_PART_SIZE", kDefaultPartSize),
                            std::min(file_size_or_zero(partial), size));
   }
+  // The record comes first: a full-size partial without one would read as complete.
+  SILICA_RETURN_IF_ERROR(save_parts(record, digest, size, run.parts));
   const int fd = ::open(partial.c_str(), O_RDWR | O_CREAT, 0644);
   if (fd < 0) return make_error("cannot open {}: {}", partial, std::strerror(errno));
   if (::ftruncate(fd, size) != 0) {
     ::close(fd);
     return make_error("cannot size {} to {} bytes: {}", partial, size, std::strerror(errno));
   }
-  SILICA_RETURN_IF_ERROR(save_parts(record, digest, size, run.parts));
   run.done = std::make_unique<std::atomic<int64_t>[]>(run.parts.size());
   for (size_t i = 0; i < run.parts.size(); ++i) run.done[i] = run.parts[i].done;
   const size_t n_threads =
