@@ -58,6 +58,7 @@ double nice_step(double range) {  // 1, 2 or 5 times a power of ten
 struct Layout {
   std::vector<std::string> tests, engines;
   std::vector<std::pair<std::string, int>> groups;  // (model, threads)
+  std::vector<std::string> labels;                  // [groups]: the type, or the file name
   double group_width() const { return double(engines.size()) * (kBarWidth + kBarGap) + kGroupGap; }
   double plot_width() const {
     return std::max(kMinPlotWidth, double(groups.size()) * group_width());
@@ -97,15 +98,15 @@ std::string panel(const std::vector<BenchRow>& rows, const Layout& L, const std:
       "<text transform=\"translate({:.1f},{:.1f}) rotate(-90)\" "
       "text-anchor=\"middle\">tokens/s</text>\n",
       x0 + 16, kMarginTop + kPlotHeight / 2);
-  s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">model, threads</text>\n",
-                   left + w / 2, bottom + 56);
+  s += fmt::format(
+      "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">weight type, threads</text>\n",
+      left + w / 2, bottom + 56);
   for (size_t g = 0; g < L.groups.size(); ++g) {
     const double gx = left + double(g) * L.group_width() + kGroupGap / 2;
     const auto& [model, threads] = L.groups[g];
     s += fmt::format(
         "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"11\">{}</text>\n",
-        gx + (L.group_width() - kGroupGap) / 2, bottom + 16,
-        esc(std::filesystem::path(model).filename().string()));
+        gx + (L.group_width() - kGroupGap) / 2, bottom + 16, esc(L.labels[g]));
     s += fmt::format(
         "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"11\">{} "
         "thread{}</text>\n",
@@ -143,6 +144,21 @@ std::string bench_svg(const std::vector<BenchRow>& rows) {
     index_of(L.tests, r.test);
     index_of(L.engines, r.engine);
     index_of(L.groups, std::pair<std::string, int>(r.model, r.threads));
+  }
+  // Groups are labelled by weight type (short, and what readers compare); by file name only
+  // when two models of one type would otherwise look alike.
+  for (const auto& [model, threads] : L.groups) {
+    std::string type;
+    for (const auto& r : rows)
+      if (r.model == model && r.threads == threads) type = r.type;
+    L.labels.push_back(type);
+  }
+  for (size_t g = 0; g < L.groups.size(); ++g) {
+    for (size_t h = 0; h < L.groups.size(); ++h) {
+      if (h != g && L.labels[h] == L.labels[g] && L.groups[h].first != L.groups[g].first &&
+          L.groups[h].second == L.groups[g].second)
+        L.labels[g] = std::filesystem::path(L.groups[g].first).filename().string();
+    }
   }
   const double width = std::max(1.0, double(L.tests.size())) * L.panel_width();
   const double height = kMarginTop + kPlotHeight + kMarginBottom;
