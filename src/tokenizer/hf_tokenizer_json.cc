@@ -160,8 +160,13 @@ void read_specials(const Json& root, const Json& cfg, Vocab& v) {
   const int32_t unk = config_token(cfg, "unk_token", v);
   if (unk >= 0) v.unk = unk;
   const Json& post = root.value("post_processor", Json());
-  if (type_of(post) == "TemplateProcessing") {
-    const Json& single = post.value("single", Json::array());
+  // Llama 3.1 files wrap it: Sequence [ByteLevel, TemplateProcessing].
+  std::vector<const Json*> posts = {&post};
+  if (type_of(post) == "Sequence" && post.contains("processors") && post["processors"].is_array())
+    for (const Json& p : post["processors"]) posts.push_back(&p);
+  for (const Json* p : posts) {
+    if (type_of(*p) != "TemplateProcessing") continue;
+    const Json& single = p->value("single", Json::array());
     v.add_bos = !single.empty() && single[0].contains("SpecialToken");
   }
   if (cfg.is_object()) {

