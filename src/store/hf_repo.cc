@@ -122,8 +122,16 @@ Expected<ManifestLayer> fetch_repo_file(const Store& store, const std::string& e
   return l;
 }
 
-// Ollama's config blob shape; for folders model_type carries the parameter size, as Ollama's
-// own ConfigV2 does.
+std::string folder_key(const Manifest& m) {
+  std::string text;
+  for (const auto& l : m.layers)
+    if (l.media_type == kMediaModelFile) text += l.file_name + '\0' + l.digest + '\n';
+  return sha256_hex(text);
+}
+
+}  // namespace
+
+// model_type carries the parameter size, as Ollama's own ConfigV2 does for folders.
 Expected<ManifestLayer> folder_config_blob(const Store& store, const std::vector<ManifestLayer>& ls,
                                            const ModelDescription& d) {
   nlohmann::ordered_json diff = nlohmann::ordered_json::array();
@@ -138,15 +146,6 @@ Expected<ManifestLayer> folder_config_blob(const Store& store, const std::vector
                            {"rootfs", {{"type", "layers"}, {"diff_ids", diff}}}};
   return store.add_blob_bytes(j.dump(), kConfigMediaType);
 }
-
-std::string folder_key(const Manifest& m) {
-  std::string text;
-  for (const auto& l : m.layers)
-    if (l.media_type == kMediaModelFile) text += l.file_name + '\0' + l.digest + '\n';
-  return sha256_hex(text);
-}
-
-}  // namespace
 
 bool is_wanted_repo_file(const std::string& name) {
   if (name.find('/') != std::string::npos) return false;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "format/model_folder.h"
 #include "store/pull.h"
 #include "store/store.h"
 
@@ -35,6 +36,13 @@ bool is_safetensors_repo(const std::vector<HfFile>& files);
 // The files a model folder needs: config, weights (+ index), tokenizer and generation files;
 // not READMEs, images, or .bin/.pt/.pth pickles, and nothing in sub-folders.
 bool is_wanted_repo_file(const std::string& name);
+
+// The config blob of a folder model in Ollama's shape: format, family, parameter size (in
+// "model_type", as Ollama does) and quantization level ("file_type") from `d`; rootfs.diff_ids
+// lists `layers`. Pulls and `create FROM <folder>` both write it, so both list alike.
+Expected<ManifestLayer> folder_config_blob(const Store& store,
+                                           const std::vector<ManifestLayer>& layers,
+                                           const ModelDescription& d);
 
 // Pulls every wanted file as a blob (LFS files by their sha256, the rest by size and git blob
 // sha1), checks the folder is a model (config.json, valid safetensors headers), and writes a

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "format/gguf.h"
+#include "format/model_folder.h"
+#include "store/hf_repo.h"
 
 namespace silica {
 namespace {
@@ -77,14 +79,40 @@ void set_layer(std::vector<ManifestLayer>& layers, const ManifestLayer& l) {
   layers.push_back(l);
 }
 
-// FROM: a store model's layers, or a GGUF file imported as the model layer.
+// FROM a safetensors / MLX folder: the files a pull of the same repository would fetch, each a
+// kMediaModelFile layer named after its file. The folder is checked first (config.json, readable
+// safetensors headers) so a bad one leaves no blobs behind.
+Expected<std::vector<ManifestLayer>> folder_layers(const Store& store, const ModelfileCommand& c,
+                                                   const fs::path& dir) {
+  auto d = describe_model_path(dir.string());
+  if (!d)
+    return make_error("FROM {} (line {}): not a usable model folder: {}", c.args, c.line,
+                      d.message());
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (e.is_regular_file(ec) && is_wanted_repo_file(name)) names.push_back(name);
+  }
+  if (ec) return make_error("FROM {}: cannot list {}: {}", c.args, dir.string(), ec.message());
+  std::sort(names.begin(), names.end());  // the same files give the same manifest
+  std::vector<ManifestLayer> layers;
+  for (const std::string& name : names) {
+    SILICA_ASSIGN_OR_RETURN(ManifestLayer l,
+                            store.add_blob_file((dir / name).string(), kMediaModelFile));
+    l.file_name = name;
+    layers.push_back(std::move(l));
+  }
+  return layers;
+}
+
+// FROM: a store model's layers, a GGUF file imported as the model layer, or a model folder.
 Expected<std::vector<ManifestLayer>> from_layers(const Store& store, const ModelfileCommand& c,
                                                  const std::string& base_dir) {
   fs::path p(c.args);
   if (p.is_relative()) p = fs::path(base_dir) / p;
   std::error_code ec;
-  if (fs::is_directory(p, ec))
-    return make_error("FROM {}: safetensors / MLX folders are not supported by create yet", c.args);
+  if (fs::is_directory(p, ec)) return folder_layers(store, c, p);
   if (fs::is_regular_file(p, ec)) {
     if (!GgufFile::open(p.string()))
       return make_error("FROM {}: {} is not a GGUF file", c.args, p.string());
@@ -96,6 +124,21 @@ Expected<std::vector<ManifestLayer>> from_layers(const Store& store, const Model
     return make_error("FROM {} (line {}): not a file under {} and not a stored model: {}", c.args,
                       c.line, base_dir, base.message());
   return base->manifest.layers;
+}
+
+// The config blob: a GGUF model's architecture, or a folder model described through its folder
+// view exactly as a pull describes it (so `list` and /api/tags show the same details).
+Expected<ManifestLayer> config_layer(const Store& store, const ModelName& name, const Manifest& m) {
+  if (const ManifestLayer* model = m.find(kMediaModel))
+    return store.add_config_blob(m.layers, "gguf", gguf_arch(store.blob_path(model->digest)), "");
+  if (!is_folder_manifest(m))
+    return make_error("create {}: FROM gave no model layer", name.display());
+  SILICA_ASSIGN_OR_RETURN(std::string folder, materialize_folder_view(store, m));
+  auto d = describe_model_path(folder);
+  if (!d)
+    return make_error("create {}: the model files are not a usable model folder: {}",
+                      name.display(), d.message());
+  return folder_config_blob(store, m.layers, *d);
 }
 
 }  // namespace
@@ -202,12 +245,6 @@ Expected<Manifest> create_model(const Store& store, const ModelName& name, const
       layers.push_back(l);
     }
   }
-  auto model = std::find_if(layers.begin(), layers.end(),
-                            [](const auto& l) { return l.media_type == kMediaModel; });
-  if (model == layers.end())
-    return make_error("create {}: FROM gave no model layer", name.display());
-  // A copy: the layers added below may reallocate `layers` and invalidate the iterator.
-  const std::string model_digest = model->digest;
   if (!params.empty()) {
     std::string base = "{}";
     for (const auto& l : layers) {
@@ -223,9 +260,7 @@ Expected<Manifest> create_model(const Store& store, const ModelName& name, const
   }
   Manifest m;
   m.layers = layers;
-  SILICA_ASSIGN_OR_RETURN(
-      m.config,
-      store.add_config_blob(layers, "gguf", gguf_arch(store.blob_path(model_digest)), ""));
+  SILICA_ASSIGN_OR_RETURN(m.config, config_layer(store, name, m));
   SILICA_RETURN_IF_ERROR(store.write_manifest(name, m));
   return m;
 }

@@ -28,8 +28,10 @@ Expected<Modelfile> parse_modelfile(std::string_view text, std::string_view wher
 // Splits "key value" / "role content" (the value may be quoted); error if either is missing.
 Expected<std::pair<std::string, std::string>> split_first_word(const ModelfileCommand& c);
 
-// Builds and stores model `name`: FROM is a store name or a .gguf path (relative paths are
-// resolved against base_dir); the other instructions become layers. Returns the manifest.
+// Builds and stores model `name`: FROM is a store name, a .gguf path or a Hugging Face
+// safetensors / MLX folder (relative paths are resolved against base_dir; a folder's files become
+// kMediaModelFile layers, as a pull of the repository makes); the other instructions become
+// layers. Returns the manifest.
 Expected<Manifest> create_model(const Store& store, const ModelName& name, const Modelfile& mf,
                                 const std::string& base_dir);
 
