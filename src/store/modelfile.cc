@@ -110,7 +110,7 @@ Expected<std::vector<ManifestLayer>> folder_layers(const Store& store, const Mod
 Expected<std::vector<ManifestLayer>> from_layers(const Store& store, const ModelfileCommand& c,
                                                  const std::string& base_dir) {
   fs::path p(c.args);
-  if (p.is_relative()) p = fs::path(base_dir) / p;
+  if (p.is_relative()) p = (fs::path(base_dir) / p).lexically_normal();
   std::error_code ec;
   if (fs::is_directory(p, ec)) return folder_layers(store, c, p);
   if (fs::is_regular_file(p, ec)) {
