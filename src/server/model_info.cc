@@ -2,14 +2,13 @@
 // /v1/models.
 #include "server/model_info.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
 
+#include "store/sha256.h"
 #include "tensor/dtype.h"
 
 namespace silica {
@@ -176,21 +175,8 @@ Expected<std::string> file_digest(const std::string& path) {
     if (it != cache.end() && it->second.size == size && it->second.mtime == mtime)
       return it->second.digest;
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error("{}: cannot open for reading", path);
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), std::streamsize(buf.size()));
-    EVP_DigestUpdate(ctx, buf.data(), size_t(in.gcount()));
-  }
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_DigestFinal_ex(ctx, md, &n);
-  EVP_MD_CTX_free(ctx);
-  std::string hex = "sha256:";
-  for (unsigned int i = 0; i < n; ++i) hex += fmt::format("{:02x}", md[i]);
+  SILICA_ASSIGN_OR_RETURN(std::string file_hex, sha256_file_hex(path));
+  const std::string hex = "sha256:" + file_hex;
   std::lock_guard<std::mutex> lock(mutex);
   cache[path] = Entry{size, mtime, hex};
   return hex;
