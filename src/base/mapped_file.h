@@ -34,4 +34,9 @@ class MappedFile {
   std::string path_;
 };
 
+// Tells the OS that the whole pages inside [p, p+len) of a read-only file mapping will not be
+// read soon: they leave this process's resident memory (the page cache may keep them, and a
+// later read faults them back in from the file).
+void release_pages(const void* p, size_t len);
+
 }  // namespace silica

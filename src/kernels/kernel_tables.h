@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "kernels/kernels.h"
+#include "kernels/packed.h"
 
 namespace silica::kernels_internal {
 
@@ -25,6 +26,8 @@ void fill_avx2_kernels(KernelTable& table);
 void fill_avx512_kernels(KernelTable& table);
 // Multi-row x multi-token tiles and their 1 x 1 vec_dots (x86/avx512_tiles.cc); after the above.
 void fill_avx512_tiles(KernelTable& table);
+// The VNNI tile over packed groups of type t (x86/avx512_packed.cc), or null.
+PackedTileFn avx512_packed_tile(DType t);
 #endif
 #if defined(SILICA_HAVE_NEON)
 // dotprod: whether the int8 dots may use SDOT (ARMv8.2 FEAT_DotProd).

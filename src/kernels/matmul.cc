@@ -5,6 +5,7 @@
 #include <atomic>
 
 #include "kernels/kernels.h"
+#include "kernels/packed.h"
 
 namespace silica {
 namespace {
@@ -63,16 +64,16 @@ void convert_piece(const ActPlan& a, int64_t unit) {
   if (a.prep) a.prep(q, a.p + t * a.p_row + a.prep_size(i0), len);
 }
 
-ActPlan plan_activations(const float* x, int64_t n_in, int64_t n_tok, DType vt,
-                         const TypeKernels& wk, Isa isa, MatmulScratch& scratch) {
+ActPlan plan_activations(const float* x, int64_t n_in, int64_t n_tok, DType vt, ActPrepFn prep,
+                         ActPrepSizeFn prep_size, Isa isa, MatmulScratch& scratch) {
   ActPlan a{};
   a.x = x;
   a.n_in = n_in;
   a.n_tok = n_tok;
   a.vt = vt;
   a.convert = type_kernels(vt, isa).from_float;
-  a.prep = wk.act_prep;
-  a.prep_size = wk.act_prep_size;
+  a.prep = prep;
+  a.prep_size = prep_size;
   const bool split = n_tok == 1 && n_in % kActPrepUnit == 0;
   a.piece = split ? kActPrepUnit * std::max<int64_t>(1, n_in / kActPrepUnit / 8) : n_in;
   a.n_pieces = (n_in + a.piece - 1) / a.piece;
@@ -105,7 +106,7 @@ void matmul(const void* w, DType wt, int64_t n_out, int64_t n_in, const float* x
   ActPlan plan{};
   const bool convert = vt != DType::kF32;
   if (convert) {
-    plan = plan_activations(x, n_in, n_tok, vt, wk, isa, scratch);
+    plan = plan_activations(x, n_in, n_tok, vt, wk.act_prep, wk.act_prep_size, isa, scratch);
     act = plan.prep ? Activations{plan.p, plan.p_row} : Activations{plan.q, plan.q_row};
   }
   const Activations tile_act = act;  // what dot_tile reads; vec_dot reads vec_dot_type rows
@@ -138,6 +139,68 @@ void matmul(const void* w, DType wt, int64_t n_out, int64_t n_in, const float* x
         for (int64_t t = t0; t < t1; ++t)
           y[t * y_stride + r] = dot(wr, dot_act.data + t * dot_act.row_bytes, n_in);
       }
+    }
+  };
+  if (n_units + n_tiles <= 1)
+    body(0, 1);
+  else
+    pool.run_any(body);
+}
+
+}  // namespace silica
+
+namespace silica {
+namespace {
+
+size_t packed_act_size(int64_t n) {
+  return size_t(n / 32) * sizeof(PackedActBlock);
+}
+
+// Packed tiles: about kTileWeightBytes of groups x enough tokens that their prepared
+// activations (40 bytes per 32 elements) take about as much.
+Tiling choose_packed_tiling(int64_t n_groups, int64_t n_tok, size_t g_bytes, size_t act_row,
+                            int n_threads) {
+  Tiling t;
+  t.toks =
+      std::clamp<int64_t>(int64_t(kTileWeightBytes / std::max<size_t>(act_row, 1)) / 8 * 8, 8, 64);
+  t.toks = std::min(t.toks, n_tok);
+  t.n_tok_tiles = (n_tok + t.toks - 1) / t.toks;
+  const int64_t by_cache = std::max<int64_t>(1, int64_t(kTileWeightBytes / g_bytes));
+  const int64_t want_tiles = int64_t(n_threads) * kTilesPerThread;
+  const int64_t row_tiles_wanted = (want_tiles + t.n_tok_tiles - 1) / t.n_tok_tiles;
+  t.rows = std::max<int64_t>(1, std::min(by_cache, n_groups / row_tiles_wanted));
+  t.n_row_tiles = (n_groups + t.rows - 1) / t.rows;
+  return t;
+}
+
+}  // namespace
+
+void matmul_packed(const PackedMatrix& w, const float* x, int64_t n_tok, float* y, int64_t y_stride,
+                   ThreadPool& pool, MatmulScratch& scratch) {
+  if (n_tok <= 0) return;
+  const PackedKernels& k = w.kernels();
+  const int64_t n_in = w.n_in(), n_out = w.n_out();
+  const ActPlan plan = plan_activations(x, n_in, n_tok, DType::kQ8_0, k.act_prep, &packed_act_size,
+                                        best_isa(), scratch);
+  const Tiling tl =
+      choose_packed_tiling(w.n_groups(), n_tok, w.group_bytes(), plan.p_row, pool.size());
+  const int64_t n_units = n_tok * plan.n_pieces;
+  const int64_t n_tiles = tl.n_row_tiles * tl.n_tok_tiles;
+  std::atomic<int64_t> next_unit{0}, done_units{0}, next_tile{0};
+  // As in matmul: convert pieces first, then tiles once every piece is done.
+  auto body = [&](int, int) {
+    for (int64_t u; (u = next_unit.fetch_add(1, std::memory_order_relaxed)) < n_units;) {
+      convert_piece(plan, u);
+      done_units.fetch_add(1, std::memory_order_release);
+    }
+    for (int spins = 0; done_units.load(std::memory_order_acquire) < n_units;) spin_pause(spins);
+    for (int64_t tile; (tile = next_tile.fetch_add(1, std::memory_order_relaxed)) < n_tiles;) {
+      const int64_t g0 = (tile / tl.n_tok_tiles) * tl.rows;
+      const int64_t g1 = std::min(w.n_groups(), g0 + tl.rows);
+      const int64_t t0 = (tile % tl.n_tok_tiles) * tl.toks, t1 = std::min(n_tok, t0 + tl.toks);
+      k.tile(w.group(g0), w.group_bytes(), g1 - g0, n_out - g0 * kPackRows,
+             plan.p + t0 * plan.p_row, plan.p_row, t1 - t0, n_in,
+             y + t0 * y_stride + g0 * kPackRows, y_stride);
     }
   };
   if (n_units + n_tiles <= 1)

@@ -8,6 +8,7 @@
 #include "kernels/attention.h"
 #include "kernels/kernels.h"
 #include "kernels/ops.h"
+#include "kernels/packed.h"
 
 namespace silica {
 
@@ -41,6 +42,11 @@ Status validate_batch(const Batch& b, const ModelHParams& hp, ForwardState& st) 
 
 Status embed_tokens(const TensorRef& tok_embd, const Batch& batch, float* x) {
   const int64_t n_embd = tok_embd.ne[0];
+  if (tok_embd.packed) {
+    for (int64_t t = 0; t < batch.size(); ++t)
+      tok_embd.packed->row_to_float(batch.tokens[t], x + t * n_embd);
+    return {};
+  }
   const TypeKernels& k = type_kernels(tok_embd.type);
   for (int64_t t = 0; t < batch.size(); ++t)
     k.to_float(tok_embd.row(batch.tokens[t]), x + t * n_embd, n_embd);
@@ -50,7 +56,10 @@ Status embed_tokens(const TensorRef& tok_embd, const Batch& batch, float* x) {
 void linear(const TensorRef& w, const TensorRef* bias, const float* x, int64_t n_tok, float* y,
             ForwardState& st) {
   const int64_t n_in = w.ne[0], n_out = w.ne[1];
-  matmul(w.data, w.type, n_out, n_in, x, n_tok, y, n_out, st.pool(), st.mm);
+  if (w.packed)
+    matmul_packed(*w.packed, x, n_tok, y, n_out, st.pool(), st.mm);
+  else
+    matmul(w.data, w.type, n_out, n_in, x, n_tok, y, n_out, st.pool(), st.mm);
   if (bias && *bias) {
     const float* b = static_cast<const float*>(bias->data);
     for (int64_t t = 0; t < n_tok; ++t) add(y + t * n_out, b, y + t * n_out, n_out);

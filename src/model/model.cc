@@ -4,15 +4,22 @@
 
 #include <fmt/ranges.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 
+#include "base/mapped_file.h"
 #include "model/arch/registry.h"
 #include "model/hf_folder.h"
 
 namespace silica {
 
 namespace {
+
+bool repack_disabled_by_env() {
+  const char* v = std::getenv("SILICA_NO_REPACK");
+  return v && *v && std::string(v) != "0";
+}
 
 Expected<std::unique_ptr<Model>> load_folder(const std::string& path, const LoadOptions& opts) {
   SILICA_ASSIGN_OR_RETURN(HfFolder f, open_hf_folder(path));
@@ -29,6 +36,7 @@ Expected<std::unique_ptr<Model>> load_folder(const std::string& path, const Load
     return make_error("{}/config.json: vocab_size is {} but model.embed_tokens.weight has {} rows",
                       path, vocab_size, m->hparams().n_vocab);
   m->set_chat_template(std::move(tmpl));
+  if (opts.repack && !repack_disabled_by_env()) m->repack_weights();
   return m;
 }
 
@@ -47,7 +55,33 @@ Expected<std::unique_ptr<Model>> load_model(const std::string& path, const LoadO
   SILICA_ASSIGN_OR_RETURN(std::unique_ptr<Model> m,
                           create(TensorSource::from_gguf(std::move(file)), std::move(hp)));
   m->set_chat_template(std::move(tmpl));
+  if (opts.repack && !repack_disabled_by_env()) m->repack_weights();
   return m;
+}
+
+size_t Model::repack_weights() {
+  std::vector<TensorRef*> mats;
+  for (LayerWeights& l : w_.layers)
+    for (TensorRef* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down})
+      mats.push_back(t);
+  const bool tied = w_.output.data == w_.tok_embd.data;
+  mats.push_back(&w_.output);
+  ThreadPool pool(ThreadPool::default_threads());
+  size_t bytes = 0;
+  for (TensorRef* t : mats) {
+    if (!*t || t->packed) continue;
+    const PackedKernels* k = packed_kernels(t->type);
+    std::unique_ptr<PackedMatrix> p =
+        k ? PackedMatrix::pack(t->data, t->type, t->ne[1], t->ne[0], &pool, k) : nullptr;
+    if (!p) continue;
+    t->packed = p.get();
+    bytes += p->bytes();
+    // The file's copy is read no more: its pages need not stay in this process's memory.
+    release_pages(t->data, size_t(t->rows()) * t->row_bytes());
+    packed_.push_back(std::move(p));
+  }
+  if (tied) w_.tok_embd.packed = w_.output.packed;
+  return bytes;
 }
 
 const GgufFile& Model::file() const {

@@ -10,6 +10,7 @@
 
 #include "base/status.h"
 #include "format/gguf.h"
+#include "kernels/packed.h"
 #include "model/batch.h"
 #include "model/forward_state.h"
 #include "model/hparams.h"
@@ -46,15 +47,23 @@ class Model {
   // The most common weight type ("q4_K" for a Q4_K_M file) and a per-type tally.
   std::string dominant_type() const;
 
+  // Repacks the matrices whose type the CPU's kernels have a packed layout for (Q4_0 / Q8_0 on
+  // AVX-512 VNNI) and lets the OS drop their file pages; returns the bytes repacked.
+  size_t repack_weights();
+
  protected:
   TensorSource src_;
   ModelHParams hp_;
   std::optional<std::string> chat_template_;
   ModelWeights w_;
+  std::vector<std::unique_ptr<PackedMatrix>> packed_;
 };
 
 struct LoadOptions {
   bool prefetch = true;  // ask the OS to read the weights ahead (madvise WILLNEED)
+  // Repack matrices into the kernels' interleaved layout (see Model::repack_weights). Off in
+  // SILICA_NO_REPACK=1 environments, to compare the two paths.
+  bool repack = true;
 };
 
 // Opens a GGUF file, or a Hugging Face safetensors folder (F32/F16/BF16 Llama, Mistral, Qwen2),

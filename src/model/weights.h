@@ -10,6 +10,7 @@
 
 namespace silica {
 
+class PackedMatrix;
 class TensorSource;
 
 // A weight tensor inside the mapped file. ne[0] is the row length (GGUF order).
@@ -17,6 +18,9 @@ struct TensorRef {
   const void* data = nullptr;
   DType type = DType::kF32;
   int64_t ne[4] = {1, 1, 1, 1};
+  // The same matrix repacked at load for the kernels (owned by the Model), or null: matmuls and
+  // row lookups then read it instead of data.
+  const PackedMatrix* packed = nullptr;
   explicit operator bool() const { return data != nullptr; }
   int64_t rows() const { return ne[1] * ne[2] * ne[3]; }
   size_t row_bytes() const { return dtype_row_size(type, ne[0]); }

@@ -1,0 +1,198 @@
+// Packed (row-interleaved) Q4_0 / Q8_0 matrices: the layout, packing, row lookup, the activation
+// preparation, and the scalar twin of the packed tile that the SIMD tiles must equal bit for bit.
+#include "kernels/packed.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+#include "base/half.h"
+#include "kernels/kernel_tables.h"
+#include "tensor/blocks.h"
+
+namespace silica {
+namespace {
+
+constexpr int64_t kScaleBytes = kPackRows * 2;  // one fp16 per row per block
+
+// Per-type layout facts: bytes of one block's values for the whole group, the unsigned offset.
+struct Q4_0Layout {
+  using Block = BlockQ4_0;
+  static constexpr int64_t kValueBytes = kPackRows * 16;
+  static constexpr int32_t kOffset = 8;
+  // The 4 bytes of piece j (j < 4) of row l: the file's qs[4j..4j+3] (two elements each).
+  static void put(const Block& b, int j, uint8_t* out) { std::memcpy(out, b.qs + 4 * j, 4); }
+  static constexpr int kPieces = 4;
+  // Element e of a block from the packed values of one row.
+  static int value(const uint8_t* vals, int64_t l, int e) {
+    const int j = (e % 16) / 4, c = e % 4;
+    const uint8_t byte = vals[j * 64 + 4 * l + c];
+    return e < 16 ? (byte & 0x0f) : (byte >> 4);
+  }
+};
+
+struct Q8_0Layout {
+  using Block = BlockQ8_0;
+  static constexpr int64_t kValueBytes = kPackRows * 32;
+  static constexpr int32_t kOffset = 128;
+  static void put(const Block& b, int j, uint8_t* out) {
+    for (int c = 0; c < 4; ++c) out[c] = uint8_t(b.qs[4 * j + c]) ^ 0x80;
+  }
+  static constexpr int kPieces = 8;
+  static int value(const uint8_t* vals, int64_t l, int e) {
+    return vals[(e / 4) * 64 + 4 * l + e % 4];
+  }
+};
+
+template <class L>
+size_t group_bytes(int64_t n) {
+  return size_t(n / 32) * size_t(L::kValueBytes + kScaleBytes);
+}
+
+template <class L>
+void pack_group(const void* w, size_t w_stride, int64_t n_rows, int64_t n, void* out) {
+  const int64_t nb = n / 32;
+  auto* vals = static_cast<uint8_t*>(out);
+  auto* scales = reinterpret_cast<uint16_t*>(vals + nb * L::kValueBytes);
+  std::memset(out, 0, group_bytes<L>(n));
+  for (int64_t l = 0; l < n_rows; ++l) {
+    const auto* row =
+        reinterpret_cast<const typename L::Block*>(static_cast<const uint8_t*>(w) + l * w_stride);
+    for (int64_t b = 0; b < nb; ++b) {
+      for (int j = 0; j < L::kPieces; ++j)
+        L::put(row[b], j, vals + b * L::kValueBytes + j * 64 + 4 * l);
+      scales[b * kPackRows + l] = row[b].d;
+    }
+  }
+}
+
+template <class L>
+void row_to_float(const void* group, int64_t lane, int64_t n, float* y) {
+  const int64_t nb = n / 32;
+  const auto* vals = static_cast<const uint8_t*>(group);
+  const auto* scales = reinterpret_cast<const uint16_t*>(vals + nb * L::kValueBytes);
+  for (int64_t b = 0; b < nb; ++b) {
+    const float d = fp16_to_f32(scales[b * kPackRows + lane]);
+    for (int e = 0; e < 32; ++e)
+      y[b * 32 + e] = float(L::value(vals + b * L::kValueBytes, lane, e) - L::kOffset) * d;
+  }
+}
+
+// q8_0 row -> PackedActBlock row; n a multiple of 32.
+template <class L>
+void act_prep(const void* a, void* out, int64_t n) {
+  const auto* in = static_cast<const BlockQ8_0*>(a);
+  auto* o = static_cast<PackedActBlock*>(out);
+  for (int64_t b = 0; b < n / 32; ++b) {
+    int32_t sum = 0;
+    for (int e = 0; e < 32; ++e) sum += in[b].qs[e];
+    std::memcpy(o[b].qs, in[b].qs, 32);
+    o[b].neg = -L::kOffset * sum;
+    o[b].d = fp16_to_f32(in[b].d);
+  }
+}
+
+// The scalar twin: per (row, token) acc = fma(float(isum_b), dw_b * da_b, acc) over blocks in
+// order, isum_b exact in int32. The SIMD tiles do exactly these float operations per lane.
+template <class L>
+void tile_ref(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, const void* a,
+              size_t as, int64_t n_tok, int64_t n, float* y, int64_t ys) {
+  const int64_t nb = n / 32;
+  for (int64_t gi = 0; gi < n_groups; ++gi) {
+    const auto* vals = static_cast<const uint8_t*>(g) + size_t(gi) * g_bytes;
+    const auto* scales = reinterpret_cast<const uint16_t*>(vals + nb * L::kValueBytes);
+    for (int64_t l = 0; l < kPackRows && gi * kPackRows + l < n_rows; ++l)
+      for (int64_t t = 0; t < n_tok; ++t) {
+        const auto* ab =
+            reinterpret_cast<const PackedActBlock*>(static_cast<const uint8_t*>(a) + t * as);
+        float acc = 0.0f;
+        for (int64_t b = 0; b < nb; ++b) {
+          int32_t isum = ab[b].neg;
+          for (int e = 0; e < 32; ++e)
+            isum += L::value(vals + b * L::kValueBytes, l, e) * int32_t(ab[b].qs[e]);
+          const float s = fp16_to_f32(scales[b * kPackRows + l]) * ab[b].d;
+          acc = std::fma(float(isum), s, acc);
+        }
+        y[t * ys + gi * kPackRows + l] = acc;
+      }
+  }
+}
+
+template <class L>
+PackedKernels make_kernels(DType t, PackedTileFn tile) {
+  return {t, &group_bytes<L>, &pack_group<L>, &row_to_float<L>, &act_prep<L>, tile};
+}
+
+}  // namespace
+
+const PackedKernels* packed_reference_kernels(DType t) {
+  static const PackedKernels q4 = make_kernels<Q4_0Layout>(DType::kQ4_0, &tile_ref<Q4_0Layout>);
+  static const PackedKernels q8 = make_kernels<Q8_0Layout>(DType::kQ8_0, &tile_ref<Q8_0Layout>);
+  if (t == DType::kQ4_0) return &q4;
+  if (t == DType::kQ8_0) return &q8;
+  return nullptr;
+}
+
+const PackedKernels* packed_kernels(DType t, Isa isa) {
+#if defined(SILICA_HAVE_X86)
+  if (isa == Isa::kAvx512) {
+    static const PackedKernels q4 =
+        make_kernels<Q4_0Layout>(DType::kQ4_0, kernels_internal::avx512_packed_tile(DType::kQ4_0));
+    static const PackedKernels q8 =
+        make_kernels<Q8_0Layout>(DType::kQ8_0, kernels_internal::avx512_packed_tile(DType::kQ8_0));
+    if (t == DType::kQ4_0) return &q4;
+    if (t == DType::kQ8_0) return &q8;
+  }
+#endif
+  (void)t;
+  (void)isa;
+  return nullptr;
+}
+
+std::unique_ptr<PackedMatrix> PackedMatrix::pack(const void* w, DType t, int64_t n_out,
+                                                 int64_t n_in, ThreadPool* pool,
+                                                 const PackedKernels* k) {
+  if (!k || k->type != t || n_in % 32 != 0 || n_out <= 0) return nullptr;
+  std::unique_ptr<PackedMatrix> m(new PackedMatrix());
+  m->k_ = k;
+  m->n_out_ = n_out;
+  m->n_in_ = n_in;
+  m->g_bytes_ = k->group_bytes(n_in);
+  const size_t total = m->bytes();
+  // 2 MiB alignment lets Linux back the matrix with huge pages (fewer TLB misses on a
+  // bandwidth-bound decode); elsewhere it is just an aligned allocation.
+  constexpr size_t kAlign = size_t(2) << 20;
+  m->data_ =
+      static_cast<uint8_t*>(std::aligned_alloc(kAlign, (total + kAlign - 1) / kAlign * kAlign));
+  if (!m->data_) return nullptr;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  madvise(m->data_, total, MADV_HUGEPAGE);
+#endif
+  const size_t w_row = dtype_row_size(t, n_in);
+  const auto* wb = static_cast<const uint8_t*>(w);
+  auto pack_range = [&](int64_t g0, int64_t g1, int) {
+    for (int64_t g = g0; g < g1; ++g) {
+      const int64_t rows = std::min(kPackRows, n_out - g * kPackRows);
+      k->pack_group(wb + size_t(g * kPackRows) * w_row, w_row, rows, n_in,
+                    m->data_ + size_t(g) * m->g_bytes_);
+    }
+  };
+  if (pool)
+    pool->parallel_for(m->n_groups(), 16, pack_range);
+  else
+    pack_range(0, m->n_groups(), 0);
+  return m;
+}
+
+PackedMatrix::~PackedMatrix() {
+  std::free(data_);
+}
+
+void PackedMatrix::row_to_float(int64_t r, float* y) const {
+  k_->row_to_float(group(r / kPackRows), r % kPackRows, n_in_, y);
+}
+
+}  // namespace silica

@@ -1,0 +1,89 @@
+// Weights repacked once at load into an ISA's interleaved layout: groups of kPackRows rows whose
+// 4-element pieces sit side by side, so that one int8 dot instruction (vpdpbusd, SDOT) works on
+// kPackRows rows at once and the per-block float work is shared by all of them. The packed
+// matrix replaces the file's bytes for every use (matmul and, for tied embeddings, row lookup).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "base/thread_pool.h"
+#include "kernels/kernels.h"
+#include "tensor/dtype.h"
+
+namespace silica {
+
+// Rows per group: one int32 lane each in a 512-bit vector.
+constexpr int64_t kPackRows = 16;
+
+// Packed Q4_0 / Q8_0, per group of kPackRows rows of n elements (nb = n / 32 blocks):
+//   values: [nb] blocks of 4-byte pieces, piece j of block b of row l at b*V + j*64 + 4*l where
+//           V = 256 (q4_0: the file's qs bytes 4j..4j+3, low nibbles elements 4j.., high nibbles
+//           16+4j..) or 512 (q8_0: the bytes + 128, as unsigned); then
+//   scales: [nb][kPackRows] fp16 d.
+// Rows past n_out in the last group are zero (scale 0).
+struct PackedActBlock {  // one q8_0 activation block as the packed tiles read it
+  int8_t qs[32];
+  int32_t neg;  // -offset * sum(qs): removes the weights' unsigned offset (q4_0 8, q8_0 128)
+  float d;
+};
+static_assert(sizeof(PackedActBlock) == 40);
+
+// y[t * ys + r] for r < n_rows (rows counted from the first group's first row), t < n_tok.
+//   g: n_groups groups of g_bytes, a: [n_tok] rows of PackedActBlock, as bytes apart.
+using PackedTileFn = void (*)(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows,
+                              const void* a, size_t as, int64_t n_tok, int64_t n, float* y,
+                              int64_t ys);
+
+struct PackedKernels {
+  DType type;
+  size_t (*group_bytes)(int64_t n);
+  // Packs n_rows (<= kPackRows) rows of w_stride bytes into one group.
+  void (*pack_group)(const void* w, size_t w_stride, int64_t n_rows, int64_t n, void* out);
+  // Row `lane` of a group back to floats (embedding lookup of a tied output matrix).
+  void (*row_to_float)(const void* group, int64_t lane, int64_t n, float* y);
+  ActPrepFn act_prep;  // q8_0 row -> PackedActBlock row
+  PackedTileFn tile;
+};
+
+// The packed kernels of type t on the given ISA, or null when that ISA has none (then the
+// matrix stays in the file's layout).
+const PackedKernels* packed_kernels(DType t, Isa isa = best_isa());
+// The scalar twin of the same layout and tile, for tests: every element bit-identical.
+const PackedKernels* packed_reference_kernels(DType t);
+
+class PackedMatrix {
+ public:
+  // Packs w ([n_out] rows of n_in elements of type t); null if isa packs no such type or n_in is
+  // not a multiple of 32. Groups are packed in parallel on the pool.
+  static std::unique_ptr<PackedMatrix> pack(const void* w, DType t, int64_t n_out, int64_t n_in,
+                                            ThreadPool* pool, const PackedKernels* k);
+  ~PackedMatrix();
+  PackedMatrix(const PackedMatrix&) = delete;
+  PackedMatrix& operator=(const PackedMatrix&) = delete;
+
+  DType type() const { return k_->type; }
+  int64_t n_out() const { return n_out_; }
+  int64_t n_in() const { return n_in_; }
+  size_t bytes() const { return size_t(n_groups()) * g_bytes_; }
+  int64_t n_groups() const { return (n_out_ + kPackRows - 1) / kPackRows; }
+  const PackedKernels& kernels() const { return *k_; }
+  const uint8_t* group(int64_t g) const { return data_ + size_t(g) * g_bytes_; }
+  size_t group_bytes() const { return g_bytes_; }
+  void row_to_float(int64_t r, float* y) const;
+
+ private:
+  PackedMatrix() = default;
+  const PackedKernels* k_ = nullptr;
+  int64_t n_out_ = 0, n_in_ = 0;
+  size_t g_bytes_ = 0;
+  uint8_t* data_ = nullptr;  // 64-byte aligned, owned
+};
+
+// y[t, o] = sum_i w[o, i] * x[t, i], as matmul() but over a packed matrix: the result of a
+// token does not depend on n_tok, the thread count or the tiling.
+void matmul_packed(const PackedMatrix& w, const float* x, int64_t n_tok, float* y, int64_t y_stride,
+                   ThreadPool& pool, MatmulScratch& scratch);
+
+}  // namespace silica

@@ -1,0 +1,135 @@
+// Packed (row-interleaved) matrices: packing loses nothing (rows read back equal the file's rows
+// dequantized), the scalar twin of the packed tile is close to the reference dot, every ISA's
+// packed tile equals the twin bit for bit, and a token's result depends on nothing but its own
+// activations (batch size, thread count, tiling).
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "kernel_test_util.h"
+#include "kernels/packed.h"
+
+namespace silica {
+namespace {
+
+constexpr int64_t kNOut = 67;  // a partial last group
+constexpr int64_t kYPad = 3;   // y row stride = kNOut + kYPad; padding must stay untouched
+constexpr float kPadValue = -4321.0f;
+
+const DType kPackedTypes[] = {DType::kQ4_0, DType::kQ8_0};
+
+struct Problem {
+  int64_t n_in;
+  std::vector<uint8_t> w;  // [kNOut] rows of type t
+  std::vector<float> x;    // [n_tok, n_in]
+};
+
+Problem make_problem(DType t, int64_t n_in, int64_t n_tok) {
+  Problem p{n_in, {}, {}};
+  const size_t row = dtype_row_size(t, n_in);
+  p.w.resize(row * kNOut);
+  for (int64_t o = 0; o < kNOut; ++o) {
+    const auto wf = test::random_floats(n_in, uint32_t(500 + o));
+    quantize_row_ref(t, wf.data(), p.w.data() + o * row, n_in);
+  }
+  p.x = test::random_floats(n_in * n_tok, uint32_t(31 + n_tok));
+  return p;
+}
+
+ThreadPool& pool_of(int threads) {
+  static ThreadPool p1(1), p2(2), p3(3);
+  return threads == 1 ? p1 : threads == 2 ? p2 : p3;
+}
+
+std::vector<float> run(const PackedMatrix& m, const float* x, int64_t n_tok, int threads) {
+  MatmulScratch scratch;
+  const int64_t stride = kNOut + kYPad;
+  std::vector<float> y(stride * n_tok, kPadValue);
+  matmul_packed(m, x, n_tok, y.data(), stride, pool_of(threads), scratch);
+  return y;
+}
+
+TEST(Packed, RowsReadBackAsTheFileRows) {
+  for (DType t : kPackedTypes) {
+    const Problem p = make_problem(t, 256, 1);
+    auto m = PackedMatrix::pack(p.w.data(), t, kNOut, p.n_in, nullptr, packed_reference_kernels(t));
+    ASSERT_TRUE(m) << dtype_name(t);
+    std::vector<float> want(p.n_in), got(p.n_in);
+    for (int64_t r = 0; r < kNOut; ++r) {
+      dequantize_row_ref(t, p.w.data() + r * dtype_row_size(t, p.n_in), want.data(), p.n_in);
+      m->row_to_float(r, got.data());
+      ASSERT_EQ(want, got) << dtype_name(t) << " row " << r;
+    }
+  }
+}
+
+TEST(Packed, RefusesWhatItCannotPack) {
+  const Problem p = make_problem(DType::kQ4_0, 256, 1);
+  EXPECT_FALSE(PackedMatrix::pack(p.w.data(), DType::kQ4_K, kNOut, 256, nullptr,
+                                  packed_reference_kernels(DType::kQ4_0)));
+  EXPECT_FALSE(packed_reference_kernels(DType::kQ4_K));
+  EXPECT_FALSE(packed_kernels(DType::kQ4_0, Isa::kScalar));
+}
+
+// The twin against the reference dot of the file's rows with q8_0 activations.
+TEST(Packed, ReferenceTileIsCloseToTheReferenceDot) {
+  for (DType t : kPackedTypes) {
+    const int64_t n_in = 512, n_tok = 5;
+    const Problem p = make_problem(t, n_in, n_tok);
+    auto m = PackedMatrix::pack(p.w.data(), t, kNOut, n_in, nullptr, packed_reference_kernels(t));
+    const auto y = run(*m, p.x.data(), n_tok, 1);
+    const size_t w_row = dtype_row_size(t, n_in);
+    for (int64_t tok = 0; tok < n_tok; ++tok) {
+      const std::vector<float> xt(p.x.begin() + tok * n_in, p.x.begin() + (tok + 1) * n_in);
+      const auto a = test::quantize(DType::kQ8_0, xt);
+      for (int64_t r = 0; r < kNOut; ++r) {
+        const uint8_t* wr = p.w.data() + r * w_row;
+        const double want = vec_dot_ref(t, wr, a.data(), n_in);
+        const double scale = test::abs_dot_scale(t, wr, DType::kQ8_0, a.data(), n_in);
+        EXPECT_NEAR(y[tok * (kNOut + kYPad) + r], want, test::tolerance_for(t) * scale)
+            << dtype_name(t) << " token " << tok << " row " << r;
+      }
+      for (int64_t r = kNOut; r < kNOut + kYPad; ++r)
+        EXPECT_EQ(y[tok * (kNOut + kYPad) + r], kPadValue);
+    }
+  }
+}
+
+TEST(Packed, EveryIsaEqualsTheTwinForAnyBatchAndThreads) {
+  int checked = 0;
+  for (Isa isa : available_isas()) {
+    for (DType t : kPackedTypes) {
+      const PackedKernels* k = packed_kernels(t, isa);
+      if (!k) continue;
+      for (int64_t n_in : {256, 2048, 96}) {
+        const int64_t n_tok = 70;  // several token tiles and a partial microkernel
+        const Problem p = make_problem(t, n_in, n_tok);
+        auto ref =
+            PackedMatrix::pack(p.w.data(), t, kNOut, n_in, nullptr, packed_reference_kernels(t));
+        auto simd = PackedMatrix::pack(p.w.data(), t, kNOut, n_in, &pool_of(2), k);
+        ASSERT_TRUE(ref && simd);
+        const auto want = run(*ref, p.x.data(), n_tok, 1);
+        for (int threads : {1, 2, 3}) {
+          const auto got = run(*simd, p.x.data(), n_tok, threads);
+          ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float)))
+              << test::label(isa, t) << " n_in " << n_in << " threads " << threads;
+        }
+        // A token alone, or in a small batch, gives the same bits as inside the big batch.
+        const int64_t stride = kNOut + kYPad;
+        for (int64_t n : {1, 2, 3, 9}) {
+          const int64_t t0 = 17;
+          const auto got = run(*simd, p.x.data() + t0 * n_in, n, 2);
+          ASSERT_EQ(0, std::memcmp(want.data() + t0 * stride, got.data(), n * stride * 4))
+              << test::label(isa, t) << " batch of " << n;
+        }
+        ++checked;
+      }
+    }
+  }
+  if (cpu_features().avx512vnni) {
+    EXPECT_GT(checked, 0);
+  }
+}
+
+}  // namespace
+}  // namespace silica
