@@ -7,6 +7,8 @@
 #include <cassert>
 #include <cmath>
 
+#include "base/half.h"
+
 namespace silica {
 namespace {
 
@@ -36,6 +38,31 @@ void swiglu_scalar(const float* g, const float* u, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
 }
 
+}  // namespace
+
+namespace ops_internal {
+void attn_scores_f16_scalar(const uint16_t* q16, const uint16_t* k, int64_t n_kv, int64_t hd,
+                            float scale, float* scores) {
+  for (int64_t j = 0; j < n_kv; ++j) {
+    float dot = 0.0f;
+    for (int64_t d = 0; d < hd; ++d) dot += fp16_to_f32(k[j * hd + d]) * fp16_to_f32(q16[d]);
+    scores[j] = dot * scale;
+  }
+}
+
+void attn_values_f16_scalar(const uint16_t* p, const uint16_t* v, int64_t n_kv, int64_t hd,
+                            float* out) {
+  std::fill(out, out + hd, 0.0f);
+  for (int64_t j = 0; j < n_kv; ++j) {
+    const float pj = fp16_to_f32(p[j]);
+    if (pj == 0.0f) continue;  // underflowed weights add nothing
+    for (int64_t d = 0; d < hd; ++d) out[d] += pj * fp16_to_f32(v[j * hd + d]);
+  }
+}
+}  // namespace ops_internal
+
+namespace {
+
 const OpsKernels& best_ops() {
   static const OpsKernels& k = ops_kernels(best_isa());
   return k;
@@ -48,6 +75,8 @@ void fill_scalar_ops(OpsKernels& k) {
   k.rms_norm = &rms_norm_scalar;
   k.softmax_inplace = &softmax_scalar;
   k.swiglu = &swiglu_scalar;
+  k.attn_scores_f16 = &attn_scores_f16_scalar;
+  k.attn_values_f16 = &attn_values_f16_scalar;
 }
 }  // namespace ops_internal
 

@@ -102,10 +102,91 @@ void swiglu_avx512(const float* g, const float* u, float* y, int64_t n) {
   }
 }
 
+// ---- attention products. K rows: q in float registers, four rows in flight (independent FMA
+// chains), one reduction per row. V rows: the output row stays in registers over all j.
+template <int N>  // N = hd / 16
+void scores_rows(const uint16_t* q16, const uint16_t* k, int64_t n_kv, float scale, float* scores) {
+  constexpr int64_t hd = 16 * N;
+  __m512 qv[N];
+  for (int n = 0; n < N; ++n)
+    qv[n] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q16 + 16 * n)));
+  auto row = [&](int64_t j) {
+    const uint16_t* kj = k + j * hd;
+    __m512 acc = _mm512_mul_ps(
+        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(kj))), qv[0]);
+    for (int n = 1; n < N; ++n)
+      acc = _mm512_fmadd_ps(
+          _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(kj + 16 * n))), qv[n],
+          acc);
+    return _mm512_reduce_add_ps(acc) * scale;
+  };
+  int64_t j = 0;
+  for (; j + 4 <= n_kv; j += 4) {
+    const float s0 = row(j), s1 = row(j + 1), s2 = row(j + 2), s3 = row(j + 3);
+    scores[j] = s0, scores[j + 1] = s1, scores[j + 2] = s2, scores[j + 3] = s3;
+  }
+  for (; j < n_kv; ++j) scores[j] = row(j);
+}
+
+template <int N>
+void values_rows(const uint16_t* p, const uint16_t* v, int64_t n_kv, float* out) {
+  constexpr int64_t hd = 16 * N;
+  __m512 acc[N];
+  for (int n = 0; n < N; ++n) acc[n] = _mm512_setzero_ps();
+  for (int64_t j = 0; j < n_kv; ++j) {
+    if ((p[j] & 0x7fff) == 0) continue;  // underflowed weights add nothing
+    const __m512 pj = _mm512_set1_ps(_cvtsh_ss(p[j]));
+    const uint16_t* vj = v + j * hd;
+    for (int n = 0; n < N; ++n)
+      acc[n] = _mm512_fmadd_ps(
+          pj, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(vj + 16 * n))),
+          acc[n]);
+  }
+  for (int n = 0; n < N; ++n) _mm512_storeu_ps(out + 16 * n, acc[n]);
+}
+
+void attn_scores_avx512(const uint16_t* q16, const uint16_t* k, int64_t n_kv, int64_t hd,
+                        float scale, float* scores) {
+  switch (hd) {
+    case 64:
+      return scores_rows<4>(q16, k, n_kv, scale, scores);
+    case 80:
+      return scores_rows<5>(q16, k, n_kv, scale, scores);
+    case 96:
+      return scores_rows<6>(q16, k, n_kv, scale, scores);
+    case 128:
+      return scores_rows<8>(q16, k, n_kv, scale, scores);
+    case 256:
+      return scores_rows<16>(q16, k, n_kv, scale, scores);
+    default:
+      return ops_internal::attn_scores_f16_scalar(q16, k, n_kv, hd, scale, scores);
+  }
+}
+
+void attn_values_avx512(const uint16_t* p, const uint16_t* v, int64_t n_kv, int64_t hd,
+                        float* out) {
+  switch (hd) {
+    case 64:
+      return values_rows<4>(p, v, n_kv, out);
+    case 80:
+      return values_rows<5>(p, v, n_kv, out);
+    case 96:
+      return values_rows<6>(p, v, n_kv, out);
+    case 128:
+      return values_rows<8>(p, v, n_kv, out);
+    case 256:
+      return values_rows<16>(p, v, n_kv, out);
+    default:
+      return ops_internal::attn_values_f16_scalar(p, v, n_kv, hd, out);
+  }
+}
+
 }  // namespace
 
 namespace ops_internal {
 void fill_avx512_ops(OpsKernels& k) {
+  k.attn_scores_f16 = &attn_scores_avx512;
+  k.attn_values_f16 = &attn_values_avx512;
   k.rms_norm = &rms_norm_avx512;
   k.softmax_inplace = &softmax_avx512;
   k.swiglu = &swiglu_avx512;
