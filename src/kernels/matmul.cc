@@ -152,10 +152,6 @@ void matmul(const void* w, DType wt, int64_t n_out, int64_t n_in, const float* x
 namespace silica {
 namespace {
 
-size_t packed_act_size(int64_t n) {
-  return size_t(n / 32) * sizeof(PackedActBlock);
-}
-
 // Packed tiles: about kTileWeightBytes of groups x enough tokens that their prepared
 // activations (40 bytes per 32 elements) take about as much.
 Tiling choose_packed_tiling(int64_t n_groups, int64_t n_tok, size_t g_bytes, size_t act_row,
@@ -180,7 +176,7 @@ void matmul_packed(const PackedMatrix& w, const float* x, int64_t n_tok, float* 
   if (n_tok <= 0) return;
   const PackedKernels& k = w.kernels();
   const int64_t n_in = w.n_in(), n_out = w.n_out();
-  const ActPlan plan = plan_activations(x, n_in, n_tok, DType::kQ8_0, k.act_prep, &packed_act_size,
+  const ActPlan plan = plan_activations(x, n_in, n_tok, k.act_type, k.act_prep, k.act_prep_size,
                                         best_isa(), scratch);
   const Tiling tl =
       choose_packed_tiling(w.n_groups(), n_tok, w.group_bytes(), plan.p_row, pool.size());

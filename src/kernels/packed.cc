@@ -12,6 +12,7 @@
 #include "base/half.h"
 #include "kernels/kernel_tables.h"
 #include "tensor/blocks.h"
+#include "tensor/kquant_layout.h"
 
 namespace silica {
 namespace {
@@ -121,9 +122,126 @@ void tile_ref(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, c
   }
 }
 
+size_t act_prep_size_q0(int64_t n) {
+  return size_t(n / 32) * sizeof(PackedActBlock);
+}
+
 template <class L>
 PackedKernels make_kernels(DType t, PackedTileFn tile) {
-  return {t, &group_bytes<L>, &pack_group<L>, &row_to_float<L>, &act_prep<L>, tile};
+  return {t,
+          DType::kQ8_0,
+          &group_bytes<L>,
+          &pack_group<L>,
+          &row_to_float<L>,
+          &act_prep<L>,
+          &act_prep_size_q0,
+          tile};
+}
+
+// ---- Q4_K (layout in packed.h). Offsets inside one super-block of a group:
+constexpr size_t kQ4KScales = 2048, kQ4KMins = 2176, kQ4KD = 2304, kQ4KDmin = 2336;
+
+size_t group_bytes_q4_K(int64_t n) {
+  return size_t(n / 256) * kPackQ4_KBytes;
+}
+
+void pack_group_q4_K(const void* w, size_t w_stride, int64_t n_rows, int64_t n, void* out) {
+  const int64_t nb = n / 256;
+  std::memset(out, 0, group_bytes_q4_K(n));
+  for (int64_t l = 0; l < n_rows; ++l) {
+    const auto* row =
+        reinterpret_cast<const BlockQ4_K*>(static_cast<const uint8_t*>(w) + l * w_stride);
+    for (int64_t b = 0; b < nb; ++b) {
+      uint8_t* sb = static_cast<uint8_t*>(out) + b * kPackQ4_KBytes;
+      for (int p = 0; p < 4; ++p)
+        for (int c = 0; c < 8; ++c)
+          std::memcpy(sb + (p * 8 + c) * 64 + 4 * l, row[b].qs + 32 * p + 4 * c, 4);
+      for (int sub = 0; sub < 8; ++sub) {
+        const ref::KScaleMin sm = ref::kscale_get(row[b].scales, sub);
+        sb[kQ4KScales + sub * kPackRows + l] = uint8_t(sm.scale);
+        sb[kQ4KMins + (sub / 2) * 32 + 2 * l + sub % 2] = uint8_t(sm.min);
+      }
+      reinterpret_cast<uint16_t*>(sb + kQ4KD)[l] = row[b].d;
+      reinterpret_cast<uint16_t*>(sb + kQ4KDmin)[l] = row[b].dmin;
+    }
+  }
+}
+
+// Element e (< 256) of row l of a packed super-block, and its sub-block's scale and min.
+int q4_K_value(const uint8_t* sb, int64_t l, int e) {
+  const int p = e / 64, hi = (e % 64) / 32, c = (e % 32) / 4;
+  return (sb[(p * 8 + c) * 64 + 4 * l + e % 4] >> (4 * hi)) & 0x0f;
+}
+int q4_K_scale(const uint8_t* sb, int64_t l, int sub) {
+  return sb[kQ4KScales + sub * kPackRows + l];
+}
+int q4_K_min(const uint8_t* sb, int64_t l, int sub) {
+  return sb[kQ4KMins + (sub / 2) * 32 + 2 * l + sub % 2];
+}
+
+void row_to_float_q4_K(const void* group, int64_t lane, int64_t n, float* y) {
+  for (int64_t b = 0; b < n / 256; ++b) {
+    const uint8_t* sb = static_cast<const uint8_t*>(group) + b * kPackQ4_KBytes;
+    const float d = fp16_to_f32(reinterpret_cast<const uint16_t*>(sb + kQ4KD)[lane]);
+    const float dmin = fp16_to_f32(reinterpret_cast<const uint16_t*>(sb + kQ4KDmin)[lane]);
+    for (int sub = 0; sub < 8; ++sub) {
+      const float dl = d * float(q4_K_scale(sb, lane, sub)),
+                  ml = dmin * float(q4_K_min(sb, lane, sub));
+      for (int i = 32 * sub; i < 32 * sub + 32; ++i)
+        y[b * 256 + i] = dl * float(q4_K_value(sb, lane, i)) - ml;
+    }
+  }
+}
+
+void act_prep_q4_K(const void* a, void* out, int64_t n) {
+  const auto* in = static_cast<const BlockQ8_K*>(a);
+  auto* o = static_cast<PackedActBlockK*>(out);
+  for (int64_t b = 0; b < n / 256; ++b) {
+    std::memcpy(o[b].qs, in[b].qs, 256);
+    o[b].d = in[b].d;
+    for (int sub = 0; sub < 8; ++sub)
+      o[b].bsum[sub] = int16_t(in[b].bsums[2 * sub] + in[b].bsums[2 * sub + 1]);
+    std::memset(o[b].pad, 0, sizeof(o[b].pad));
+  }
+}
+size_t act_prep_size_q4_K(int64_t n) {
+  return size_t(n / 256) * sizeof(PackedActBlockK);
+}
+
+// The twin: per (row, token) and super-block, isc = sum_s sc_s * isum_s and imin = sum_s m_s *
+// bsum_s exactly in int32, then acc = fma(float(isc), dw * da, acc) and
+// acc = fma(-float(imin), dmin * da, acc).
+void tile_ref_q4_K(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, const void* a,
+                   size_t as, int64_t n_tok, int64_t n, float* y, int64_t ys) {
+  for (int64_t gi = 0; gi < n_groups; ++gi)
+    for (int64_t l = 0; l < kPackRows && gi * kPackRows + l < n_rows; ++l)
+      for (int64_t t = 0; t < n_tok; ++t) {
+        const auto* ab =
+            reinterpret_cast<const PackedActBlockK*>(static_cast<const uint8_t*>(a) + t * as);
+        float acc = 0.0f;
+        for (int64_t b = 0; b < n / 256; ++b) {
+          const uint8_t* sb =
+              static_cast<const uint8_t*>(g) + size_t(gi) * g_bytes + b * kPackQ4_KBytes;
+          int32_t isc = 0, imin = 0;
+          for (int sub = 0; sub < 8; ++sub) {
+            int32_t isum = 0;
+            for (int i = 32 * sub; i < 32 * sub + 32; ++i)
+              isum += q4_K_value(sb, l, i) * int32_t(ab[b].qs[i]);
+            isc += q4_K_scale(sb, l, sub) * isum;
+            imin += q4_K_min(sb, l, sub) * int32_t(ab[b].bsum[sub]);
+          }
+          const float dw = fp16_to_f32(reinterpret_cast<const uint16_t*>(sb + kQ4KD)[l]);
+          const float dm = fp16_to_f32(reinterpret_cast<const uint16_t*>(sb + kQ4KDmin)[l]);
+          acc = std::fma(float(isc), dw * ab[b].d, acc);
+          acc = std::fma(-float(imin), dm * ab[b].d, acc);
+        }
+        y[t * ys + gi * kPackRows + l] = acc;
+      }
+}
+
+PackedKernels make_q4_K_kernels(PackedTileFn tile) {
+  return {DType::kQ4_K,       DType::kQ8_K,   &group_bytes_q4_K,   &pack_group_q4_K,
+          &row_to_float_q4_K, &act_prep_q4_K, &act_prep_size_q4_K, tile};
 }
 
 }  // namespace
@@ -131,8 +249,10 @@ PackedKernels make_kernels(DType t, PackedTileFn tile) {
 const PackedKernels* packed_reference_kernels(DType t) {
   static const PackedKernels q4 = make_kernels<Q4_0Layout>(DType::kQ4_0, &tile_ref<Q4_0Layout>);
   static const PackedKernels q8 = make_kernels<Q8_0Layout>(DType::kQ8_0, &tile_ref<Q8_0Layout>);
+  static const PackedKernels q4k = make_q4_K_kernels(&tile_ref_q4_K);
   if (t == DType::kQ4_0) return &q4;
   if (t == DType::kQ8_0) return &q8;
+  if (t == DType::kQ4_K) return &q4k;
   return nullptr;
 }
 
@@ -143,8 +263,13 @@ const PackedKernels* packed_kernels(DType t, Isa isa) {
         make_kernels<Q4_0Layout>(DType::kQ4_0, kernels_internal::avx512_packed_tile(DType::kQ4_0));
     static const PackedKernels q8 =
         make_kernels<Q8_0Layout>(DType::kQ8_0, kernels_internal::avx512_packed_tile(DType::kQ8_0));
-    if (t == DType::kQ4_0) return &q4;
-    if (t == DType::kQ8_0) return &q8;
+    static const PackedKernels q4k =
+        make_q4_K_kernels(kernels_internal::avx512_packed_tile(DType::kQ4_K));
+    const PackedKernels* k = t == DType::kQ4_0   ? &q4
+                             : t == DType::kQ8_0 ? &q8
+                             : t == DType::kQ4_K ? &q4k
+                                                 : nullptr;
+    if (k && k->tile) return k;
   }
 #endif
   (void)t;
@@ -155,7 +280,8 @@ const PackedKernels* packed_kernels(DType t, Isa isa) {
 std::unique_ptr<PackedMatrix> PackedMatrix::pack(const void* w, DType t, int64_t n_out,
                                                  int64_t n_in, ThreadPool* pool,
                                                  const PackedKernels* k) {
-  if (!k || k->type != t || n_in % 32 != 0 || n_out <= 0) return nullptr;
+  const int64_t block = t == DType::kQ4_K ? 256 : 32;
+  if (!k || k->type != t || n_in % block != 0 || n_out <= 0) return nullptr;
   std::unique_ptr<PackedMatrix> m(new PackedMatrix());
   m->k_ = k;
   m->n_out_ = n_out;

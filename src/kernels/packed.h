@@ -30,20 +30,37 @@ struct PackedActBlock {  // one q8_0 activation block as the packed tiles read i
 };
 static_assert(sizeof(PackedActBlock) == 40);
 
+// Packed Q4_K, per group and super-block of 256 (kPackQ4_KBytes = 2368 bytes, 64-aligned):
+//   nibbles [4 pairs p][8 pieces c][kPackRows rows l][4 bytes]: the file's qs[32p + 4c..+3]
+//           (low nibbles: sub-block 2p, high nibbles: sub-block 2p+1);
+//   scales  [8 sub-blocks][kPackRows] uint8 (6-bit);
+//   mins    [4 pairs k][kPackRows][2] uint8 (m of sub-blocks 2k, 2k+1);
+//   d, dmin [kPackRows] fp16 each.
+constexpr size_t kPackQ4_KBytes = 2048 + 128 + 128 + 64;
+struct PackedActBlockK {  // one q8_K activation super-block as the packed Q4_K tile reads it
+  int8_t qs[256];
+  float d;
+  int16_t bsum[8];  // sum of each sub-block of 32
+  int32_t pad[3];
+};
+static_assert(sizeof(PackedActBlockK) == 288);
+
 // y[t * ys + r] for r < n_rows (rows counted from the first group's first row), t < n_tok.
-//   g: n_groups groups of g_bytes, a: [n_tok] rows of PackedActBlock, as bytes apart.
+//   g: n_groups groups of g_bytes, a: [n_tok] rows of PackedActBlock(K), as bytes apart.
 using PackedTileFn = void (*)(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows,
                               const void* a, size_t as, int64_t n_tok, int64_t n, float* y,
                               int64_t ys);
 
 struct PackedKernels {
   DType type;
+  DType act_type;  // the activation rows act_prep reads (q8_0, or q8_K for q4_K)
   size_t (*group_bytes)(int64_t n);
   // Packs n_rows (<= kPackRows) rows of w_stride bytes into one group.
   void (*pack_group)(const void* w, size_t w_stride, int64_t n_rows, int64_t n, void* out);
   // Row `lane` of a group back to floats (embedding lookup of a tied output matrix).
   void (*row_to_float)(const void* group, int64_t lane, int64_t n, float* y);
-  ActPrepFn act_prep;  // q8_0 row -> PackedActBlock row
+  ActPrepFn act_prep;  // act_type row -> PackedActBlock(K) row
+  ActPrepSizeFn act_prep_size;
   PackedTileFn tile;
 };
 
@@ -55,8 +72,8 @@ const PackedKernels* packed_reference_kernels(DType t);
 
 class PackedMatrix {
  public:
-  // Packs w ([n_out] rows of n_in elements of type t); null if isa packs no such type or n_in is
-  // not a multiple of 32. Groups are packed in parallel on the pool.
+  // Packs w ([n_out] rows of n_in elements of type t); null if k packs no such type or n_in is
+  // not a multiple of the type's block. Groups are packed in parallel on the pool.
   static std::unique_ptr<PackedMatrix> pack(const void* w, DType t, int64_t n_out, int64_t n_in,
                                             ThreadPool* pool, const PackedKernels* k);
   ~PackedMatrix();

@@ -132,9 +132,107 @@ void tile(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, const
   }
 }
 
+// ---- Q4_K: per super-block and token, 64 vpdpbusd (8 per sub-block of 32 for 16 rows), the
+// sub-block scales applied in int32 (vpmulld), the mins by 4 vpdpwssd on (m, m') x (bsum, bsum')
+// pairs, then two float FMAs. Fewer tokens per call than Q4_0: three int vectors per token.
+constexpr int kMaxTokK = 6;
+constexpr size_t kQ4KScales = 2048, kQ4KMins = 2176, kQ4KD = 2304, kQ4KDmin = 2336;
+
+template <int T>
+void micro_q4_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, int64_t ys,
+                __mmask16 store_mask) {
+  const PackedActBlockK* ab[T];
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) ab[t] = reinterpret_cast<const PackedActBlockK*>(a + t * as);
+  __m512 acc[T];
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  const __m512i low = _mm512_set1_epi8(0x0f);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* sb = g + b * kPackQ4_KBytes;
+    if constexpr (T <= 2) {
+      SILICA_UNROLL
+      for (size_t line = 0; line < kPackQ4_KBytes; line += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(sb + kPackQ4_KBytes + line), _MM_HINT_T0);
+    }
+    __m512i isc[T];
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) isc[t] = _mm512_setzero_si512();
+    for (int sub = 0; sub < 8; ++sub) {
+      const uint8_t* pieces = sb + (sub / 2) * 512;
+      __m512i wv[8];
+      SILICA_UNROLL
+      for (int c = 0; c < 8; ++c) {
+        const __m512i p = _mm512_loadu_si512(pieces + 64 * c);
+        wv[c] = _mm512_and_si512(sub % 2 ? _mm512_srli_epi16(p, 4) : p, low);
+      }
+      const __m512i sc = _mm512_cvtepu8_epi32(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + kQ4KScales + sub * kPackRows)));
+      SILICA_UNROLL
+      for (int t = 0; t < T; ++t) {
+        const int8_t* aq = ab[t][b].qs + 32 * sub;
+        __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv[0], bcast4(aq));
+        __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv[1], bcast4(aq + 4));
+        SILICA_UNROLL
+        for (int c = 2; c < 8; c += 2) {
+          s0 = _mm512_dpbusd_epi32(s0, wv[c], bcast4(aq + 4 * c));
+          s1 = _mm512_dpbusd_epi32(s1, wv[c + 1], bcast4(aq + 4 * c + 4));
+        }
+        isc[t] = _mm512_add_epi32(isc[t], _mm512_mullo_epi32(_mm512_add_epi32(s0, s1), sc));
+      }
+    }
+    const __m512 dw =
+        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ4KD)));
+    const __m512 dm =
+        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ4KDmin)));
+    __m512i mins[4];
+    SILICA_UNROLL
+    for (int k = 0; k < 4; ++k)
+      mins[k] = _mm512_cvtepu8_epi16(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ4KMins + 32 * k)));
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) {
+      __m512i imin = _mm512_setzero_si512();
+      SILICA_UNROLL
+      for (int k = 0; k < 4; ++k) {
+        int32_t pair;
+        std::memcpy(&pair, ab[t][b].bsum + 2 * k, 4);
+        imin = _mm512_dpwssd_epi32(imin, mins[k], _mm512_set1_epi32(pair));
+      }
+      const __m512 da = _mm512_set1_ps(ab[t][b].d);
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isc[t]), _mm512_mul_ps(dw, da), acc[t]);
+      acc[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(imin), _mm512_mul_ps(dm, da), acc[t]);
+    }
+  }
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ys, store_mask, acc[t]);
+}
+
+template <int... Ts>
+constexpr std::array<MicroFn, sizeof...(Ts)> micro_table_q4_K(std::integer_sequence<int, Ts...>) {
+  return {&micro_q4_K<Ts + 1>...};
+}
+
+void tile_q4_K(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, const void* a,
+               size_t as, int64_t n_tok, int64_t n, float* y, int64_t ys) {
+  static constexpr auto kFns = micro_table_q4_K(std::make_integer_sequence<int, kMaxTokK>());
+  const auto* gb = static_cast<const uint8_t*>(g);
+  const auto* abytes = static_cast<const uint8_t*>(a);
+  for (int64_t t = 0; t < n_tok; t += kMaxTokK) {
+    const int tt = int(std::min<int64_t>(kMaxTokK, n_tok - t));
+    for (int64_t gi = 0; gi < n_groups; ++gi) {
+      const int64_t rows = std::min<int64_t>(kPackRows, n_rows - gi * kPackRows);
+      const __mmask16 m = rows >= 16 ? __mmask16(0xffff) : __mmask16((1u << rows) - 1);
+      kFns[tt - 1](gb + size_t(gi) * g_bytes, n / 256, abytes + t * as, as,
+                   y + t * ys + gi * kPackRows, ys, m);
+    }
+  }
+}
+
 }  // namespace
 
 PackedTileFn avx512_packed_tile(DType t) {
+  if (t == DType::kQ4_K) return &tile_q4_K;
   if (t == DType::kQ4_0) return &tile<Q4_0Packed>;
   if (t == DType::kQ8_0) return &tile<Q8_0Packed>;
   return nullptr;

@@ -16,7 +16,7 @@ constexpr int64_t kNOut = 67;  // a partial last group
 constexpr int64_t kYPad = 3;   // y row stride = kNOut + kYPad; padding must stay untouched
 constexpr float kPadValue = -4321.0f;
 
-const DType kPackedTypes[] = {DType::kQ4_0, DType::kQ8_0};
+const DType kPackedTypes[] = {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K};
 
 struct Problem {
   int64_t n_in;
@@ -67,7 +67,9 @@ TEST(Packed, RefusesWhatItCannotPack) {
   const Problem p = make_problem(DType::kQ4_0, 256, 1);
   EXPECT_FALSE(PackedMatrix::pack(p.w.data(), DType::kQ4_K, kNOut, 256, nullptr,
                                   packed_reference_kernels(DType::kQ4_0)));
-  EXPECT_FALSE(packed_reference_kernels(DType::kQ4_K));
+  EXPECT_FALSE(PackedMatrix::pack(p.w.data(), DType::kQ4_K, kNOut, 96, nullptr,
+                                  packed_reference_kernels(DType::kQ4_K)));
+  EXPECT_FALSE(packed_reference_kernels(DType::kQ6_K));
   EXPECT_FALSE(packed_kernels(DType::kQ4_0, Isa::kScalar));
 }
 
@@ -81,11 +83,12 @@ TEST(Packed, ReferenceTileIsCloseToTheReferenceDot) {
     const size_t w_row = dtype_row_size(t, n_in);
     for (int64_t tok = 0; tok < n_tok; ++tok) {
       const std::vector<float> xt(p.x.begin() + tok * n_in, p.x.begin() + (tok + 1) * n_in);
-      const auto a = test::quantize(DType::kQ8_0, xt);
+      const DType vt = dtype_traits(t)->vec_dot_type;
+      const auto a = test::quantize(vt, xt);
       for (int64_t r = 0; r < kNOut; ++r) {
         const uint8_t* wr = p.w.data() + r * w_row;
         const double want = vec_dot_ref(t, wr, a.data(), n_in);
-        const double scale = test::abs_dot_scale(t, wr, DType::kQ8_0, a.data(), n_in);
+        const double scale = test::abs_dot_scale(t, wr, vt, a.data(), n_in);
         EXPECT_NEAR(y[tok * (kNOut + kYPad) + r], want, test::tolerance_for(t) * scale)
             << dtype_name(t) << " token " << tok << " row " << r;
       }
@@ -101,7 +104,7 @@ TEST(Packed, EveryIsaEqualsTheTwinForAnyBatchAndThreads) {
     for (DType t : kPackedTypes) {
       const PackedKernels* k = packed_kernels(t, isa);
       if (!k) continue;
-      for (int64_t n_in : {256, 2048, 96}) {
+      for (int64_t n_in : {256, 2048, 768}) {
         const int64_t n_tok = 70;  // several token tiles and a partial microkernel
         const Problem p = make_problem(t, n_in, n_tok);
         auto ref =
