@@ -178,8 +178,11 @@ void matmul_packed(const PackedMatrix& w, const float* x, int64_t n_tok, float* 
   const int64_t n_in = w.n_in(), n_out = w.n_out();
   const ActPlan plan = plan_activations(x, n_in, n_tok, k.act_type, k.act_prep, k.act_prep_size,
                                         best_isa(), scratch);
+  // Without act_prep the tile reads the act_type rows.
+  const uint8_t* act = k.act_prep ? plan.p : plan.q;
+  const size_t act_row = k.act_prep ? plan.p_row : plan.q_row;
   const Tiling tl =
-      choose_packed_tiling(w.n_groups(), n_tok, w.group_bytes(), plan.p_row, pool.size());
+      choose_packed_tiling(w.n_groups(), n_tok, w.group_bytes(), act_row, pool.size());
   const int64_t n_units = n_tok * plan.n_pieces;
   const int64_t n_tiles = tl.n_row_tiles * tl.n_tok_tiles;
   std::atomic<int64_t> next_unit{0}, done_units{0}, next_tile{0};
@@ -194,9 +197,8 @@ void matmul_packed(const PackedMatrix& w, const float* x, int64_t n_tok, float* 
       const int64_t g0 = (tile / tl.n_tok_tiles) * tl.rows;
       const int64_t g1 = std::min(w.n_groups(), g0 + tl.rows);
       const int64_t t0 = (tile % tl.n_tok_tiles) * tl.toks, t1 = std::min(n_tok, t0 + tl.toks);
-      k.tile(w.group(g0), w.group_bytes(), g1 - g0, n_out - g0 * kPackRows,
-             plan.p + t0 * plan.p_row, plan.p_row, t1 - t0, n_in,
-             y + t0 * y_stride + g0 * kPackRows, y_stride);
+      k.tile(w.group(g0), w.group_bytes(), g1 - g0, n_out - g0 * kPackRows, act + t0 * act_row,
+             act_row, t1 - t0, n_in, y + t0 * y_stride + g0 * kPackRows, y_stride);
     }
   };
   if (n_units + n_tiles <= 1)

@@ -239,6 +239,92 @@ void tile_ref_q4_K(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_ro
       }
 }
 
+// ---- Q6_K (layout in packed.h).
+constexpr size_t kQ6KHigh = 2048, kQ6KScales = 3072, kQ6KD = 3328;
+
+size_t group_bytes_q6_K(int64_t n) {
+  return size_t(n / 256) * kPackQ6_KBytes;
+}
+
+void pack_group_q6_K(const void* w, size_t w_stride, int64_t n_rows, int64_t n, void* out) {
+  const int64_t nb = n / 256;
+  std::memset(out, 0, group_bytes_q6_K(n));
+  for (int64_t l = 0; l < n_rows; ++l) {
+    const auto* row =
+        reinterpret_cast<const BlockQ6_K*>(static_cast<const uint8_t*>(w) + l * w_stride);
+    for (int64_t b = 0; b < nb; ++b) {
+      uint8_t* sb = static_cast<uint8_t*>(out) + b * kPackQ6_KBytes;
+      for (int e = 0; e < 256; ++e) {
+        const int q = ref::q6k_get(row[b], e) + 32, j = e / 4, c = e % 4;
+        sb[(j % 32) * 64 + 4 * l + c] |= uint8_t((q & 0x0f) << (4 * (j / 32)));
+        sb[kQ6KHigh + (j % 16) * 64 + 4 * l + c] |= uint8_t((q >> 4) << (2 * (j / 16)));
+      }
+      for (int sub = 0; sub < 16; ++sub)
+        sb[kQ6KScales + (sub / 2) * 32 + 2 * l + sub % 2] = uint8_t(row[b].scales[sub]);
+      reinterpret_cast<uint16_t*>(sb + kQ6KD)[l] = row[b].d;
+    }
+  }
+}
+
+int q6_K_value(const uint8_t* sb, int64_t l, int e) {  // 0..63
+  const int j = e / 4, c = e % 4;
+  const int low = (sb[(j % 32) * 64 + 4 * l + c] >> (4 * (j / 32))) & 0x0f;
+  const int high = (sb[kQ6KHigh + (j % 16) * 64 + 4 * l + c] >> (2 * (j / 16))) & 3;
+  return low | (high << 4);
+}
+int q6_K_scale(const uint8_t* sb, int64_t l, int sub) {
+  return int8_t(sb[kQ6KScales + (sub / 2) * 32 + 2 * l + sub % 2]);
+}
+
+void row_to_float_q6_K(const void* group, int64_t lane, int64_t n, float* y) {
+  for (int64_t b = 0; b < n / 256; ++b) {
+    const uint8_t* sb = static_cast<const uint8_t*>(group) + b * kPackQ6_KBytes;
+    const float d = fp16_to_f32(reinterpret_cast<const uint16_t*>(sb + kQ6KD)[lane]);
+    for (int i = 0; i < 256; ++i)
+      y[b * 256 + i] =
+          d * float(q6_K_scale(sb, lane, i / 16)) * float(q6_K_value(sb, lane, i) - 32);
+  }
+}
+
+// The twin: per (row, token) and super-block, isc = sum_s sc_s * dot_s(q, a) - 32 * sum_s sc_s *
+// bsum_s exactly in int32 (sub-blocks of 16), then acc = fma(float(isc), dw * da, acc).
+// Activations are plain q8_K rows (their per-16 bsums are what the offset needs).
+void tile_ref_q6_K(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, const void* a,
+                   size_t as, int64_t n_tok, int64_t n, float* y, int64_t ys) {
+  for (int64_t gi = 0; gi < n_groups; ++gi)
+    for (int64_t l = 0; l < kPackRows && gi * kPackRows + l < n_rows; ++l)
+      for (int64_t t = 0; t < n_tok; ++t) {
+        const auto* ab =
+            reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(a) + t * as);
+        float acc = 0.0f;
+        for (int64_t b = 0; b < n / 256; ++b) {
+          const uint8_t* sb =
+              static_cast<const uint8_t*>(g) + size_t(gi) * g_bytes + b * kPackQ6_KBytes;
+          int32_t isc = 0, ioff = 0;
+          for (int sub = 0; sub < 16; ++sub) {
+            int32_t isum = 0;
+            for (int i = 16 * sub; i < 16 * sub + 16; ++i)
+              isum += q6_K_value(sb, l, i) * int32_t(ab[b].qs[i]);
+            isc += q6_K_scale(sb, l, sub) * isum;
+            ioff += q6_K_scale(sb, l, sub) * int32_t(ab[b].bsums[sub]);
+          }
+          const float dw = fp16_to_f32(reinterpret_cast<const uint16_t*>(sb + kQ6KD)[l]);
+          acc = std::fma(float(isc - 32 * ioff), dw * ab[b].d, acc);
+        }
+        y[t * ys + gi * kPackRows + l] = acc;
+      }
+}
+
+size_t act_row_size_q8_K(int64_t n) {
+  return dtype_row_size(DType::kQ8_K, n);
+}
+
+PackedKernels make_q6_K_kernels(PackedTileFn tile) {
+  // No act_prep: the tile reads the q8_K rows themselves.
+  return {DType::kQ6_K,       DType::kQ8_K, &group_bytes_q6_K,  &pack_group_q6_K,
+          &row_to_float_q6_K, nullptr,      &act_row_size_q8_K, tile};
+}
+
 PackedKernels make_q4_K_kernels(PackedTileFn tile) {
   return {DType::kQ4_K,       DType::kQ8_K,   &group_bytes_q4_K,   &pack_group_q4_K,
           &row_to_float_q4_K, &act_prep_q4_K, &act_prep_size_q4_K, tile};
@@ -252,7 +338,9 @@ const PackedKernels* packed_reference_kernels(DType t) {
   static const PackedKernels q4k = make_q4_K_kernels(&tile_ref_q4_K);
   if (t == DType::kQ4_0) return &q4;
   if (t == DType::kQ8_0) return &q8;
+  static const PackedKernels q6k = make_q6_K_kernels(&tile_ref_q6_K);
   if (t == DType::kQ4_K) return &q4k;
+  if (t == DType::kQ6_K) return &q6k;
   return nullptr;
 }
 
@@ -265,9 +353,12 @@ const PackedKernels* packed_kernels(DType t, Isa isa) {
         make_kernels<Q8_0Layout>(DType::kQ8_0, kernels_internal::avx512_packed_tile(DType::kQ8_0));
     static const PackedKernels q4k =
         make_q4_K_kernels(kernels_internal::avx512_packed_tile(DType::kQ4_K));
+    static const PackedKernels q6k =
+        make_q6_K_kernels(kernels_internal::avx512_packed_tile(DType::kQ6_K));
     const PackedKernels* k = t == DType::kQ4_0   ? &q4
                              : t == DType::kQ8_0 ? &q8
                              : t == DType::kQ4_K ? &q4k
+                             : t == DType::kQ6_K ? &q6k
                                                  : nullptr;
     if (k && k->tile) return k;
   }
@@ -280,7 +371,7 @@ const PackedKernels* packed_kernels(DType t, Isa isa) {
 std::unique_ptr<PackedMatrix> PackedMatrix::pack(const void* w, DType t, int64_t n_out,
                                                  int64_t n_in, ThreadPool* pool,
                                                  const PackedKernels* k) {
-  const int64_t block = t == DType::kQ4_K ? 256 : 32;
+  const int64_t block = t == DType::kQ4_K || t == DType::kQ6_K ? 256 : 32;
   if (!k || k->type != t || n_in % block != 0 || n_out <= 0) return nullptr;
   std::unique_ptr<PackedMatrix> m(new PackedMatrix());
   m->k_ = k;

@@ -37,6 +37,14 @@ static_assert(sizeof(PackedActBlock) == 40);
 //   mins    [4 pairs k][kPackRows][2] uint8 (m of sub-blocks 2k, 2k+1);
 //   d, dmin [kPackRows] fp16 each.
 constexpr size_t kPackQ4_KBytes = 2048 + 128 + 128 + 64;
+// Packed Q6_K, per group and super-block (kPackQ6_KBytes, 64-aligned), elements in pieces of
+// 4 (piece j = elements 4j..4j+3, [kPackRows rows][4 bytes] each), values q in 0..63 (file
+// value + 32):
+//   low    [32 m][64]: piece m's low 4 bits in the low nibbles, piece m + 32's in the high;
+//   high   [16 k][64]: the top 2 bits of pieces k, k+16, k+32, k+48 at bits 0, 2, 4, 6;
+//   scales [8 pairs k][kPackRows][2] int8 (sub-blocks of 16: 2k, 2k+1);
+//   d      [kPackRows] fp16, then padding to 64 bytes.
+constexpr size_t kPackQ6_KBytes = 2048 + 1024 + 256 + 64;
 struct PackedActBlockK {  // one q8_K activation super-block as the packed Q4_K tile reads it
   int8_t qs[256];
   float d;

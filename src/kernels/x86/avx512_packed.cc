@@ -15,6 +15,7 @@
 
 #include "kernels/kernel_tables.h"
 #include "kernels/packed.h"
+#include "tensor/blocks.h"
 
 #define SILICA_UNROLL _Pragma("GCC unroll 16")
 
@@ -229,9 +230,109 @@ void tile_q4_K(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, 
   }
 }
 
+// ---- Q6_K: 6-bit values (low nibble | 2 high bits << 4, unsigned) rebuilt per 4-element piece,
+// 4 vpdpbusd per sub-block of 16 and token, the int8 scales applied in int32, the -32 offset as
+// -32 * sum(sc * bsum) through 8 vpdpwssd, one float FMA per super-block and token.
+constexpr size_t kQ6KHigh = 2048, kQ6KScales = 3072, kQ6KD = 3328;
+
+[[gnu::always_inline]] inline __m512i q6_K_piece(const uint8_t* sb, int j) {
+  const __m512i lo_src = _mm512_loadu_si512(sb + (j % 32) * 64);
+  const __m512i lo = j < 32 ? lo_src : _mm512_srli_epi16(lo_src, 4);
+  const __m512i h = _mm512_loadu_si512(sb + kQ6KHigh + (j % 16) * 64);
+  const int sh = 2 * (j / 16);  // bits sh, sh+1 of each byte go to bits 4, 5
+  const __m512i hi = sh <= 4 ? _mm512_slli_epi16(h, 4 - sh) : _mm512_srli_epi16(h, sh - 4);
+  return _mm512_ternarylogic_epi32(lo, _mm512_set1_epi8(0x0f),
+                                   _mm512_and_si512(hi, _mm512_set1_epi8(0x30)), 0xEA);
+}
+
+template <int T>
+void micro_q6_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, int64_t ys,
+                __mmask16 store_mask) {
+  const BlockQ8_K* ab[T];
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) ab[t] = reinterpret_cast<const BlockQ8_K*>(a + t * as);
+  __m512 acc[T];
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* sb = g + b * kPackQ6_KBytes;
+    if constexpr (T <= 2) {
+      SILICA_UNROLL
+      for (size_t line = 0; line < kPackQ6_KBytes; line += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(sb + kPackQ6_KBytes + line), _MM_HINT_T0);
+    }
+    __m512i isc[T];
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) isc[t] = _mm512_setzero_si512();
+    SILICA_UNROLL
+    for (int sub = 0; sub < 16; ++sub) {
+      __m512i wv[4];
+      SILICA_UNROLL
+      for (int c = 0; c < 4; ++c) wv[c] = q6_K_piece(sb, 4 * sub + c);
+      const __m512i pair = _mm512_cvtepi8_epi16(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ6KScales + 32 * (sub / 2))));
+      const __m512i sc = sub % 2 ? _mm512_srai_epi32(pair, 16)
+                                 : _mm512_srai_epi32(_mm512_slli_epi32(pair, 16), 16);
+      SILICA_UNROLL
+      for (int t = 0; t < T; ++t) {
+        const int8_t* aq = ab[t][b].qs + 16 * sub;
+        __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv[0], bcast4(aq));
+        __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv[1], bcast4(aq + 4));
+        s0 = _mm512_dpbusd_epi32(s0, wv[2], bcast4(aq + 8));
+        s1 = _mm512_dpbusd_epi32(s1, wv[3], bcast4(aq + 12));
+        isc[t] = _mm512_add_epi32(isc[t], _mm512_mullo_epi32(_mm512_add_epi32(s0, s1), sc));
+      }
+    }
+    __m512i pairs[8];
+    SILICA_UNROLL
+    for (int k = 0; k < 8; ++k)
+      pairs[k] = _mm512_cvtepi8_epi16(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ6KScales + 32 * k)));
+    const __m512 dw =
+        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ6KD)));
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) {
+      __m512i ioff = _mm512_setzero_si512();
+      SILICA_UNROLL
+      for (int k = 0; k < 8; ++k) {
+        int32_t bs;
+        std::memcpy(&bs, ab[t][b].bsums + 2 * k, 4);
+        ioff = _mm512_dpwssd_epi32(ioff, pairs[k], _mm512_set1_epi32(bs));
+      }
+      const __m512i total = _mm512_sub_epi32(isc[t], _mm512_slli_epi32(ioff, 5));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total),
+                               _mm512_mul_ps(dw, _mm512_set1_ps(ab[t][b].d)), acc[t]);
+    }
+  }
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ys, store_mask, acc[t]);
+}
+
+template <int... Ts>
+constexpr std::array<MicroFn, sizeof...(Ts)> micro_table_q6_K(std::integer_sequence<int, Ts...>) {
+  return {&micro_q6_K<Ts + 1>...};
+}
+
+void tile_q6_K(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, const void* a,
+               size_t as, int64_t n_tok, int64_t n, float* y, int64_t ys) {
+  static constexpr auto kFns = micro_table_q6_K(std::make_integer_sequence<int, kMaxTokK>());
+  const auto* gb = static_cast<const uint8_t*>(g);
+  const auto* abytes = static_cast<const uint8_t*>(a);
+  for (int64_t t = 0; t < n_tok; t += kMaxTokK) {
+    const int tt = int(std::min<int64_t>(kMaxTokK, n_tok - t));
+    for (int64_t gi = 0; gi < n_groups; ++gi) {
+      const int64_t rows = std::min<int64_t>(kPackRows, n_rows - gi * kPackRows);
+      const __mmask16 m = rows >= 16 ? __mmask16(0xffff) : __mmask16((1u << rows) - 1);
+      kFns[tt - 1](gb + size_t(gi) * g_bytes, n / 256, abytes + t * as, as,
+                   y + t * ys + gi * kPackRows, ys, m);
+    }
+  }
+}
+
 }  // namespace
 
 PackedTileFn avx512_packed_tile(DType t) {
+  if (t == DType::kQ6_K) return &tile_q6_K;
   if (t == DType::kQ4_K) return &tile_q4_K;
   if (t == DType::kQ4_0) return &tile<Q4_0Packed>;
   if (t == DType::kQ8_0) return &tile<Q8_0Packed>;

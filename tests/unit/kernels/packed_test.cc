@@ -16,7 +16,7 @@ constexpr int64_t kNOut = 67;  // a partial last group
 constexpr int64_t kYPad = 3;   // y row stride = kNOut + kYPad; padding must stay untouched
 constexpr float kPadValue = -4321.0f;
 
-const DType kPackedTypes[] = {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K};
+const DType kPackedTypes[] = {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K};
 
 struct Problem {
   int64_t n_in;
@@ -69,7 +69,7 @@ TEST(Packed, RefusesWhatItCannotPack) {
                                   packed_reference_kernels(DType::kQ4_0)));
   EXPECT_FALSE(PackedMatrix::pack(p.w.data(), DType::kQ4_K, kNOut, 96, nullptr,
                                   packed_reference_kernels(DType::kQ4_K)));
-  EXPECT_FALSE(packed_reference_kernels(DType::kQ6_K));
+  EXPECT_FALSE(packed_reference_kernels(DType::kQ5_K));
   EXPECT_FALSE(packed_kernels(DType::kQ4_0, Isa::kScalar));
 }
 
