@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernels/kernels.h"
+#include "kernels/packed.h"
 
 namespace silica {
 namespace {
@@ -95,7 +96,38 @@ void run_stream(benchmark::State& state, DType t) {
                  " threads=" + std::to_string(bench_pool().size()));
 }
 
+// The same products over the matrix repacked as the model loader does (types with a packed
+// layout on this ISA only).
+void run_packed(benchmark::State& state, DType t, int64_t n_out, int64_t n_in, int64_t n_tok) {
+  const auto w = make_weights(t, n_out, n_in);
+  auto packed = PackedMatrix::pack(w.data(), t, n_out, n_in, &bench_pool(), packed_kernels(t));
+  const auto x = random_floats(n_in * n_tok, 3);
+  std::vector<float> y(n_out * n_tok);
+  MatmulScratch scratch;
+  for (auto _ : state) {
+    matmul_packed(*packed, x.data(), n_tok, y.data(), n_out, bench_pool(), scratch);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(packed->bytes()));
+  state.counters["FLOP/s"] = benchmark::Counter(double(2 * n_out * n_in * n_tok),
+                                                benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(std::string(isa_name(best_isa())) +
+                 " threads=" + std::to_string(bench_pool().size()));
+}
+
 void register_all() {
+  for (DType t : kTypes) {
+    if (!packed_kernels(t)) continue;
+    for (int64_t n_tok : {int64_t(1), int64_t(8), kPromptTokens}) {
+      const std::string name =
+          "packed_matmul" + std::to_string(n_tok) + "/" + dtype_name(t) + "/8192x2048";
+      benchmark::RegisterBenchmark(
+          name.c_str(), [=](benchmark::State& s) { run_packed(s, t, 8192, 2048, n_tok); })
+          ->Unit(benchmark::kMicrosecond)
+          ->UseRealTime()
+          ->MeasureProcessCPUTime();
+    }
+  }
   for (DType t : kTypes)
     benchmark::RegisterBenchmark(("matvec_stream/" + std::string(dtype_name(t))).c_str(),
                                  [=](benchmark::State& s) { run_stream(s, t); })

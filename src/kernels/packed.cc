@@ -58,7 +58,7 @@ void pack_group(const void* w, size_t w_stride, int64_t n_rows, int64_t n, void*
   const int64_t nb = n / 32;
   auto* vals = static_cast<uint8_t*>(out);
   auto* scales = reinterpret_cast<uint16_t*>(vals + nb * L::kValueBytes);
-  std::memset(out, 0, group_bytes<L>(n));
+  if (n_rows < kPackRows) std::memset(out, 0, group_bytes<L>(n));  // padding rows: scale 0
   for (int64_t l = 0; l < n_rows; ++l) {
     const auto* row =
         reinterpret_cast<const typename L::Block*>(static_cast<const uint8_t*>(w) + l * w_stride);
@@ -147,7 +147,7 @@ size_t group_bytes_q4_K(int64_t n) {
 
 void pack_group_q4_K(const void* w, size_t w_stride, int64_t n_rows, int64_t n, void* out) {
   const int64_t nb = n / 256;
-  std::memset(out, 0, group_bytes_q4_K(n));
+  if (n_rows < kPackRows) std::memset(out, 0, group_bytes_q4_K(n));  // padding rows
   for (int64_t l = 0; l < n_rows; ++l) {
     const auto* row =
         reinterpret_cast<const BlockQ4_K*>(static_cast<const uint8_t*>(w) + l * w_stride);
