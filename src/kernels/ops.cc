@@ -41,22 +41,27 @@ void swiglu_scalar(const float* g, const float* u, float* y, int64_t n) {
 }  // namespace
 
 namespace ops_internal {
-void attn_scores_f16_scalar(const uint16_t* q16, const uint16_t* k, int64_t n_kv, int64_t hd,
-                            float scale, float* scores) {
-  for (int64_t j = 0; j < n_kv; ++j) {
-    float dot = 0.0f;
-    for (int64_t d = 0; d < hd; ++d) dot += fp16_to_f32(k[j * hd + d]) * fp16_to_f32(q16[d]);
-    scores[j] = dot * scale;
-  }
+void attn_scores_f16_scalar(const uint16_t* q16, int n_q, const uint16_t* k, int64_t n_kv,
+                            int64_t hd, float scale, float* scores) {
+  for (int h = 0; h < n_q; ++h)
+    for (int64_t j = 0; j < n_kv; ++j) {
+      float dot = 0.0f;
+      for (int64_t d = 0; d < hd; ++d)
+        dot += fp16_to_f32(k[j * hd + d]) * fp16_to_f32(q16[h * hd + d]);
+      scores[h * n_kv + j] = dot * scale;
+    }
 }
 
-void attn_values_f16_scalar(const uint16_t* p, const uint16_t* v, int64_t n_kv, int64_t hd,
-                            float* out) {
-  std::fill(out, out + hd, 0.0f);
-  for (int64_t j = 0; j < n_kv; ++j) {
-    const float pj = fp16_to_f32(p[j]);
-    if (pj == 0.0f) continue;  // underflowed weights add nothing
-    for (int64_t d = 0; d < hd; ++d) out[d] += pj * fp16_to_f32(v[j * hd + d]);
+void attn_values_f16_scalar(const uint16_t* p, int n_q, const uint16_t* v, int64_t n_kv, int64_t hd,
+                            float* out, int64_t out_stride) {
+  for (int h = 0; h < n_q; ++h) {
+    float* o = out + h * out_stride;
+    std::fill(o, o + hd, 0.0f);
+    for (int64_t j = 0; j < n_kv; ++j) {
+      const float pj = fp16_to_f32(p[h * n_kv + j]);
+      if (pj == 0.0f) continue;  // underflowed weights add nothing
+      for (int64_t d = 0; d < hd; ++d) o[d] += pj * fp16_to_f32(v[j * hd + d]);
+    }
   }
 }
 }  // namespace ops_internal

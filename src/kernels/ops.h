@@ -39,13 +39,14 @@ struct OpsKernels {
   void (*rms_norm)(const float* x, const float* w, float* y, int64_t n, float eps) = nullptr;
   void (*softmax_inplace)(float* x, int64_t n) = nullptr;
   void (*swiglu)(const float* g, const float* u, float* y, int64_t n) = nullptr;
-  // Attention's two products over fp16 rows (attention.cc):
-  //   scores[j] = scale * dot(k row j, q16)      k: [n_kv, hd], q16: [hd]
-  //   out = sum_j p[j] * v row j                 p: [n_kv] fp16, v: [n_kv, hd], out: [hd]
-  void (*attn_scores_f16)(const uint16_t* q16, const uint16_t* k, int64_t n_kv, int64_t hd,
+  // Attention's two products over fp16 rows for n_q query heads that share one KV head:
+  //   scores[h * n_kv + j] = scale * dot(k row j, q16 row h)    k: [n_kv, hd], q16: [n_q, hd]
+  //   out[h * out_stride + d] = sum_j p[h * n_kv + j] * v[j, d]  p: [n_q, n_kv] fp16, v: [n_kv, hd]
+  // A head's result does not depend on n_q (K and V rows are converted once for all heads).
+  void (*attn_scores_f16)(const uint16_t* q16, int n_q, const uint16_t* k, int64_t n_kv, int64_t hd,
                           float scale, float* scores) = nullptr;
-  void (*attn_values_f16)(const uint16_t* p, const uint16_t* v, int64_t n_kv, int64_t hd,
-                          float* out) = nullptr;
+  void (*attn_values_f16)(const uint16_t* p, int n_q, const uint16_t* v, int64_t n_kv, int64_t hd,
+                          float* out, int64_t out_stride) = nullptr;
 };
 // Falls back to the scalar twin for ops (or ISAs) without a SIMD version.
 const OpsKernels& ops_kernels(Isa isa);
@@ -53,10 +54,10 @@ const OpsKernels& ops_kernels(Isa isa);
 namespace ops_internal {
 void fill_scalar_ops(OpsKernels& k);
 // The scalar twins of the attention products, for SIMD versions' unsupported head sizes.
-void attn_scores_f16_scalar(const uint16_t* q16, const uint16_t* k, int64_t n_kv, int64_t hd,
-                            float scale, float* scores);
-void attn_values_f16_scalar(const uint16_t* p, const uint16_t* v, int64_t n_kv, int64_t hd,
-                            float* out);
+void attn_scores_f16_scalar(const uint16_t* q16, int n_q, const uint16_t* k, int64_t n_kv,
+                            int64_t hd, float scale, float* scores);
+void attn_values_f16_scalar(const uint16_t* p, int n_q, const uint16_t* v, int64_t n_kv, int64_t hd,
+                            float* out, int64_t out_stride);
 #if defined(SILICA_HAVE_X86)
 void fill_avx2_ops(OpsKernels& k);    // x86/avx2_ops.cc
 void fill_avx512_ops(OpsKernels& k);  // x86/avx512_ops.cc

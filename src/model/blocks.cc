@@ -115,18 +115,20 @@ Status attention_block(const LayerWeights& lw, int64_t il, const ModelHParams& h
   }
   store_kv(batch, il, hp, st.k.data(), st.v.data(), st);
 
-  // One work item per (token, query head); query head h reads KV head h / group.
+  // One work item per (token, KV head): its group of query heads h (h / group == KV head) reads
+  // the KV rows once.
   const int64_t group = hp.n_head / hp.n_head_kv;
   const float scale = 1.0f / std::sqrt(float(hd));
   KvCache& kv = st.kv();
-  st.pool().parallel_for(n_tok * hp.n_head, 4, [&](int64_t b, int64_t e, int ith) {
+  st.pool().parallel_for(n_tok * hp.n_head_kv, 1, [&](int64_t b, int64_t e, int ith) {
     AttentionScratch scratch{st.att_scores[ith].data(), st.att_probs[ith].data(),
-                             st.att_q16[ith].data(), st.att_vrow[ith].data()};
+                             st.att_q16[ith].data()};
     for (int64_t i = b; i < e; ++i) {
-      const int64_t t = i / hp.n_head, head = i % hp.n_head, hk = head / group;
+      const int64_t t = i / hp.n_head_kv, hk = i % hp.n_head_kv;
       const int32_t s = batch.seq[t];
-      attend_head_f16(st.q.data() + t * n_q + head * hd, kv.k(il, s, hk), kv.v(il, s, hk),
-                      batch.pos[t] + 1, hd, scale, st.attn.data() + t * n_q + head * hd, scratch);
+      const int64_t off = t * n_q + hk * group * hd;
+      attend_group_f16(st.q.data() + off, hd, int(group), kv.k(il, s, hk), kv.v(il, s, hk),
+                       batch.pos[t] + 1, hd, scale, st.attn.data() + off, hd, scratch);
     }
   });
   linear(lw.wo, nullptr, st.attn.data(), n_tok, st.proj.data(), st);

@@ -29,10 +29,10 @@ Expected<std::unique_ptr<ForwardState>> ForwardState::create(const ModelHParams&
     st->up.resize(size_t(nb * hp.n_ff));
     st->out_rows.resize(size_t(nb * hp.n_embd));
     const int nt = st->opts_.n_threads;
-    st->att_scores.assign(nt, std::vector<float>(size_t(st->opts_.n_ctx)));
-    st->att_probs.assign(nt, std::vector<uint16_t>(size_t(st->opts_.n_ctx)));
-    st->att_q16.assign(nt, std::vector<uint16_t>(size_t(hp.head_dim)));
-    st->att_vrow.assign(nt, std::vector<float>(size_t(hp.head_dim)));
+    const size_t group = size_t(hp.n_head / hp.n_head_kv);
+    st->att_scores.assign(nt, std::vector<float>(group * size_t(st->opts_.n_ctx)));
+    st->att_probs.assign(nt, std::vector<uint16_t>(group * size_t(st->opts_.n_ctx)));
+    st->att_q16.assign(nt, std::vector<uint16_t>(group * size_t(hp.head_dim)));
   } catch (const std::bad_alloc&) {
     return make_error("not enough memory for a batch of {} tokens: lower --batch", nb);
   }

@@ -45,10 +45,10 @@ class ForwardState {
   bool hidden_only = false;
   MatmulScratch mm;
   // Per-thread attention scratch.
-  std::vector<std::vector<float>> att_scores;    // [n_threads][n_ctx]
-  std::vector<std::vector<uint16_t>> att_probs;  // [n_threads][n_ctx]
-  std::vector<std::vector<uint16_t>> att_q16;    // [n_threads][head_dim]
-  std::vector<std::vector<float>> att_vrow;      // [n_threads][head_dim]
+  // Per-thread attention scratch for one KV group (n_group = n_head / n_head_kv query heads).
+  std::vector<std::vector<float>> att_scores;    // [n_threads][n_group * n_ctx]
+  std::vector<std::vector<uint16_t>> att_probs;  // [n_threads][n_group * n_ctx]
+  std::vector<std::vector<uint16_t>> att_q16;    // [n_threads][n_group * head_dim]
 
  private:
   ForwardOptions opts_;

@@ -1,6 +1,7 @@
 // AVX-512 versions of rms_norm, softmax and swiglu (16 floats per step, masked tails).
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/ops.h"
@@ -102,82 +103,92 @@ void swiglu_avx512(const float* g, const float* u, float* y, int64_t n) {
   }
 }
 
-// ---- attention products. K rows: q in float registers, four rows in flight (independent FMA
-// chains), one reduction per row. V rows: the output row stays in registers over all j.
+// ---- attention products, for n_q heads of one KV group. K rows: each row converted once, then
+// one FMA chain and one reduction per head (q of the heads read from L1). V rows: each row
+// converted once; the heads' output rows stay in registers, kHeads at a time.
+inline __m512 load_ph(const uint16_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
 template <int N>  // N = hd / 16
-void scores_rows(const uint16_t* q16, const uint16_t* k, int64_t n_kv, float scale, float* scores) {
+void scores_rows(const uint16_t* q16, int n_q, const uint16_t* k, int64_t n_kv, float scale,
+                 float* scores) {
   constexpr int64_t hd = 16 * N;
-  __m512 qv[N];
-  for (int n = 0; n < N; ++n)
-    qv[n] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q16 + 16 * n)));
-  auto row = [&](int64_t j) {
-    const uint16_t* kj = k + j * hd;
-    __m512 acc = _mm512_mul_ps(
-        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(kj))), qv[0]);
-    for (int n = 1; n < N; ++n)
-      acc = _mm512_fmadd_ps(
-          _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(kj + 16 * n))), qv[n],
-          acc);
-    return _mm512_reduce_add_ps(acc) * scale;
-  };
-  int64_t j = 0;
-  for (; j + 4 <= n_kv; j += 4) {
-    const float s0 = row(j), s1 = row(j + 1), s2 = row(j + 2), s3 = row(j + 3);
-    scores[j] = s0, scores[j + 1] = s1, scores[j + 2] = s2, scores[j + 3] = s3;
+  constexpr int kMaxQ = 16;
+  alignas(64) float qf[kMaxQ * hd];
+  for (int h0 = 0; h0 < n_q; h0 += kMaxQ) {
+    const int nh = std::min(kMaxQ, n_q - h0);
+    for (int64_t i = 0; i < nh * hd; ++i) qf[i] = _cvtsh_ss(q16[h0 * hd + i]);
+    for (int64_t j = 0; j < n_kv; ++j) {
+      __m512 kv[N];
+      for (int n = 0; n < N; ++n) kv[n] = load_ph(k + j * hd + 16 * n);
+      for (int h = 0; h < nh; ++h) {
+        const float* qh = qf + h * hd;
+        __m512 acc = _mm512_mul_ps(kv[0], _mm512_load_ps(qh));
+        for (int n = 1; n < N; ++n) acc = _mm512_fmadd_ps(kv[n], _mm512_load_ps(qh + 16 * n), acc);
+        scores[(h0 + h) * n_kv + j] = _mm512_reduce_add_ps(acc) * scale;
+      }
+    }
   }
-  for (; j < n_kv; ++j) scores[j] = row(j);
 }
 
 template <int N>
-void values_rows(const uint16_t* p, const uint16_t* v, int64_t n_kv, float* out) {
+void values_rows(const uint16_t* p, int n_q, const uint16_t* v, int64_t n_kv, float* out,
+                 int64_t out_stride) {
   constexpr int64_t hd = 16 * N;
-  __m512 acc[N];
-  for (int n = 0; n < N; ++n) acc[n] = _mm512_setzero_ps();
-  for (int64_t j = 0; j < n_kv; ++j) {
-    if ((p[j] & 0x7fff) == 0) continue;  // underflowed weights add nothing
-    const __m512 pj = _mm512_set1_ps(_cvtsh_ss(p[j]));
-    const uint16_t* vj = v + j * hd;
-    for (int n = 0; n < N; ++n)
-      acc[n] = _mm512_fmadd_ps(
-          pj, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(vj + 16 * n))),
-          acc[n]);
+  constexpr int kHeads = N <= 4 ? 4 : N <= 8 ? 2 : 1;  // kHeads * N accumulators <= 16
+  for (int h0 = 0; h0 < n_q; h0 += kHeads) {
+    const int nh = std::min(kHeads, n_q - h0);
+    __m512 acc[kHeads][N];
+    for (int h = 0; h < kHeads; ++h)
+      for (int n = 0; n < N; ++n) acc[h][n] = _mm512_setzero_ps();
+    for (int64_t j = 0; j < n_kv; ++j) {
+      __m512 vv[N];
+      for (int n = 0; n < N; ++n) vv[n] = load_ph(v + j * hd + 16 * n);
+      for (int h = 0; h < kHeads; ++h) {
+        if (h >= nh) break;
+        const __m512 pj = _mm512_set1_ps(_cvtsh_ss(p[(h0 + h) * n_kv + j]));
+        for (int n = 0; n < N; ++n) acc[h][n] = _mm512_fmadd_ps(pj, vv[n], acc[h][n]);
+      }
+    }
+    for (int h = 0; h < nh; ++h)
+      for (int n = 0; n < N; ++n) _mm512_storeu_ps(out + (h0 + h) * out_stride + 16 * n, acc[h][n]);
   }
-  for (int n = 0; n < N; ++n) _mm512_storeu_ps(out + 16 * n, acc[n]);
 }
 
-void attn_scores_avx512(const uint16_t* q16, const uint16_t* k, int64_t n_kv, int64_t hd,
+void attn_scores_avx512(const uint16_t* q16, int n_q, const uint16_t* k, int64_t n_kv, int64_t hd,
                         float scale, float* scores) {
   switch (hd) {
     case 64:
-      return scores_rows<4>(q16, k, n_kv, scale, scores);
+      return scores_rows<4>(q16, n_q, k, n_kv, scale, scores);
     case 80:
-      return scores_rows<5>(q16, k, n_kv, scale, scores);
+      return scores_rows<5>(q16, n_q, k, n_kv, scale, scores);
     case 96:
-      return scores_rows<6>(q16, k, n_kv, scale, scores);
+      return scores_rows<6>(q16, n_q, k, n_kv, scale, scores);
     case 128:
-      return scores_rows<8>(q16, k, n_kv, scale, scores);
+      return scores_rows<8>(q16, n_q, k, n_kv, scale, scores);
     case 256:
-      return scores_rows<16>(q16, k, n_kv, scale, scores);
+      return scores_rows<16>(q16, n_q, k, n_kv, scale, scores);
     default:
-      return ops_internal::attn_scores_f16_scalar(q16, k, n_kv, hd, scale, scores);
+      return ops_internal::attn_scores_f16_scalar(q16, n_q, k, n_kv, hd, scale, scores);
   }
 }
 
-void attn_values_avx512(const uint16_t* p, const uint16_t* v, int64_t n_kv, int64_t hd,
-                        float* out) {
+void attn_values_avx512(const uint16_t* p, int n_q, const uint16_t* v, int64_t n_kv, int64_t hd,
+                        float* out, int64_t out_stride) {
   switch (hd) {
     case 64:
-      return values_rows<4>(p, v, n_kv, out);
+      return values_rows<4>(p, n_q, v, n_kv, out, out_stride);
     case 80:
-      return values_rows<5>(p, v, n_kv, out);
+      return values_rows<5>(p, n_q, v, n_kv, out, out_stride);
     case 96:
-      return values_rows<6>(p, v, n_kv, out);
+      return values_rows<6>(p, n_q, v, n_kv, out, out_stride);
     case 128:
-      return values_rows<8>(p, v, n_kv, out);
+      return values_rows<8>(p, n_q, v, n_kv, out, out_stride);
     case 256:
-      return values_rows<16>(p, v, n_kv, out);
+      return values_rows<16>(p, n_q, v, n_kv, out, out_stride);
     default:
-      return ops_internal::attn_values_f16_scalar(p, v, n_kv, hd, out);
+      return ops_internal::attn_values_f16_scalar(p, n_q, v, n_kv, hd, out, out_stride);
   }
 }
 

@@ -6,6 +6,8 @@
 // f16/bf16 logits agree with llama.cpp only to the f16/bf16 noise floor, not to float precision.
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <algorithm>
 #include <cmath>
 
@@ -117,10 +119,10 @@ TEST(HalfNumerics, AttentionRoundsQueryAndProbabilitiesToF16) {
   const auto rounded = attention_reference(q, k, v, kNKv, kHd, scale, true);
   const auto exact = attention_reference(q, k, v, kNKv, kHd, scale, false);
   for (Isa isa : available_isas()) {
-    std::vector<float> scores(kNKv), v_row(kHd), out(kHd);
+    std::vector<float> scores(kNKv), out(kHd);
     std::vector<uint16_t> probs(kNKv), q16(kHd);
     attend_head_f16(q.data(), k.data(), v.data(), kNKv, kHd, scale, out.data(),
-                    {scores.data(), probs.data(), q16.data(), v_row.data()}, isa);
+                    {scores.data(), probs.data(), q16.data()}, isa);
     double to_rounded = 0, to_exact = 0;
     for (int64_t d = 0; d < kHd; ++d) {
       to_rounded = std::max(to_rounded, std::fabs(out[d] - rounded[d]) / vmax);
@@ -129,6 +131,34 @@ TEST(HalfNumerics, AttentionRoundsQueryAndProbabilitiesToF16) {
     SCOPED_TRACE(isa_name(isa));
     EXPECT_LE(to_rounded, kTolAttention);
     EXPECT_GE(to_exact, kMinSeparation * kTolAttention);
+  }
+}
+
+// A KV group's heads computed together give each head exactly what it gets alone (decode and
+// prefill, whatever the group size, must not differ), for every head size the kernels special-case.
+TEST(HalfNumerics, GroupedHeadsEqualSingleHeads) {
+  for (int64_t hd : {64, 128, 48}) {
+    for (int n_q : {1, 4, 7}) {
+      const int64_t n_kv = 37;
+      const float scale = 1.0f / std::sqrt(float(hd));
+      const auto q = test::random_floats(n_q * hd, 11);
+      const auto kf = test::random_floats(n_kv * hd, 12), vf = test::random_floats(n_kv * hd, 13);
+      std::vector<uint16_t> k(kf.size()), v(vf.size());
+      for (size_t i = 0; i < kf.size(); ++i) k[i] = f32_to_fp16(kf[i]), v[i] = f32_to_fp16(vf[i]);
+      for (Isa isa : available_isas()) {
+        std::vector<float> scores(n_q * n_kv), group_out(n_q * hd), one(hd);
+        std::vector<uint16_t> probs(n_q * n_kv), q16(n_q * hd);
+        const AttentionScratch s{scores.data(), probs.data(), q16.data()};
+        attend_group_f16(q.data(), hd, n_q, k.data(), v.data(), n_kv, hd, scale, group_out.data(),
+                         hd, s, isa);
+        for (int h = 0; h < n_q; ++h) {
+          attend_head_f16(q.data() + h * hd, k.data(), v.data(), n_kv, hd, scale, one.data(), s,
+                          isa);
+          ASSERT_EQ(0, std::memcmp(one.data(), group_out.data() + h * hd, hd * sizeof(float)))
+              << isa_name(isa) << " hd " << hd << " n_q " << n_q << " head " << h;
+        }
+      }
+    }
   }
 }
 
