@@ -90,6 +90,28 @@ ActPlan plan_activations(const float* x, int64_t n_in, int64_t n_tok, DType vt, 
   return a;
 }
 
+// One dispatch for a matmul: the threads convert the activation pieces (handed out
+// dynamically), wait until every piece is done, then take tiles. Waiting on finished pieces
+// rather than on arrived threads: a late (descheduled) thread never holds the others up.
+template <class TileFn>
+void convert_then_tiles(ThreadPool& pool, const ActPlan* plan, int64_t n_units, int64_t n_tiles,
+                        TileFn&& do_tile) {
+  std::atomic<int64_t> next_unit{0}, done_units{0}, next_tile{0};
+  auto body = [&](int, int) {
+    for (int64_t u; (u = next_unit.fetch_add(1, std::memory_order_relaxed)) < n_units;) {
+      convert_piece(*plan, u);
+      done_units.fetch_add(1, std::memory_order_release);
+    }
+    for (int spins = 0; done_units.load(std::memory_order_acquire) < n_units;) spin_pause(spins);
+    for (int64_t tile; (tile = next_tile.fetch_add(1, std::memory_order_relaxed)) < n_tiles;)
+      do_tile(tile);
+  };
+  if (n_units + n_tiles <= 1)
+    body(0, 1);
+  else
+    pool.run_any(body);
+}
+
 }  // namespace
 
 void matmul(const void* w, DType wt, int64_t n_out, int64_t n_in, const float* x, int64_t n_tok,
@@ -112,44 +134,25 @@ void matmul(const void* w, DType wt, int64_t n_out, int64_t n_in, const float* x
   const Activations tile_act = act;  // what dot_tile reads; vec_dot reads vec_dot_type rows
   const Activations dot_act = convert ? Activations{plan.q, plan.q_row} : act;
 
-  // One dispatch: the threads convert the activations (pieces handed out dynamically), wait
-  // until every piece is done, then take tiles. Waiting on finished pieces rather than on
-  // arrived threads: a late (descheduled) thread never holds the others up.
   const Tiling tl = choose_tiling(n_out, n_tok, w_row, pool.size());
   const int64_t n_units = convert ? n_tok * plan.n_pieces : 0;
-  const int64_t n_tiles = tl.n_row_tiles * tl.n_tok_tiles;
-  std::atomic<int64_t> next_unit{0}, done_units{0}, next_tile{0};
-  auto body = [&](int, int) {
-    for (int64_t u; (u = next_unit.fetch_add(1, std::memory_order_relaxed)) < n_units;) {
-      convert_piece(plan, u);
-      done_units.fetch_add(1, std::memory_order_release);
+  convert_then_tiles(pool, &plan, n_units, tl.n_row_tiles * tl.n_tok_tiles, [&](int64_t tile) {
+    // Token tiles vary fastest: neighbouring tiles share weight rows.
+    const int64_t r0 = (tile / tl.n_tok_tiles) * tl.rows, r1 = std::min(n_out, r0 + tl.rows);
+    const int64_t t0 = (tile % tl.n_tok_tiles) * tl.toks, t1 = std::min(n_tok, t0 + tl.toks);
+    if (dot_tile) {
+      dot_tile(wb + size_t(r0) * w_row, w_row, r1 - r0, tile_act.data + t0 * tile_act.row_bytes,
+               tile_act.row_bytes, t1 - t0, n_in, y + t0 * y_stride + r0, y_stride);
+      return;
     }
-    for (int spins = 0; done_units.load(std::memory_order_acquire) < n_units;) spin_pause(spins);
-    for (int64_t tile; (tile = next_tile.fetch_add(1, std::memory_order_relaxed)) < n_tiles;) {
-      // Token tiles vary fastest: neighbouring tiles share weight rows.
-      const int64_t r0 = (tile / tl.n_tok_tiles) * tl.rows, r1 = std::min(n_out, r0 + tl.rows);
-      const int64_t t0 = (tile % tl.n_tok_tiles) * tl.toks, t1 = std::min(n_tok, t0 + tl.toks);
-      if (dot_tile) {
-        dot_tile(wb + size_t(r0) * w_row, w_row, r1 - r0, tile_act.data + t0 * tile_act.row_bytes,
-                 tile_act.row_bytes, t1 - t0, n_in, y + t0 * y_stride + r0, y_stride);
-        continue;
-      }
-      for (int64_t r = r0; r < r1; ++r) {
-        const uint8_t* wr = wb + size_t(r) * w_row;
-        for (int64_t t = t0; t < t1; ++t)
-          y[t * y_stride + r] = dot(wr, dot_act.data + t * dot_act.row_bytes, n_in);
-      }
+    for (int64_t r = r0; r < r1; ++r) {
+      const uint8_t* wr = wb + size_t(r) * w_row;
+      for (int64_t t = t0; t < t1; ++t)
+        y[t * y_stride + r] = dot(wr, dot_act.data + t * dot_act.row_bytes, n_in);
     }
-  };
-  if (n_units + n_tiles <= 1)
-    body(0, 1);
-  else
-    pool.run_any(body);
+  });
 }
 
-}  // namespace silica
-
-namespace silica {
 namespace {
 
 // Packed tiles: about kTileWeightBytes of groups x enough tokens that their prepared
@@ -183,28 +186,15 @@ void matmul_packed(const PackedMatrix& w, const float* x, int64_t n_tok, float* 
   const size_t act_row = k.act_prep ? plan.p_row : plan.q_row;
   const Tiling tl =
       choose_packed_tiling(w.n_groups(), n_tok, w.group_bytes(), act_row, pool.size());
-  const int64_t n_units = n_tok * plan.n_pieces;
-  const int64_t n_tiles = tl.n_row_tiles * tl.n_tok_tiles;
-  std::atomic<int64_t> next_unit{0}, done_units{0}, next_tile{0};
-  // As in matmul: convert pieces first, then tiles once every piece is done.
-  auto body = [&](int, int) {
-    for (int64_t u; (u = next_unit.fetch_add(1, std::memory_order_relaxed)) < n_units;) {
-      convert_piece(plan, u);
-      done_units.fetch_add(1, std::memory_order_release);
-    }
-    for (int spins = 0; done_units.load(std::memory_order_acquire) < n_units;) spin_pause(spins);
-    for (int64_t tile; (tile = next_tile.fetch_add(1, std::memory_order_relaxed)) < n_tiles;) {
-      const int64_t g0 = (tile / tl.n_tok_tiles) * tl.rows;
-      const int64_t g1 = std::min(w.n_groups(), g0 + tl.rows);
-      const int64_t t0 = (tile % tl.n_tok_tiles) * tl.toks, t1 = std::min(n_tok, t0 + tl.toks);
-      k.tile(w.group(g0), w.group_bytes(), g1 - g0, n_out - g0 * kPackRows, act + t0 * act_row,
-             act_row, t1 - t0, n_in, y + t0 * y_stride + g0 * kPackRows, y_stride);
-    }
-  };
-  if (n_units + n_tiles <= 1)
-    body(0, 1);
-  else
-    pool.run_any(body);
+  convert_then_tiles(
+      pool, &plan, n_tok * plan.n_pieces, tl.n_row_tiles * tl.n_tok_tiles, [&](int64_t tile) {
+        const int64_t g0 = (tile / tl.n_tok_tiles) * tl.rows;
+        const int64_t g1 = std::min(w.n_groups(), g0 + tl.rows);
+        const int64_t t0 = (tile % tl.n_tok_tiles) * tl.toks;
+        const int64_t t1 = std::min(n_tok, t0 + tl.toks);
+        k.tile(w.group(g0), w.group_bytes(), g1 - g0, n_out - g0 * kPackRows, act + t0 * act_row,
+               act_row, t1 - t0, n_in, y + t0 * y_stride + g0 * kPackRows, y_stride);
+      });
 }
 
 }  // namespace silica

@@ -114,24 +114,29 @@ constexpr std::array<MicroFn, sizeof...(Ts)> micro_table(std::integer_sequence<i
   return {&micro<W, Ts + 1>...};
 }
 
-// Tokens outer, groups inner: kMaxTok tokens' activations stay in L1 while the tile's groups
-// stream from L2.
+// Tokens outer, groups inner: max_t tokens' activations stay in L1 while the tile's groups
+// stream from L2. fns[t - 1] is the microkernel for t tokens; nb blocks per row.
+void drive_tiles(const MicroFn* fns, int max_t, int64_t nb, const void* g, size_t g_bytes,
+                 int64_t n_groups, int64_t n_rows, const void* a, size_t as, int64_t n_tok,
+                 float* y, int64_t ys) {
+  const auto* gb = static_cast<const uint8_t*>(g);
+  const auto* abytes = static_cast<const uint8_t*>(a);
+  for (int64_t t = 0; t < n_tok; t += max_t) {
+    const int tt = int(std::min<int64_t>(max_t, n_tok - t));
+    for (int64_t gi = 0; gi < n_groups; ++gi) {
+      const int64_t rows = std::min<int64_t>(kPackRows, n_rows - gi * kPackRows);
+      const __mmask16 m = rows >= 16 ? __mmask16(0xffff) : __mmask16((1u << rows) - 1);
+      fns[tt - 1](gb + size_t(gi) * g_bytes, nb, abytes + t * as, as, y + t * ys + gi * kPackRows,
+                  ys, m);
+    }
+  }
+}
+
 template <class W>
 void tile(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, const void* a, size_t as,
           int64_t n_tok, int64_t n, float* y, int64_t ys) {
   static constexpr auto kFns = micro_table<W>(std::make_integer_sequence<int, kMaxTok>());
-  const auto* gb = static_cast<const uint8_t*>(g);
-  const auto* abytes = static_cast<const uint8_t*>(a);
-  const int64_t nb = n / 32;
-  for (int64_t t = 0; t < n_tok; t += kMaxTok) {
-    const int tt = int(std::min<int64_t>(kMaxTok, n_tok - t));
-    for (int64_t gi = 0; gi < n_groups; ++gi) {
-      const int64_t rows = std::min<int64_t>(kPackRows, n_rows - gi * kPackRows);
-      const __mmask16 m = rows >= 16 ? __mmask16(0xffff) : __mmask16((1u << rows) - 1);
-      kFns[tt - 1](gb + size_t(gi) * g_bytes, nb, abytes + t * as, as, y + t * ys + gi * kPackRows,
-                   ys, m);
-    }
-  }
+  drive_tiles(kFns.data(), kMaxTok, n / 32, g, g_bytes, n_groups, n_rows, a, as, n_tok, y, ys);
 }
 
 // ---- Q4_K: per super-block and token, 64 vpdpbusd (8 per sub-block of 32 for 16 rows), the
@@ -218,17 +223,7 @@ constexpr std::array<MicroFn, sizeof...(Ts)> micro_table_q4_K(std::integer_seque
 void tile_q4_K(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, const void* a,
                size_t as, int64_t n_tok, int64_t n, float* y, int64_t ys) {
   static constexpr auto kFns = micro_table_q4_K(std::make_integer_sequence<int, kMaxTokK>());
-  const auto* gb = static_cast<const uint8_t*>(g);
-  const auto* abytes = static_cast<const uint8_t*>(a);
-  for (int64_t t = 0; t < n_tok; t += kMaxTokK) {
-    const int tt = int(std::min<int64_t>(kMaxTokK, n_tok - t));
-    for (int64_t gi = 0; gi < n_groups; ++gi) {
-      const int64_t rows = std::min<int64_t>(kPackRows, n_rows - gi * kPackRows);
-      const __mmask16 m = rows >= 16 ? __mmask16(0xffff) : __mmask16((1u << rows) - 1);
-      kFns[tt - 1](gb + size_t(gi) * g_bytes, n / 256, abytes + t * as, as,
-                   y + t * ys + gi * kPackRows, ys, m);
-    }
-  }
+  drive_tiles(kFns.data(), kMaxTokK, n / 256, g, g_bytes, n_groups, n_rows, a, as, n_tok, y, ys);
 }
 
 // ---- Q6_K: 6-bit values (low nibble | 2 high bits << 4, unsigned) rebuilt per 4-element piece,
@@ -317,17 +312,7 @@ constexpr std::array<MicroFn, sizeof...(Ts)> micro_table_q6_K(std::integer_seque
 void tile_q6_K(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, const void* a,
                size_t as, int64_t n_tok, int64_t n, float* y, int64_t ys) {
   static constexpr auto kFns = micro_table_q6_K(std::make_integer_sequence<int, kMaxTokK>());
-  const auto* gb = static_cast<const uint8_t*>(g);
-  const auto* abytes = static_cast<const uint8_t*>(a);
-  for (int64_t t = 0; t < n_tok; t += kMaxTokK) {
-    const int tt = int(std::min<int64_t>(kMaxTokK, n_tok - t));
-    for (int64_t gi = 0; gi < n_groups; ++gi) {
-      const int64_t rows = std::min<int64_t>(kPackRows, n_rows - gi * kPackRows);
-      const __mmask16 m = rows >= 16 ? __mmask16(0xffff) : __mmask16((1u << rows) - 1);
-      kFns[tt - 1](gb + size_t(gi) * g_bytes, n / 256, abytes + t * as, as,
-                   y + t * ys + gi * kPackRows, ys, m);
-    }
-  }
+  drive_tiles(kFns.data(), kMaxTokK, n / 256, g, g_bytes, n_groups, n_rows, a, as, n_tok, y, ys);
 }
 
 }  // namespace
