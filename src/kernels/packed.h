@@ -67,7 +67,7 @@ struct PackedKernels {
   void (*pack_group)(const void* w, size_t w_stride, int64_t n_rows, int64_t n, void* out);
   // Row `lane` of a group back to floats (embedding lookup of a tied output matrix).
   void (*row_to_float)(const void* group, int64_t lane, int64_t n, float* y);
-  ActPrepFn act_prep;  // act_type row -> PackedActBlock(K) row
+  ActPrepFn act_prep;  // act_type row -> PackedActBlock(K) row; null: the tile reads act_type rows
   ActPrepSizeFn act_prep_size;
   PackedTileFn tile;
 };
