@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "kernels/ops.h"
 
@@ -156,40 +157,36 @@ void values_rows(const uint16_t* p, int n_q, const uint16_t* v, int64_t n_kv, fl
   }
 }
 
-void attn_scores_avx512(const uint16_t* q16, int n_q, const uint16_t* k, int64_t n_kv, int64_t hd,
-                        float scale, float* scores) {
+// Calls f(std::integral_constant<int, hd / 16>) for the head sizes with a SIMD instance;
+// false for the others (the caller then takes the scalar twin).
+template <class F>
+bool with_head_blocks(int64_t hd, F&& f) {
   switch (hd) {
     case 64:
-      return scores_rows<4>(q16, n_q, k, n_kv, scale, scores);
+      return f(std::integral_constant<int, 4>()), true;
     case 80:
-      return scores_rows<5>(q16, n_q, k, n_kv, scale, scores);
+      return f(std::integral_constant<int, 5>()), true;
     case 96:
-      return scores_rows<6>(q16, n_q, k, n_kv, scale, scores);
+      return f(std::integral_constant<int, 6>()), true;
     case 128:
-      return scores_rows<8>(q16, n_q, k, n_kv, scale, scores);
+      return f(std::integral_constant<int, 8>()), true;
     case 256:
-      return scores_rows<16>(q16, n_q, k, n_kv, scale, scores);
+      return f(std::integral_constant<int, 16>()), true;
     default:
-      return ops_internal::attn_scores_f16_scalar(q16, n_q, k, n_kv, hd, scale, scores);
+      return false;
   }
+}
+
+void attn_scores_avx512(const uint16_t* q16, int n_q, const uint16_t* k, int64_t n_kv, int64_t hd,
+                        float scale, float* scores) {
+  if (!with_head_blocks(hd, [&](auto n) { scores_rows<n()>(q16, n_q, k, n_kv, scale, scores); }))
+    ops_internal::attn_scores_f16_scalar(q16, n_q, k, n_kv, hd, scale, scores);
 }
 
 void attn_values_avx512(const uint16_t* p, int n_q, const uint16_t* v, int64_t n_kv, int64_t hd,
                         float* out, int64_t out_stride) {
-  switch (hd) {
-    case 64:
-      return values_rows<4>(p, n_q, v, n_kv, out, out_stride);
-    case 80:
-      return values_rows<5>(p, n_q, v, n_kv, out, out_stride);
-    case 96:
-      return values_rows<6>(p, n_q, v, n_kv, out, out_stride);
-    case 128:
-      return values_rows<8>(p, n_q, v, n_kv, out, out_stride);
-    case 256:
-      return values_rows<16>(p, n_q, v, n_kv, out, out_stride);
-    default:
-      return ops_internal::attn_values_f16_scalar(p, n_q, v, n_kv, hd, out, out_stride);
-  }
+  if (!with_head_blocks(hd, [&](auto n) { values_rows<n()>(p, n_q, v, n_kv, out, out_stride); }))
+    ops_internal::attn_values_f16_scalar(p, n_q, v, n_kv, hd, out, out_stride);
 }
 
 }  // namespace
