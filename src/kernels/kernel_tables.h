@@ -28,6 +28,7 @@ void fill_avx512_kernels(KernelTable& table);
 void fill_avx512_tiles(KernelTable& table);
 // The VNNI tile over packed groups of type t (x86/avx512_packed.cc), or null.
 PackedTileFn avx512_packed_tile(DType t);
+int avx512_packed_tile_tokens(DType t);
 #endif
 #if defined(SILICA_HAVE_NEON)
 // dotprod: whether the int8 dots may use SDOT (ARMv8.2 FEAT_DotProd).

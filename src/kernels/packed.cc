@@ -1,4 +1,4 @@
-// Packed (row-interleaved) Q4_0 / Q8_0 matrices: the layout, packing, row lookup, the activation
+// Packed (row-interleaved) matrices: the layout, packing, row lookup, the activation
 // preparation, and the scalar twin of the packed tile that the SIMD tiles must equal bit for bit.
 #include "kernels/packed.h"
 
@@ -127,7 +127,7 @@ size_t act_prep_size_q0(int64_t n) {
 }
 
 template <class L>
-PackedKernels make_kernels(DType t, PackedTileFn tile) {
+PackedKernels make_kernels(DType t, PackedTileFn tile, int tile_tokens) {
   return {t,
           DType::kQ8_0,
           &group_bytes<L>,
@@ -135,7 +135,8 @@ PackedKernels make_kernels(DType t, PackedTileFn tile) {
           &row_to_float<L>,
           &act_prep<L>,
           &act_prep_size_q0,
-          tile};
+          tile,
+          tile_tokens};
 }
 
 // ---- Q4_K (layout in packed.h). Offsets inside one super-block of a group:
@@ -319,46 +320,146 @@ size_t act_row_size_q8_K(int64_t n) {
   return dtype_row_size(DType::kQ8_K, n);
 }
 
-PackedKernels make_q6_K_kernels(PackedTileFn tile) {
+PackedKernels make_q6_K_kernels(PackedTileFn tile, int tile_tokens) {
   // No act_prep: the tile reads the q8_K rows themselves.
   return {DType::kQ6_K,       DType::kQ8_K, &group_bytes_q6_K,  &pack_group_q6_K,
-          &row_to_float_q6_K, nullptr,      &act_row_size_q8_K, tile};
+          &row_to_float_q6_K, nullptr,      &act_row_size_q8_K, tile,
+          tile_tokens};
 }
 
-PackedKernels make_q4_K_kernels(PackedTileFn tile) {
+PackedKernels make_q4_K_kernels(PackedTileFn tile, int tile_tokens) {
   return {DType::kQ4_K,       DType::kQ8_K,   &group_bytes_q4_K,   &pack_group_q4_K,
-          &row_to_float_q4_K, &act_prep_q4_K, &act_prep_size_q4_K, tile};
+          &row_to_float_q4_K, &act_prep_q4_K, &act_prep_size_q4_K, tile,
+          tile_tokens};
+}
+
+// ---- F16 / BF16 (layout in packed.h): the file's 16-bit values, element i of row l at
+// [i][l]. Activations are rounded to the weight type as the unpacked dot does, then widened to
+// f32 rows once (act_prep) so that the tile broadcasts them straight from memory.
+using HalfToF32 = float (*)(uint16_t);
+
+size_t group_bytes_half(int64_t n) {
+  return size_t(n) * kPackRows * sizeof(uint16_t);
+}
+
+void pack_group_half(const void* w, size_t w_stride, int64_t n_rows, int64_t n, void* out) {
+  auto* o = static_cast<uint16_t*>(out);
+  if (n_rows < kPackRows) std::memset(out, 0, group_bytes_half(n));  // padding rows: +0
+  for (int64_t l = 0; l < n_rows; ++l) {
+    const auto* row =
+        reinterpret_cast<const uint16_t*>(static_cast<const uint8_t*>(w) + l * w_stride);
+    for (int64_t i = 0; i < n; ++i) o[i * kPackRows + l] = row[i];
+  }
+}
+
+template <HalfToF32 kToF32>
+void row_to_float_half(const void* group, int64_t lane, int64_t n, float* y) {
+  const auto* g = static_cast<const uint16_t*>(group);
+  for (int64_t i = 0; i < n; ++i) y[i] = kToF32(g[i * kPackRows + lane]);
+}
+
+template <HalfToF32 kToF32>
+void act_prep_half(const void* a, void* out, int64_t n) {
+  const auto* in = static_cast<const uint16_t*>(a);
+  auto* o = static_cast<float*>(out);
+  for (int64_t i = 0; i < n; ++i) o[i] = kToF32(in[i]);
+}
+size_t act_prep_size_half(int64_t n) {
+  return size_t(n) * sizeof(float);
+}
+
+// The twin: per (row, token) two fma chains, even and odd elements in order, added at the end
+// (two chains keep a 1-token decode from waiting on one FMA's latency).
+template <HalfToF32 kToF32>
+void tile_ref_half(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, const void* a,
+                   size_t as, int64_t n_tok, int64_t n, float* y, int64_t ys) {
+  for (int64_t gi = 0; gi < n_groups; ++gi) {
+    const auto* w =
+        reinterpret_cast<const uint16_t*>(static_cast<const uint8_t*>(g) + size_t(gi) * g_bytes);
+    for (int64_t l = 0; l < kPackRows && gi * kPackRows + l < n_rows; ++l)
+      for (int64_t t = 0; t < n_tok; ++t) {
+        const auto* x = reinterpret_cast<const float*>(static_cast<const uint8_t*>(a) + t * as);
+        float acc0 = 0.0f, acc1 = 0.0f;
+        for (int64_t i = 0; i < n; i += 2) {
+          acc0 = std::fma(kToF32(w[i * kPackRows + l]), x[i], acc0);
+          acc1 = std::fma(kToF32(w[(i + 1) * kPackRows + l]), x[i + 1], acc1);
+        }
+        y[t * ys + gi * kPackRows + l] = acc0 + acc1;
+      }
+  }
+}
+
+template <HalfToF32 kToF32>
+PackedKernels make_half_kernels(DType t, PackedTileFn tile, int tile_tokens) {
+  return {t,
+          t,
+          &group_bytes_half,
+          &pack_group_half,
+          &row_to_float_half<kToF32>,
+          &act_prep_half<kToF32>,
+          &act_prep_size_half,
+          tile,
+          tile_tokens};
 }
 
 }  // namespace
 
+// Tokens per call of the twins: any value gives the same bits; 8 keeps the tiling realistic.
+constexpr int kRefTileTokens = 8;
+
 const PackedKernels* packed_reference_kernels(DType t) {
-  static const PackedKernels q4 = make_kernels<Q4_0Layout>(DType::kQ4_0, &tile_ref<Q4_0Layout>);
-  static const PackedKernels q8 = make_kernels<Q8_0Layout>(DType::kQ8_0, &tile_ref<Q8_0Layout>);
-  static const PackedKernels q4k = make_q4_K_kernels(&tile_ref_q4_K);
-  if (t == DType::kQ4_0) return &q4;
-  if (t == DType::kQ8_0) return &q8;
-  static const PackedKernels q6k = make_q6_K_kernels(&tile_ref_q6_K);
-  if (t == DType::kQ4_K) return &q4k;
-  if (t == DType::kQ6_K) return &q6k;
-  return nullptr;
+  static const PackedKernels q4 =
+      make_kernels<Q4_0Layout>(DType::kQ4_0, &tile_ref<Q4_0Layout>, kRefTileTokens);
+  static const PackedKernels q8 =
+      make_kernels<Q8_0Layout>(DType::kQ8_0, &tile_ref<Q8_0Layout>, kRefTileTokens);
+  static const PackedKernels q4k = make_q4_K_kernels(&tile_ref_q4_K, kRefTileTokens);
+  static const PackedKernels q6k = make_q6_K_kernels(&tile_ref_q6_K, kRefTileTokens);
+  static const PackedKernels f16 =
+      make_half_kernels<fp16_to_f32>(DType::kF16, &tile_ref_half<fp16_to_f32>, kRefTileTokens);
+  static const PackedKernels bf16 =
+      make_half_kernels<bf16_to_f32>(DType::kBF16, &tile_ref_half<bf16_to_f32>, kRefTileTokens);
+  switch (t) {
+    case DType::kQ4_0:
+      return &q4;
+    case DType::kQ8_0:
+      return &q8;
+    case DType::kQ4_K:
+      return &q4k;
+    case DType::kQ6_K:
+      return &q6k;
+    case DType::kF16:
+      return &f16;
+    case DType::kBF16:
+      return &bf16;
+    default:
+      return nullptr;
+  }
 }
 
 const PackedKernels* packed_kernels(DType t, Isa isa) {
 #if defined(SILICA_HAVE_X86)
   if (isa == Isa::kAvx512) {
+    using kernels_internal::avx512_packed_tile;
+    using kernels_internal::avx512_packed_tile_tokens;
+    auto tok = [](DType d) { return avx512_packed_tile_tokens(d); };
     static const PackedKernels q4 =
-        make_kernels<Q4_0Layout>(DType::kQ4_0, kernels_internal::avx512_packed_tile(DType::kQ4_0));
+        make_kernels<Q4_0Layout>(DType::kQ4_0, avx512_packed_tile(DType::kQ4_0), tok(DType::kQ4_0));
     static const PackedKernels q8 =
-        make_kernels<Q8_0Layout>(DType::kQ8_0, kernels_internal::avx512_packed_tile(DType::kQ8_0));
+        make_kernels<Q8_0Layout>(DType::kQ8_0, avx512_packed_tile(DType::kQ8_0), tok(DType::kQ8_0));
     static const PackedKernels q4k =
-        make_q4_K_kernels(kernels_internal::avx512_packed_tile(DType::kQ4_K));
+        make_q4_K_kernels(avx512_packed_tile(DType::kQ4_K), tok(DType::kQ4_K));
     static const PackedKernels q6k =
-        make_q6_K_kernels(kernels_internal::avx512_packed_tile(DType::kQ6_K));
+        make_q6_K_kernels(avx512_packed_tile(DType::kQ6_K), tok(DType::kQ6_K));
+    static const PackedKernels f16 = make_half_kernels<fp16_to_f32>(
+        DType::kF16, avx512_packed_tile(DType::kF16), tok(DType::kF16));
+    static const PackedKernels bf16 = make_half_kernels<bf16_to_f32>(
+        DType::kBF16, avx512_packed_tile(DType::kBF16), tok(DType::kBF16));
     const PackedKernels* k = t == DType::kQ4_0   ? &q4
                              : t == DType::kQ8_0 ? &q8
                              : t == DType::kQ4_K ? &q4k
                              : t == DType::kQ6_K ? &q6k
+                             : t == DType::kF16  ? &f16
+                             : t == DType::kBF16 ? &bf16
                                                  : nullptr;
     if (k && k->tile) return k;
   }
@@ -371,6 +472,7 @@ const PackedKernels* packed_kernels(DType t, Isa isa) {
 std::unique_ptr<PackedMatrix> PackedMatrix::pack(const void* w, DType t, int64_t n_out,
                                                  int64_t n_in, ThreadPool* pool,
                                                  const PackedKernels* k) {
+  // F16 / BF16 have no blocks; 32 keeps the tiles' element pairs and prefetch lines whole.
   const int64_t block = t == DType::kQ4_K || t == DType::kQ6_K ? 256 : 32;
   if (!k || k->type != t || n_in % block != 0 || n_out <= 0) return nullptr;
   std::unique_ptr<PackedMatrix> m(new PackedMatrix());

@@ -53,6 +53,10 @@ struct PackedActBlockK {  // one q8_K activation super-block as the packed Q4_K 
 };
 static_assert(sizeof(PackedActBlockK) == 288);
 
+// Packed F16 / BF16, per group: [n][kPackRows] of the file's 16-bit values (element i of row l
+// at i * kPackRows + l), so one 32-byte load is element i of 16 rows. The tile reads f32
+// activation rows (the vec_dot_type row widened).
+
 // y[t * ys + r] for r < n_rows (rows counted from the first group's first row), t < n_tok.
 //   g: n_groups groups of g_bytes, a: [n_tok] rows of PackedActBlock(K), as bytes apart.
 using PackedTileFn = void (*)(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows,
@@ -70,6 +74,7 @@ struct PackedKernels {
   ActPrepFn act_prep;  // act_type row -> PackedActBlock(K) row; null: the tile reads act_type rows
   ActPrepSizeFn act_prep_size;
   PackedTileFn tile;
+  int tile_tokens;  // tokens per microkernel call: token tiles are a multiple of it
 };
 
 // The packed kernels of type t on the given ISA, or null when that ISA has none (then the

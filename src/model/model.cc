@@ -76,9 +76,9 @@ size_t Model::repack_weights() {
     if (!p) continue;
     t->packed = p.get();
     bytes += p->bytes();
-    // The file's copy is read no more: its pages need not stay in this process's memory (only
-    // for a mapped GGUF file: a folder's converted tensors live in owned buffers).
-    if (src_.gguf()) release_pages(t->data, size_t(t->rows()) * t->row_bytes());
+    // The file's copy is read no more: its pages need not stay in this process's memory (a
+    // GGUF or safetensors mapping; never the source's own converted copies).
+    if (src_.is_mapped(t->data)) release_pages(t->data, size_t(t->rows()) * t->row_bytes());
     packed_.push_back(std::move(p));
   }
   if (tied) w_.tok_embd.packed = w_.output.packed;

@@ -96,6 +96,15 @@ Status TensorSource::add_shard(SafetensorsFile shard,
   return {};
 }
 
+bool TensorSource::is_mapped(const void* p) const {
+  const auto* b = static_cast<const uint8_t*>(p);
+  for (const auto& v : owned_) {
+    const auto* o = reinterpret_cast<const uint8_t*>(v.data());
+    if (b >= o && b < o + v.size() * sizeof(float)) return false;
+  }
+  return p != nullptr;
+}
+
 void TensorSource::add_owned_f32(std::string name, std::vector<float> values) {
   owned_.push_back(std::move(values));
   const auto& v = owned_.back();

@@ -55,6 +55,9 @@ class TensorSource {
   const SourceTensor* find(std::string_view name) const;
   // The GGUF file for a GGUF source (metadata lives there), else nullptr.
   const GgufFile* gguf() const { return gguf_.get(); }
+  // Whether p points into a file mapping (GGUF or shard) rather than the source's own copies:
+  // only mapped pages may be given back to the OS once the tensor is read no more.
+  bool is_mapped(const void* p) const;
   // Asks the OS to read every mapping ahead.
   void advise_willneed() const;
 

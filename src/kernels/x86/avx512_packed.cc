@@ -1,4 +1,4 @@
-// AVX-512 VNNI tiles over packed Q4_0 / Q8_0 groups (kernels/packed.h): one vpdpbusd takes a
+// AVX-512 tiles over packed groups (kernels/packed.h). For Q4_0 / Q8_0 (VNNI): one vpdpbusd takes a
 // 4-byte piece of 16 rows against the same 4 activation bytes broadcast, so a 32-element block
 // costs 8 vpdpbusd for 16 rows, and its float work (convert, scale, accumulate) is one vector
 // for all 16 rows: a quarter of the instructions per weight of the unpacked tiles.
@@ -6,6 +6,9 @@
 // Per lane (row) and token the float operations are exactly those of tile_ref in packed.cc:
 // acc = fma(float(isum_b), dw_b * da_b, acc) in block order, so every tile size, token count
 // and thread split gives the same bits. Integer sums are exact, so how they are split is free.
+// GCC 12's _mm512_cvtph_ps passes _mm512_undefined_ps() as its unused merge source, which
+// -Wmaybe-uninitialized reports once inlined into the half tiles.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include <algorithm>
@@ -317,14 +320,83 @@ void tile_q6_K(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, 
   drive_tiles(kFns.data(), kMaxTokK, n / 256, g, g_bytes, n_groups, n_rows, a, as, n_tok, y, ys);
 }
 
+// ---- F16 / BF16: one 32-byte load widens element i of 16 rows, then one FMA per token with
+// the token's f32 activation broadcast from memory. Per lane and token exactly tile_ref_half:
+// even and odd elements in two fma chains, added at the end. The widening is shared by all T
+// tokens, so 12 tokens keep the FMA ports ~85% busy.
+constexpr int kMaxTokHalf = 12;
+
+struct F16Widen {
+  [[gnu::always_inline]] static inline __m512 load(const uint16_t* p) {
+    return _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+};
+struct BF16Widen {
+  [[gnu::always_inline]] static inline __m512 load(const uint16_t* p) {
+    const __m512i u = _mm512_cvtepu16_epi32(_mm256_load_si256(reinterpret_cast<const __m256i*>(p)));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(u, 16));
+  }
+};
+
+// nb: blocks of 32 elements (1 KiB of the group: 16 cache lines).
+template <class H, int T>
+void micro_half(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, int64_t ys,
+                __mmask16 store_mask) {
+  const auto* w = reinterpret_cast<const uint16_t*>(g);
+  const float* x[T];
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) x[t] = reinterpret_cast<const float*>(a + t * as);
+  __m512 acc0[T], acc1[T];
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) acc0[t] = acc1[t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint16_t* wb = w + b * 32 * kPackRows;
+    SILICA_UNROLL
+    for (int i = 0; i < 32; i += 2) {
+      // One line (two elements of 16 rows) a step, kPrefetchBytes on: the group is one stream.
+      _mm_prefetch(reinterpret_cast<const char*>(wb + i * kPackRows) + kPrefetchBytes, _MM_HINT_T0);
+      const __m512 w0 = H::load(wb + i * kPackRows), w1 = H::load(wb + (i + 1) * kPackRows);
+      const int64_t e = b * 32 + i;
+      SILICA_UNROLL
+      for (int t = 0; t < T; ++t) {
+        acc0[t] = _mm512_fmadd_ps(w0, _mm512_set1_ps(x[t][e]), acc0[t]);
+        acc1[t] = _mm512_fmadd_ps(w1, _mm512_set1_ps(x[t][e + 1]), acc1[t]);
+      }
+    }
+  }
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t)
+    _mm512_mask_storeu_ps(y + t * ys, store_mask, _mm512_add_ps(acc0[t], acc1[t]));
+}
+
+template <class H, int... Ts>
+constexpr std::array<MicroFn, sizeof...(Ts)> micro_table_half(std::integer_sequence<int, Ts...>) {
+  return {&micro_half<H, Ts + 1>...};
+}
+
+template <class H>
+void tile_half(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, const void* a,
+               size_t as, int64_t n_tok, int64_t n, float* y, int64_t ys) {
+  static constexpr auto kFns = micro_table_half<H>(std::make_integer_sequence<int, kMaxTokHalf>());
+  drive_tiles(kFns.data(), kMaxTokHalf, n / 32, g, g_bytes, n_groups, n_rows, a, as, n_tok, y, ys);
+}
+
 }  // namespace
 
 PackedTileFn avx512_packed_tile(DType t) {
+  if (t == DType::kF16) return &tile_half<F16Widen>;
+  if (t == DType::kBF16) return &tile_half<BF16Widen>;
   if (t == DType::kQ6_K) return &tile_q6_K;
   if (t == DType::kQ4_K) return &tile_q4_K;
   if (t == DType::kQ4_0) return &tile<Q4_0Packed>;
   if (t == DType::kQ8_0) return &tile<Q8_0Packed>;
   return nullptr;
+}
+
+int avx512_packed_tile_tokens(DType t) {
+  if (t == DType::kF16 || t == DType::kBF16) return kMaxTokHalf;
+  if (t == DType::kQ4_K || t == DType::kQ6_K) return kMaxTokK;
+  return kMaxTok;
 }
 
 }  // namespace silica::kernels_internal
