@@ -55,6 +55,8 @@ CpuFeatures detect() {
     __cpuid_count(7, 1, a1, b1, c1, d1);
     f.avx512bf16 = a1 & (1u << 5);
   }
+  constexpr uint64_t kTileState = uint64_t(3) << 17;  // XTILECFG + XTILEDATA
+  f.amx_int8 = (d & (1u << 24)) && (d & (1u << 25)) && (xcr0 & kTileState) == kTileState;
   return f;
 }
 #elif defined(__aarch64__)

@@ -19,6 +19,7 @@ struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false, bmi2 = false;
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false;
   bool avx512vnni = false, avx512bf16 = false;
+  bool amx_int8 = false;  // AMX tiles with int8 dot products, and the OS saves their state
   bool neon = false, dotprod = false;
 };
 const CpuFeatures& cpu_features();

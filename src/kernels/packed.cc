@@ -2,9 +2,11 @@
 // preparation, and the scalar twin of the packed tile that the SIMD tiles must equal bit for bit.
 #include "kernels/packed.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
@@ -436,37 +438,78 @@ const PackedKernels* packed_reference_kernels(DType t) {
   }
 }
 
+namespace {
+
+#if defined(SILICA_HAVE_X86)
+const PackedKernels* avx512_kernels(DType t) {
+  using kernels_internal::avx512_packed_tile;
+  auto tok = [](DType d) { return kernels_internal::avx512_packed_tile_tokens(d); };
+  static const PackedKernels q4 =
+      make_kernels<Q4_0Layout>(DType::kQ4_0, avx512_packed_tile(DType::kQ4_0), tok(DType::kQ4_0));
+  static const PackedKernels q8 =
+      make_kernels<Q8_0Layout>(DType::kQ8_0, avx512_packed_tile(DType::kQ8_0), tok(DType::kQ8_0));
+  static const PackedKernels q4k =
+      make_q4_K_kernels(avx512_packed_tile(DType::kQ4_K), tok(DType::kQ4_K));
+  static const PackedKernels q6k =
+      make_q6_K_kernels(avx512_packed_tile(DType::kQ6_K), tok(DType::kQ6_K));
+  static const PackedKernels f16 = make_half_kernels<fp16_to_f32>(
+      DType::kF16, avx512_packed_tile(DType::kF16), tok(DType::kF16));
+  static const PackedKernels bf16 = make_half_kernels<bf16_to_f32>(
+      DType::kBF16, avx512_packed_tile(DType::kBF16), tok(DType::kBF16));
+  const PackedKernels* k = t == DType::kQ4_0   ? &q4
+                           : t == DType::kQ8_0 ? &q8
+                           : t == DType::kQ4_K ? &q4k
+                           : t == DType::kQ6_K ? &q6k
+                           : t == DType::kF16  ? &f16
+                           : t == DType::kBF16 ? &bf16
+                                               : nullptr;
+  return k && k->tile ? k : nullptr;
+}
+
+// Null without AMX-INT8 (or the OS's permission), for types without an AMX tile, or with
+// SILICA_NO_AMX set (to compare against the VNNI tiles).
+const PackedKernels* amx_kernels(DType t) {
+  using kernels_internal::amx_packed_tile;
+  const int tok = kernels_internal::amx_packed_tile_tokens();
+  static const PackedKernels q4 =
+      make_kernels<Q4_0Layout>(DType::kQ4_0, amx_packed_tile(DType::kQ4_0), tok);
+  static const PackedKernels q8 =
+      make_kernels<Q8_0Layout>(DType::kQ8_0, amx_packed_tile(DType::kQ8_0), tok);
+  const PackedKernels* k = t == DType::kQ4_0 ? &q4 : t == DType::kQ8_0 ? &q8 : nullptr;
+  return k && k->tile ? k : nullptr;
+}
+
+bool amx_disabled_by_env() {
+  const char* v = std::getenv("SILICA_NO_AMX");
+  return v && *v && std::strcmp(v, "0") != 0;
+}
+#endif
+
+}  // namespace
+
 const PackedKernels* packed_kernels(DType t, Isa isa) {
 #if defined(SILICA_HAVE_X86)
   if (isa == Isa::kAvx512) {
-    using kernels_internal::avx512_packed_tile;
-    using kernels_internal::avx512_packed_tile_tokens;
-    auto tok = [](DType d) { return avx512_packed_tile_tokens(d); };
-    static const PackedKernels q4 =
-        make_kernels<Q4_0Layout>(DType::kQ4_0, avx512_packed_tile(DType::kQ4_0), tok(DType::kQ4_0));
-    static const PackedKernels q8 =
-        make_kernels<Q8_0Layout>(DType::kQ8_0, avx512_packed_tile(DType::kQ8_0), tok(DType::kQ8_0));
-    static const PackedKernels q4k =
-        make_q4_K_kernels(avx512_packed_tile(DType::kQ4_K), tok(DType::kQ4_K));
-    static const PackedKernels q6k =
-        make_q6_K_kernels(avx512_packed_tile(DType::kQ6_K), tok(DType::kQ6_K));
-    static const PackedKernels f16 = make_half_kernels<fp16_to_f32>(
-        DType::kF16, avx512_packed_tile(DType::kF16), tok(DType::kF16));
-    static const PackedKernels bf16 = make_half_kernels<bf16_to_f32>(
-        DType::kBF16, avx512_packed_tile(DType::kBF16), tok(DType::kBF16));
-    const PackedKernels* k = t == DType::kQ4_0   ? &q4
-                             : t == DType::kQ8_0 ? &q8
-                             : t == DType::kQ4_K ? &q4k
-                             : t == DType::kQ6_K ? &q6k
-                             : t == DType::kF16  ? &f16
-                             : t == DType::kBF16 ? &bf16
-                                                 : nullptr;
-    if (k && k->tile) return k;
+    if (const PackedKernels* k = amx_disabled_by_env() ? nullptr : amx_kernels(t)) return k;
+    return avx512_kernels(t);
   }
 #endif
   (void)t;
   (void)isa;
   return nullptr;
+}
+
+std::vector<const PackedKernels*> packed_kernel_variants(DType t) {
+  std::vector<const PackedKernels*> out;
+#if defined(SILICA_HAVE_X86)
+  const std::vector<Isa> isas = available_isas();
+  if (std::find(isas.begin(), isas.end(), Isa::kAvx512) != isas.end()) {
+    if (const PackedKernels* k = avx512_kernels(t)) out.push_back(k);
+    if (const PackedKernels* k = amx_kernels(t)) out.push_back(k);
+  }
+#endif
+  (void)t;
+  return out;
 }
 
 std::unique_ptr<PackedMatrix> PackedMatrix::pack(const void* w, DType t, int64_t n_out,

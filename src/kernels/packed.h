@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "base/thread_pool.h"
 #include "kernels/kernels.h"
@@ -80,6 +81,9 @@ struct PackedKernels {
 // The packed kernels of type t on the given ISA, or null when that ISA has none (then the
 // matrix stays in the file's layout).
 const PackedKernels* packed_kernels(DType t, Isa isa = best_isa());
+// Every packed implementation of type t this CPU runs (AVX-512 VNNI, AMX, ...), for tests and
+// benchmarks: each must equal the scalar twin bit for bit.
+std::vector<const PackedKernels*> packed_kernel_variants(DType t);
 // The scalar twin of the same layout and tile, for tests: every element bit-identical.
 const PackedKernels* packed_reference_kernels(DType t);
 

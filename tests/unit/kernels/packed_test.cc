@@ -100,12 +100,15 @@ TEST(Packed, ReferenceTileIsCloseToTheReferenceDot) {
   }
 }
 
+// Every implementation (AVX-512 VNNI, AMX where the CPU has it) against the twin.
 TEST(Packed, EveryIsaEqualsTheTwinForAnyBatchAndThreads) {
   int checked = 0;
-  for (Isa isa : available_isas()) {
-    for (DType t : kPackedTypes) {
-      const PackedKernels* k = packed_kernels(t, isa);
-      if (!k) continue;
+  for (DType t : kPackedTypes) {
+    const std::vector<const PackedKernels*> variants = packed_kernel_variants(t);
+    for (size_t vi = 0; vi < variants.size(); ++vi) {
+      const PackedKernels* k = variants[vi];
+      const std::string label = std::string(dtype_name(t)) + " variant " + std::to_string(vi) +
+                                " (" + std::to_string(k->tile_tokens) + " tokens a call)";
       for (int64_t n_in : {256, 2048, 768}) {
         const int64_t n_tok = 70;  // several token tiles and a partial microkernel
         const Problem p = make_problem(t, n_in, n_tok);
@@ -117,23 +120,24 @@ TEST(Packed, EveryIsaEqualsTheTwinForAnyBatchAndThreads) {
         for (int threads : {1, 2, 3}) {
           const auto got = run(*simd, p.x.data(), n_tok, threads);
           ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float)))
-              << test::label(isa, t) << " n_in " << n_in << " threads " << threads;
+              << label << " n_in " << n_in << " threads " << threads;
         }
         // A token alone, or in a small batch, gives the same bits as inside the big batch.
         const int64_t stride = kNOut + kYPad;
-        for (int64_t n : {1, 2, 3, 9}) {
+        for (int64_t n : {1, 2, 3, 9, 16, 17}) {
           const int64_t t0 = 17;
           const auto got = run(*simd, p.x.data() + t0 * n_in, n, 2);
           ASSERT_EQ(0, std::memcmp(want.data() + t0 * stride, got.data(), n * stride * 4))
-              << test::label(isa, t) << " batch of " << n;
+              << label << " batch of " << n;
         }
         ++checked;
       }
     }
   }
-  if (cpu_features().avx512vnni) {  // every type has an AVX-512 tile, at each of 3 sizes
-    EXPECT_EQ(checked, int(std::size(kPackedTypes)) * 3);
-  }
+  // Every type has an AVX-512 tile, Q4_0 and Q8_0 an AMX one too; 3 sizes each.
+  const bool avx512 = packed_kernels(DType::kQ4_K, best_isa()) != nullptr;
+  const int amx = cpu_features().amx_int8 && packed_kernel_variants(DType::kQ8_0).size() > 1;
+  if (avx512) EXPECT_EQ(checked, (int(std::size(kPackedTypes)) + 2 * amx) * 3);
 }
 
 }  // namespace

@@ -1,0 +1,208 @@
+// AMX tiles over packed Q8_0 / Q4_0 groups (kernels/packed.h) for prompts: one tdpbssd
+// multiplies 16 tokens' 32 activation bytes (A) by one block of 16 rows (B), 8192 multiply-adds
+// in one instruction. The packed values are already in the B tile's layout: piece j of row l at
+// j * 64 + 4 * l is "row j, column l" of a tile of 8 rows x 64 bytes (made signed again, Q4_0
+// nibbles spread to bytes). Per block the int32 tile goes to memory and gets the same float
+// steps as the VNNI tile: acc = fma(float(isum), dw * da, acc). Integer sums are exact, so the
+// result is the VNNI tile's (and tile_ref's) bit for bit; tokens left over (fewer than kMinTok)
+// go to the VNNI tile.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <utility>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+#include "kernels/kernel_tables.h"
+#include "kernels/packed.h"
+
+#define SILICA_UNROLL _Pragma("GCC unroll 16")
+// GCC 12's ldtilecfg / tileloadd intrinsics do not tell the compiler which memory they read, so
+// it may drop or sink the stores they depend on (the config, the unpacked B rows): a compiler
+// barrier before them makes those stores happen first.
+#define SILICA_TILE_BARRIER() __asm__ volatile("" ::: "memory")
+
+namespace silica::kernels_internal {
+namespace {
+
+constexpr int kMaxTok = 16;  // rows of an A tile
+constexpr int kMinTok = 8;   // fewer tokens than this: the VNNI tile does them
+constexpr int kPrefetchBytes = 2048;
+
+// Linux hands out the tile data state only to processes that ask (arch_prctl); elsewhere
+// (macOS has no AMX, other systems unknown) AMX is not used.
+bool request_tile_permission() {
+#if defined(__linux__) && defined(SYS_arch_prctl)
+  constexpr int kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+#else
+  return false;
+#endif
+}
+
+// Tiles 0/3: C (m tokens x 16 rows int32), 1/4: A (m x 32 bytes), 2/5: B (8 x 64 bytes); two
+// sets so that one block's product runs while the other's sums are read back.
+struct alignas(64) TileConfig {
+  uint8_t palette = 1, start_row = 0, reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+
+void load_config(int m) {
+  TileConfig c;
+  for (int set = 0; set < 2; ++set) {
+    c.colsb[3 * set] = 64;
+    c.rows[3 * set] = uint8_t(m);
+    c.colsb[3 * set + 1] = 32;
+    c.rows[3 * set + 1] = uint8_t(m);
+    c.colsb[3 * set + 2] = 64;
+    c.rows[3 * set + 2] = 8;
+  }
+  SILICA_TILE_BARRIER();
+  _tile_loadconfig(&c);
+}
+
+// B tiles hold the weights as signed bytes (tdpbssd), so the int32 sums need no offset
+// correction: sum(w * a) = sum((w + offset) * a) + neg, the VNNI tile's sum, exactly.
+struct Q8_0Amx {
+  static constexpr int64_t kValueBytes = 512;
+  // The packed bytes are w + 128: flip the top bit back.
+  static const uint8_t* b_tile(const uint8_t* v, uint8_t* buf) {
+    const __m512i top = _mm512_set1_epi8(char(0x80));
+    SILICA_UNROLL
+    for (int j = 0; j < 8; ++j)
+      _mm512_store_si512(buf + 64 * j, _mm512_xor_si512(_mm512_loadu_si512(v + 64 * j), top));
+    return buf;
+  }
+};
+
+struct Q4_0Amx {
+  static constexpr int64_t kValueBytes = 256;
+  // B rows 0-3: elements 0-15 (low nibbles of pieces 0-3), rows 4-7: 16-31 (high nibbles),
+  // each nibble - 8.
+  static const uint8_t* b_tile(const uint8_t* v, uint8_t* buf) {
+    const __m512i low = _mm512_set1_epi8(0x0f), eight = _mm512_set1_epi8(8);
+    SILICA_UNROLL
+    for (int j = 0; j < 4; ++j) {
+      const __m512i p = _mm512_loadu_si512(v + 64 * j);
+      _mm512_store_si512(buf + 64 * j, _mm512_sub_epi8(_mm512_and_si512(p, low), eight));
+      _mm512_store_si512(buf + 64 * (j + 4),
+                         _mm512_sub_epi8(_mm512_and_si512(_mm512_srli_epi16(p, 4), low), eight));
+    }
+    return buf;
+  }
+};
+
+// The float steps of one block for m tokens, from its int32 sums c[t][row].
+template <int M>
+[[gnu::always_inline]] inline void accumulate(const int32_t (*c)[16], const uint16_t* scales,
+                                              const PackedActBlock* const (&ab)[M], int64_t b,
+                                              __m512 (&acc)[M]) {
+  const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales)));
+  SILICA_UNROLL
+  for (int t = 0; t < M; ++t) {
+    const __m512i s = _mm512_load_si512(c[t]);
+    const __m512 sc = _mm512_mul_ps(dw, _mm512_set1_ps(ab[t][b].d));
+    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), sc, acc[t]);
+  }
+}
+
+// One group x M tokens (M <= 16, the loaded config's m) over nb blocks.
+template <class W, int M>
+void micro(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, int64_t ys,
+           __mmask16 store_mask) {
+  const auto* scales = reinterpret_cast<const uint16_t*>(g + nb * W::kValueBytes);
+  const PackedActBlock* ab[M];
+  SILICA_UNROLL
+  for (int t = 0; t < M; ++t) ab[t] = reinterpret_cast<const PackedActBlock*>(a + t * as);
+  __m512 acc[M];
+  SILICA_UNROLL
+  for (int t = 0; t < M; ++t) acc[t] = _mm512_setzero_ps();
+  alignas(64) int32_t c[2][16][16];
+  alignas(64) uint8_t bbuf[2][512];
+  int64_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    const uint8_t* v = g + b * W::kValueBytes;
+    for (int64_t line = 0; line < 2 * W::kValueBytes; line += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(v + kPrefetchBytes + line), _MM_HINT_T0);
+    const uint8_t* b0 = W::b_tile(v, bbuf[0]);
+    const uint8_t* b1 = W::b_tile(v + W::kValueBytes, bbuf[1]);
+    SILICA_TILE_BARRIER();
+    _tile_zero(0);
+    _tile_zero(3);
+    _tile_loadd(1, ab[0][b].qs, as);
+    _tile_loadd(2, b0, 64);
+    _tile_loadd(4, ab[0][b + 1].qs, as);
+    _tile_loadd(5, b1, 64);
+    _tile_dpbssd(0, 1, 2);
+    _tile_dpbssd(3, 4, 5);
+    _tile_stored(0, c[0], 64);
+    accumulate<M>(c[0], scales + b * kPackRows, ab, b, acc);
+    _tile_stored(3, c[1], 64);
+    accumulate<M>(c[1], scales + (b + 1) * kPackRows, ab, b + 1, acc);
+  }
+  if (b < nb) {
+    const uint8_t* b0 = W::b_tile(g + b * W::kValueBytes, bbuf[0]);
+    SILICA_TILE_BARRIER();
+    _tile_zero(0);
+    _tile_loadd(1, ab[0][b].qs, as);
+    _tile_loadd(2, b0, 64);
+    _tile_dpbssd(0, 1, 2);
+    _tile_stored(0, c[0], 64);
+    accumulate<M>(c[0], scales + b * kPackRows, ab, b, acc);
+  }
+  SILICA_UNROLL
+  for (int t = 0; t < M; ++t) _mm512_mask_storeu_ps(y + t * ys, store_mask, acc[t]);
+}
+
+using MicroFn = void (*)(const uint8_t*, int64_t, const uint8_t*, size_t, float*, int64_t,
+                         __mmask16);
+template <class W, int... Ms>
+constexpr std::array<MicroFn, sizeof...(Ms)> micro_table(std::integer_sequence<int, Ms...>) {
+  return {&micro<W, Ms + 1>...};
+}
+
+template <class W, DType kType>
+void tile(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, const void* a, size_t as,
+          int64_t n_tok, int64_t n, float* y, int64_t ys) {
+  static constexpr auto kFns = micro_table<W>(std::make_integer_sequence<int, kMaxTok>());
+  const auto* gb = static_cast<const uint8_t*>(g);
+  const auto* abytes = static_cast<const uint8_t*>(a);
+  int64_t t = 0;
+  int loaded_m = 0;
+  for (; n_tok - t >= kMinTok; t += kMaxTok) {
+    const int m = int(std::min<int64_t>(kMaxTok, n_tok - t));
+    if (m != loaded_m) load_config(loaded_m = m);
+    for (int64_t gi = 0; gi < n_groups; ++gi) {
+      const int64_t rows = std::min<int64_t>(kPackRows, n_rows - gi * kPackRows);
+      const __mmask16 mask = rows >= 16 ? __mmask16(0xffff) : __mmask16((1u << rows) - 1);
+      kFns[m - 1](gb + size_t(gi) * g_bytes, n / 32, abytes + t * as, as,
+                  y + t * ys + gi * kPackRows, ys, mask);
+    }
+  }
+  if (loaded_m) _tile_release();  // back to the init state: cheaper context switches
+  if (t < n_tok)
+    avx512_packed_tile(kType)(g, g_bytes, n_groups, n_rows, abytes + t * as, as, n_tok - t, n,
+                              y + t * ys, ys);
+}
+
+}  // namespace
+
+PackedTileFn amx_packed_tile(DType t) {
+  static const bool usable = cpu_features().amx_int8 && request_tile_permission();
+  if (!usable) return nullptr;
+  if (t == DType::kQ8_0) return &tile<Q8_0Amx, DType::kQ8_0>;
+  if (t == DType::kQ4_0) return &tile<Q4_0Amx, DType::kQ4_0>;
+  return nullptr;
+}
+
+int amx_packed_tile_tokens() {
+  return kMaxTok;
+}
+
+}  // namespace silica::kernels_internal
