@@ -29,7 +29,7 @@ void fill_avx512_tiles(KernelTable& table);
 // The VNNI tile over packed groups of type t (x86/avx512_packed.cc), or null.
 PackedTileFn avx512_packed_tile(DType t);
 int avx512_packed_tile_tokens(DType t);
-// The AMX tile over packed Q8_0 / Q4_0 groups (x86/amx_packed.cc), or null without AMX (or
+// The AMX tile over packed Q8_0 / Q4_0 / Q4_K groups (x86/amx_packed.cc), or null without AMX (or
 // without the OS's permission to use it); it hands leftover tokens to the VNNI tile.
 PackedTileFn amx_packed_tile(DType t);
 int amx_packed_tile_tokens();

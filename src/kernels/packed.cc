@@ -141,8 +141,7 @@ PackedKernels make_kernels(DType t, PackedTileFn tile, int tile_tokens) {
           tile_tokens};
 }
 
-// ---- Q4_K (layout in packed.h). Offsets inside one super-block of a group:
-constexpr size_t kQ4KScales = 2048, kQ4KMins = 2176, kQ4KD = 2304, kQ4KDmin = 2336;
+// ---- Q4_K (layout in packed.h).
 
 size_t group_bytes_q4_K(int64_t n) {
   return size_t(n / 256) * kPackQ4_KBytes;
@@ -243,7 +242,6 @@ void tile_ref_q4_K(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_ro
 }
 
 // ---- Q6_K (layout in packed.h).
-constexpr size_t kQ6KHigh = 2048, kQ6KScales = 3072, kQ6KD = 3328;
 
 size_t group_bytes_q6_K(int64_t n) {
   return size_t(n / 256) * kPackQ6_KBytes;
@@ -475,7 +473,11 @@ const PackedKernels* amx_kernels(DType t) {
       make_kernels<Q4_0Layout>(DType::kQ4_0, amx_packed_tile(DType::kQ4_0), tok);
   static const PackedKernels q8 =
       make_kernels<Q8_0Layout>(DType::kQ8_0, amx_packed_tile(DType::kQ8_0), tok);
-  const PackedKernels* k = t == DType::kQ4_0 ? &q4 : t == DType::kQ8_0 ? &q8 : nullptr;
+  static const PackedKernels q4k = make_q4_K_kernels(amx_packed_tile(DType::kQ4_K), tok);
+  const PackedKernels* k = t == DType::kQ4_0   ? &q4
+                           : t == DType::kQ8_0 ? &q8
+                           : t == DType::kQ4_K ? &q4k
+                                               : nullptr;
   return k && k->tile ? k : nullptr;
 }
 

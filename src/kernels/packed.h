@@ -46,6 +46,9 @@ constexpr size_t kPackQ4_KBytes = 2048 + 128 + 128 + 64;
 //   scales [8 pairs k][kPackRows][2] int8 (sub-blocks of 16: 2k, 2k+1);
 //   d      [kPackRows] fp16, then padding to 64 bytes.
 constexpr size_t kPackQ6_KBytes = 2048 + 1024 + 256 + 64;
+// Byte offsets of the parts inside one packed Q4_K / Q6_K super-block.
+constexpr size_t kQ4KScales = 2048, kQ4KMins = 2176, kQ4KD = 2304, kQ4KDmin = 2336;
+constexpr size_t kQ6KHigh = 2048, kQ6KScales = 3072, kQ6KD = 3328;
 struct PackedActBlockK {  // one q8_K activation super-block as the packed Q4_K tile reads it
   int8_t qs[256];
   float d;

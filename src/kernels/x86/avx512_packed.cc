@@ -54,6 +54,7 @@ struct Q8_0Packed {
   }
 };
 
+// 4 activation bytes broadcast to every 32-bit lane.
 inline __m512i bcast4(const int8_t* p) {
   int32_t v;
   std::memcpy(&v, p, 4);
@@ -148,7 +149,6 @@ void tile(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, const
 // sub-block scales applied in int32 (vpmulld), the mins by 4 vpdpwssd on (m, m') x (bsum, bsum')
 // pairs, then two float FMAs. Fewer tokens per call than Q4_0: three int vectors per token.
 constexpr int kMaxTokK = 6;
-constexpr size_t kQ4KScales = 2048, kQ4KMins = 2176, kQ4KD = 2304, kQ4KDmin = 2336;
 
 template <int T>
 void micro_q4_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, int64_t ys,
@@ -231,11 +231,8 @@ void tile_q4_K(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, 
   drive_tiles(kFns.data(), kMaxTokK, n / 256, g, g_bytes, n_groups, n_rows, a, as, n_tok, y, ys);
 }
 
-// ---- Q6_K: 6-bit values (low nibble | 2 high bits << 4, unsigned) rebuilt per 4-element piece,
-// 4 vpdpbusd per sub-block of 16 and token, the int8 scales applied in int32, the -32 offset as
-// -32 * sum(sc * bsum) through 8 vpdpwssd, one float FMA per super-block and token.
-constexpr size_t kQ6KHigh = 2048, kQ6KScales = 3072, kQ6KD = 3328;
-
+// Piece j (elements 4j..4j+3 of 16 rows) of a packed Q6_K super-block as unsigned 6-bit values:
+// the low nibble | the 2 high bits << 4.
 [[gnu::always_inline]] inline __m512i q6_K_piece(const uint8_t* sb, int j) {
   const __m512i lo_src = _mm512_loadu_si512(sb + (j % 32) * 64);
   const __m512i lo = j < 32 ? lo_src : _mm512_srli_epi16(lo_src, 4);
@@ -246,6 +243,16 @@ constexpr size_t kQ6KHigh = 2048, kQ6KScales = 3072, kQ6KD = 3328;
                                    _mm512_and_si512(hi, _mm512_set1_epi8(0x30)), 0xEA);
 }
 
+// The int8 scale of sub-block sub (of 16) of a packed Q6_K super-block, one per row, as int32.
+[[gnu::always_inline]] inline __m512i q6_K_scales(const uint8_t* sb, int sub) {
+  const __m512i pair = _mm512_cvtepi8_epi16(
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ6KScales + 32 * (sub / 2))));
+  return sub % 2 ? _mm512_srai_epi32(pair, 16) : _mm512_srai_epi32(_mm512_slli_epi32(pair, 16), 16);
+}
+
+// ---- Q6_K: 6-bit values (low nibble | 2 high bits << 4, unsigned) rebuilt per 4-element piece,
+// 4 vpdpbusd per sub-block of 16 and token, the int8 scales applied in int32, the -32 offset as
+// -32 * sum(sc * bsum) through 8 vpdpwssd, one float FMA per super-block and token.
 template <int T>
 void micro_q6_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, int64_t ys,
                 __mmask16 store_mask) {
@@ -270,10 +277,7 @@ void micro_q6_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
       __m512i wv[4];
       SILICA_UNROLL
       for (int c = 0; c < 4; ++c) wv[c] = q6_K_piece(sb, 4 * sub + c);
-      const __m512i pair = _mm512_cvtepi8_epi16(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ6KScales + 32 * (sub / 2))));
-      const __m512i sc = sub % 2 ? _mm512_srai_epi32(pair, 16)
-                                 : _mm512_srai_epi32(_mm512_slli_epi32(pair, 16), 16);
+      const __m512i sc = q6_K_scales(sb, sub);
       SILICA_UNROLL
       for (int t = 0; t < T; ++t) {
         const int8_t* aq = ab[t][b].qs + 16 * sub;
