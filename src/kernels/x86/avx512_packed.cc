@@ -149,6 +149,7 @@ void tile(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, const
 // sub-block scales applied in int32 (vpmulld), the mins by 4 vpdpwssd on (m, m') x (bsum, bsum')
 // pairs, then two float FMAs. Fewer tokens per call than Q4_0: three int vectors per token.
 constexpr int kMaxTokK = 6;
+constexpr int kMaxTokQ6K = 10;
 
 template <int T>
 void micro_q4_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, int64_t ys,
@@ -320,8 +321,8 @@ constexpr std::array<MicroFn, sizeof...(Ts)> micro_table_q6_K(std::integer_seque
 
 void tile_q6_K(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, const void* a,
                size_t as, int64_t n_tok, int64_t n, float* y, int64_t ys) {
-  static constexpr auto kFns = micro_table_q6_K(std::make_integer_sequence<int, kMaxTokK>());
-  drive_tiles(kFns.data(), kMaxTokK, n / 256, g, g_bytes, n_groups, n_rows, a, as, n_tok, y, ys);
+  static constexpr auto kFns = micro_table_q6_K(std::make_integer_sequence<int, kMaxTokQ6K>());
+  drive_tiles(kFns.data(), kMaxTokQ6K, n / 256, g, g_bytes, n_groups, n_rows, a, as, n_tok, y, ys);
 }
 
 // ---- F16 / BF16: one 32-byte load widens element i of 16 rows, then one FMA per token with
@@ -399,7 +400,8 @@ PackedTileFn avx512_packed_tile(DType t) {
 
 int avx512_packed_tile_tokens(DType t) {
   if (t == DType::kF16 || t == DType::kBF16) return kMaxTokHalf;
-  if (t == DType::kQ4_K || t == DType::kQ6_K) return kMaxTokK;
+  if (t == DType::kQ6_K) return kMaxTokQ6K;
+  if (t == DType::kQ4_K) return kMaxTokK;
   return kMaxTok;
 }
 
