@@ -213,7 +213,7 @@ void micro_q4_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
   SILICA_UNROLL
   for (int t = 0; t < M; ++t) ab[t] = reinterpret_cast<const PackedActBlockK*>(a + t * as);
   alignas(64) float acc[M][16] = {};
-  alignas(64) int32_t c[2][16][16];
+  alignas(64) int32_t c[2][2][16][16];  // [pair % 2][sub-block of the pair]
   alignas(64) uint8_t bbuf[2][512];
   const __m512i low = _mm512_set1_epi8(0x0f);
   for (int64_t b = 0; b < nb; ++b) {
@@ -230,6 +230,7 @@ void micro_q4_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
       for (int t = 0; t < M; ++t)
         isc[t] = _mm512_add_epi32(isc[t], _mm512_mullo_epi32(_mm512_load_si512(cs[t]), sc));
     };
+    SILICA_UNROLL
     for (int p = 0; p < 4; ++p) {  // sub-blocks 2p (low nibbles) and 2p + 1 (high nibbles)
       SILICA_UNROLL
       for (int k = 0; k < 8; ++k) {
@@ -239,11 +240,16 @@ void micro_q4_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
       }
       start_product<0, false>(ab[0][b].qs + 64 * p, as, bbuf[0]);
       start_product<1, false>(ab[0][b].qs + 64 * p + 32, as, bbuf[1]);
-      finish_product<0>(c[0]);
-      add_scaled(c[0], 2 * p);
-      finish_product<1>(c[1]);
-      add_scaled(c[1], 2 * p + 1);
+      finish_product<0>(c[p % 2][0]);
+      finish_product<1>(c[p % 2][1]);
+      // The previous pair's sums while this pair's products run (integer adds: order is free).
+      if (p > 0) {
+        add_scaled(c[(p - 1) % 2][0], 2 * p - 2);
+        add_scaled(c[(p - 1) % 2][1], 2 * p - 1);
+      }
     }
+    add_scaled(c[1][0], 6);
+    add_scaled(c[1][1], 7);
     const __m512 dw =
         _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ4KD)));
     const __m512 dm =

@@ -126,9 +126,10 @@ TEST_P(ForwardTest, TwoSequencesInOneBatchEqualEachAlone) {
   for (size_t i = 0; i < 4; ++i) {
     EXPECT_LE(max_abs_diff(out.data() + row++ * nv, ra.data() + int64_t(i) * nv, nv),
               kTolBatchVsSingle);
-    if (i < b.size())
+    if (i < b.size()) {
       EXPECT_LE(max_abs_diff(out.data() + row++ * nv, rb.data() + int64_t(i) * nv, nv),
                 kTolBatchVsSingle);
+    }
   }
 }
 
