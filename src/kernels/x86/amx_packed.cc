@@ -25,6 +25,7 @@
 
 #include "kernels/kernel_tables.h"
 #include "kernels/packed.h"
+#include "kernels/x86/avx512_packed_q4k.h"
 #include "tensor/blocks.h"
 
 #define SILICA_UNROLL _Pragma("GCC unroll 16")
@@ -250,30 +251,10 @@ void micro_q4_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
     }
     add_scaled(c[1][0], 6);
     add_scaled(c[1][1], 7);
-    const __m512 dw =
-        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ4KD)));
-    const __m512 dm =
-        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ4KDmin)));
-    __m512i mins[4];
+    const Q4_KEnd end = q4_K_end(sb);
     SILICA_UNROLL
-    for (int k = 0; k < 4; ++k)
-      mins[k] = _mm512_cvtepu8_epi16(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ4KMins + 32 * k)));
-    SILICA_UNROLL
-    for (int t = 0; t < M; ++t) {
-      __m512i imin = _mm512_setzero_si512();
-      SILICA_UNROLL
-      for (int k = 0; k < 4; ++k) {
-        int32_t pair;
-        std::memcpy(&pair, ab[t][b].bsum + 2 * k, 4);
-        imin = _mm512_dpwssd_epi32(imin, mins[k], _mm512_set1_epi32(pair));
-      }
-      const __m512 da = _mm512_set1_ps(ab[t][b].d);
-      __m512 at = _mm512_load_ps(acc[t]);
-      at = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isc[t]), _mm512_mul_ps(dw, da), at);
-      at = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(imin), _mm512_mul_ps(dm, da), at);
-      _mm512_store_ps(acc[t], at);
-    }
+    for (int t = 0; t < M; ++t)
+      _mm512_store_ps(acc[t], q4_K_finish(end, isc[t], ab[t][b], _mm512_load_ps(acc[t])));
   }
   SILICA_UNROLL
   for (int t = 0; t < M; ++t) _mm512_mask_storeu_ps(y + t * ys, store_mask, _mm512_load_ps(acc[t]));

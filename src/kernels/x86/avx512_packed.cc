@@ -18,6 +18,7 @@
 
 #include "kernels/kernel_tables.h"
 #include "kernels/packed.h"
+#include "kernels/x86/avx512_packed_q4k.h"
 #include "tensor/blocks.h"
 
 #define SILICA_UNROLL _Pragma("GCC unroll 16")
@@ -194,28 +195,9 @@ void micro_q4_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
         isc[t] = _mm512_add_epi32(isc[t], _mm512_mullo_epi32(_mm512_add_epi32(s0, s1), sc));
       }
     }
-    const __m512 dw =
-        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ4KD)));
-    const __m512 dm =
-        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ4KDmin)));
-    __m512i mins[4];
+    const Q4_KEnd end = q4_K_end(sb);
     SILICA_UNROLL
-    for (int k = 0; k < 4; ++k)
-      mins[k] = _mm512_cvtepu8_epi16(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ4KMins + 32 * k)));
-    SILICA_UNROLL
-    for (int t = 0; t < T; ++t) {
-      __m512i imin = _mm512_setzero_si512();
-      SILICA_UNROLL
-      for (int k = 0; k < 4; ++k) {
-        int32_t pair;
-        std::memcpy(&pair, ab[t][b].bsum + 2 * k, 4);
-        imin = _mm512_dpwssd_epi32(imin, mins[k], _mm512_set1_epi32(pair));
-      }
-      const __m512 da = _mm512_set1_ps(ab[t][b].d);
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isc[t]), _mm512_mul_ps(dw, da), acc[t]);
-      acc[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(imin), _mm512_mul_ps(dm, da), acc[t]);
-    }
+    for (int t = 0; t < T; ++t) acc[t] = q4_K_finish(end, isc[t], ab[t][b], acc[t]);
   }
   SILICA_UNROLL
   for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ys, store_mask, acc[t]);
