@@ -272,14 +272,16 @@ struct Q4_KFamily {
 
 template <class F, int... Ms>
 constexpr std::array<MicroFn, sizeof...(Ms)> micro_table(std::integer_sequence<int, Ms...>) {
-  return {&F::template run<Ms + 1>...};
+  return {&F::template run<Ms + kMinTok>...};
 }
 
 // Token chunks of up to 16 outer, groups inner; fewer than kMinTok tokens left: the VNNI tile.
 template <class F>
 void tile(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, const void* a, size_t as,
           int64_t n_tok, int64_t n, float* y, int64_t ys) {
-  static constexpr auto kFns = micro_table<F>(std::make_integer_sequence<int, kMaxTok>());
+  // Only kMinTok..kMaxTok tokens ever reach a microkernel: fewer go to the VNNI tile.
+  static constexpr auto kFns =
+      micro_table<F>(std::make_integer_sequence<int, kMaxTok - kMinTok + 1>());
   const auto* gb = static_cast<const uint8_t*>(g);
   const auto* abytes = static_cast<const uint8_t*>(a);
   int64_t t = 0;
@@ -290,8 +292,8 @@ void tile(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, const
     for (int64_t gi = 0; gi < n_groups; ++gi) {
       const int64_t rows = std::min<int64_t>(kPackRows, n_rows - gi * kPackRows);
       const __mmask16 mask = rows >= 16 ? __mmask16(0xffff) : __mmask16((1u << rows) - 1);
-      kFns[m - 1](gb + size_t(gi) * g_bytes, n / F::kBlock, abytes + t * as, as,
-                  y + t * ys + gi * kPackRows, ys, mask);
+      kFns[m - kMinTok](gb + size_t(gi) * g_bytes, n / F::kBlock, abytes + t * as, as,
+                        y + t * ys + gi * kPackRows, ys, mask);
     }
   }
   if (loaded_m) _tile_release();  // back to the init state: cheaper context switches
