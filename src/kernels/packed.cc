@@ -474,9 +474,11 @@ const PackedKernels* amx_kernels(DType t) {
   static const PackedKernels q8 =
       make_kernels<Q8_0Layout>(DType::kQ8_0, amx_packed_tile(DType::kQ8_0), tok);
   static const PackedKernels q4k = make_q4_K_kernels(amx_packed_tile(DType::kQ4_K), tok);
+  static const PackedKernels q6k = make_q6_K_kernels(amx_packed_tile(DType::kQ6_K), tok);
   const PackedKernels* k = t == DType::kQ4_0   ? &q4
                            : t == DType::kQ8_0 ? &q8
                            : t == DType::kQ4_K ? &q4k
+                           : t == DType::kQ6_K ? &q6k
                                                : nullptr;
   return k && k->tile ? k : nullptr;
 }

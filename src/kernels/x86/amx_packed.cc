@@ -1,21 +1,20 @@
-// AMX tiles over packed Q8_0 / Q4_0 / Q4_K groups (kernels/packed.h) for prompts: one tile
+// AMX tiles over packed Q8_0 / Q4_0 / Q4_K / Q6_K groups (kernels/packed.h) for prompts: one tile
 // product multiplies 16 tokens' 32 activation bytes (A) by one block or sub-block of 16 rows
 // (B), 8192 multiply-adds in one instruction. The packed values are already in the B tile's
 // layout: piece j of row l at j * 64 + 4 * l is "row j, column l" of a tile of 8 rows x 64 bytes
 // (made signed again for Q8_0 / Q4_0; nibbles spread to bytes). Per block the int32 tile goes to
 // memory and gets the same steps as the VNNI tile: for Q8_0 / Q4_0
 // acc = fma(float(isum), dw * da, acc); for Q4_K the sub-block scales in int32, then two FMAs per
-// super-block. Integer sums are exact, so the result is the VNNI tile's (and the scalar twin's)
-// bit for bit; tokens left over (fewer than kMinTok) go to the VNNI tile.
-//
-// Q6_K has no AMX tile: with 16 scales per 256 elements its products are 16 elements deep and
-// the tile stores and int32 scale multiplies cost as much as the VNNI tile's whole work
-// (measured: 8.5 ms either way for 8192 x 2048 x 64 tokens on one core).
+// super-block; Q6_K multiplies scaled byte planes (below). Integer sums are exact, so the result
+// is the VNNI tile's (and the scalar twin's) bit for bit; tokens left over (fewer than kMinTok)
+// go to the VNNI tile.
+
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 #if defined(__linux__)
@@ -26,6 +25,7 @@
 #include "kernels/kernel_tables.h"
 #include "kernels/packed.h"
 #include "kernels/x86/avx512_packed_q4k.h"
+#include "kernels/x86/avx512_packed_q6k.h"
 #include "tensor/blocks.h"
 
 #define SILICA_UNROLL _Pragma("GCC unroll 16")
@@ -270,6 +270,205 @@ struct Q4_KFamily {
   }
 };
 
+// ---- Q6_K: the weights times their sub-block scales, (q - 32) * s, are 13-bit integers: as
+// two byte planes (hi * 256 + lo, hi signed, lo unsigned) whole super-blocks multiply in four
+// 64-deep products per plane, with no int32 scale step per 16 elements. The planes (8 KiB per
+// super-block and group) are built once per tile call and read by every token chunk. Per
+// super-block and token: isum = (C_hi << 8) + C_lo is the VNNI tile's integer exactly, then
+// the same FMA.
+constexpr size_t kQ6KPlaneBytes = 8192;  // [4 k-steps][hi, lo][16 B rows][64 bytes]
+
+// The scale of sub-block sub per row, as int16 in both halves of the row's 32-bit lane.
+[[gnu::always_inline]] inline __m512i q6_K_scale16(const uint8_t* sb, int sub) {
+  const __m512i pair = _mm512_cvtepi8_epi16(
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ6KScales + 32 * (sub / 2))));
+  return sub % 2 ? _mm512_ternarylogic_epi32(pair, _mm512_set1_epi32(int(0xffff0000u)),
+                                             _mm512_srli_epi32(pair, 16), 0xEA)
+                 : _mm512_ternarylogic_epi32(pair, _mm512_set1_epi32(0xffff),
+                                             _mm512_slli_epi32(pair, 16), 0xEA);
+}
+
+void build_q6_K_planes(const uint8_t* g, int64_t nb, uint8_t* out) {
+  const __m512i thirty_two = _mm512_set1_epi8(32), low_bytes = _mm512_set1_epi16(0x00ff);
+  const __m512i high_bytes = _mm512_set1_epi16(int16_t(0xff00));
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* sb = g + b * kPackQ6_KBytes;
+    uint8_t* o = out + b * kQ6KPlaneBytes;
+    SILICA_UNROLL
+    for (int sub = 0; sub < 16; ++sub) {
+      const __m512i s16 = q6_K_scale16(sb, sub);
+      SILICA_UNROLL
+      for (int c = 0; c < 4; ++c) {
+        const int j = 4 * sub + c;
+        const __m512i q = _mm512_sub_epi8(q6_K_piece(sb, j), thirty_two);
+        const __m512i even = _mm512_srai_epi16(_mm512_slli_epi16(q, 8), 8);
+        const __m512i odd = _mm512_srai_epi16(q, 8);
+        const __m512i ve = _mm512_mullo_epi16(even, s16), vo = _mm512_mullo_epi16(odd, s16);
+        const __m512i lo = _mm512_ternarylogic_epi32(ve, low_bytes, _mm512_slli_epi16(vo, 8), 0xEA);
+        const __m512i hi =
+            _mm512_ternarylogic_epi32(_mm512_srli_epi16(ve, 8), vo, high_bytes, 0xF8);
+        uint8_t* step = o + (j / 16) * 2048 + (j % 16) * 64;
+        _mm512_store_si512(step, hi);
+        _mm512_store_si512(step + 1024, lo);
+      }
+    }
+  }
+}
+
+// Tiles 0-1 / 2-3: C_hi, C_lo of set 0 / 1 (m tokens x 16 rows int32); 4 / 7: A of set 0 / 1
+// (m tokens x 64 bytes); 5, 6: B_hi, B_lo (16 x 64 bytes).
+void load_config_q6_K(int m) {
+  TileConfig c;
+  for (int tile : {0, 1, 2, 3, 4, 7}) {
+    c.colsb[tile] = 64;
+    c.rows[tile] = uint8_t(m);
+  }
+  for (int tile : {5, 6}) {
+    c.colsb[tile] = 64;
+    c.rows[tile] = 16;
+  }
+  SILICA_TILE_BARRIER();
+  _tile_loadconfig(&c);
+}
+
+// GCC's AMX intrinsics take tile numbers as literal tokens: one body per tile set.
+#define SILICA_Q6K_PRODUCTS(HI, LO, A)       \
+  SILICA_TILE_BARRIER();                     \
+  _tile_zero(HI);                            \
+  _tile_zero(LO);                            \
+  SILICA_UNROLL                              \
+  for (int k = 0; k < 4; ++k) {              \
+    _tile_loadd(A, a + 64 * k, as);          \
+    _tile_loadd(5, p + 2048 * k, 64);        \
+    _tile_loadd(6, p + 2048 * k + 1024, 64); \
+    _tile_dpbssd(HI, A, 5);                  \
+    _tile_dpbsud(LO, A, 6);                  \
+  }
+
+template <int S>
+[[gnu::always_inline]] inline void q6_K_products(const int8_t* a, size_t as, const uint8_t* p) {
+  if constexpr (S == 0) {
+    SILICA_Q6K_PRODUCTS(0, 1, 4)
+  } else {
+    SILICA_Q6K_PRODUCTS(2, 3, 7)
+  }
+}
+#undef SILICA_Q6K_PRODUCTS
+
+template <int S>
+[[gnu::always_inline]] inline void q6_K_store(int32_t (*hi)[16], int32_t (*lo)[16]) {
+  if constexpr (S == 0) {
+    _tile_stored(0, hi, 64);
+    _tile_stored(1, lo, 64);
+  } else {
+    _tile_stored(2, hi, 64);
+    _tile_stored(3, lo, 64);
+  }
+}
+
+template <int M>
+[[gnu::always_inline]] inline void q6_K_accumulate(const int32_t (*hi)[16], const int32_t (*lo)[16],
+                                                   const uint8_t* sb,
+                                                   const BlockQ8_K* const (&ab)[M], int64_t b,
+                                                   __m512 (&acc)[M]) {
+  const __m512 dw =
+      _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ6KD)));
+  SILICA_UNROLL
+  for (int t = 0; t < M; ++t) {
+    const __m512i s =
+        _mm512_add_epi32(_mm512_slli_epi32(_mm512_load_si512(hi[t]), 8), _mm512_load_si512(lo[t]));
+    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_set1_ps(ab[t][b].d)),
+                             acc[t]);
+  }
+}
+
+// One group's planes x M tokens over nb super-blocks; g: the packed group (for d).
+template <int M>
+void micro_q6_K(const uint8_t* planes, const uint8_t* g, int64_t nb, const uint8_t* a, size_t as,
+                float* y, int64_t ys, __mmask16 store_mask) {
+  const BlockQ8_K* ab[M];
+  SILICA_UNROLL
+  for (int t = 0; t < M; ++t) ab[t] = reinterpret_cast<const BlockQ8_K*>(a + t * as);
+  __m512 acc[M];
+  SILICA_UNROLL
+  for (int t = 0; t < M; ++t) acc[t] = _mm512_setzero_ps();
+  alignas(64) int32_t c[2][2][16][16];  // [set][hi, lo]
+  int64_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    q6_K_products<0>(ab[0][b].qs, as, planes + b * kQ6KPlaneBytes);
+    q6_K_products<1>(ab[0][b + 1].qs, as, planes + (b + 1) * kQ6KPlaneBytes);
+    q6_K_store<0>(c[0][0], c[0][1]);
+    q6_K_accumulate<M>(c[0][0], c[0][1], g + b * kPackQ6_KBytes, ab, b, acc);
+    q6_K_store<1>(c[1][0], c[1][1]);
+    q6_K_accumulate<M>(c[1][0], c[1][1], g + (b + 1) * kPackQ6_KBytes, ab, b + 1, acc);
+  }
+  if (b < nb) {
+    q6_K_products<0>(ab[0][b].qs, as, planes + b * kQ6KPlaneBytes);
+    q6_K_store<0>(c[0][0], c[0][1]);
+    q6_K_accumulate<M>(c[0][0], c[0][1], g + b * kPackQ6_KBytes, ab, b, acc);
+  }
+  SILICA_UNROLL
+  for (int t = 0; t < M; ++t) _mm512_mask_storeu_ps(y + t * ys, store_mask, acc[t]);
+}
+
+using MicroQ6KFn = void (*)(const uint8_t*, const uint8_t*, int64_t, const uint8_t*, size_t, float*,
+                            int64_t, __mmask16);
+
+template <int... Ms>
+constexpr std::array<MicroQ6KFn, sizeof...(Ms)> micro_table_q6_K(
+    std::integer_sequence<int, Ms...>) {
+  return {&micro_q6_K<Ms + kMinTok>...};
+}
+
+// A thread's plane buffer: grows to the largest tile call it has seen, never shrinks (no
+// allocation per call once warm).
+uint8_t* plane_buffer(size_t bytes) {
+  struct Buffer {
+    uint8_t* p = nullptr;
+    size_t size = 0;
+    ~Buffer() { std::free(p); }
+  };
+  thread_local Buffer buf;
+  if (buf.size < bytes) {
+    std::free(buf.p);
+    buf.size = (bytes + 4095) / 4096 * 4096;
+    buf.p = static_cast<uint8_t*>(std::aligned_alloc(64, buf.size));
+    if (!buf.p) buf.size = 0;
+  }
+  return buf.p;
+}
+
+void tile_q6_K(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, const void* a,
+               size_t as, int64_t n_tok, int64_t n, float* y, int64_t ys) {
+  static constexpr auto kFns =
+      micro_table_q6_K(std::make_integer_sequence<int, kMaxTok - kMinTok + 1>());
+  const auto* gb = static_cast<const uint8_t*>(g);
+  const auto* abytes = static_cast<const uint8_t*>(a);
+  const int64_t nb = n / 256;
+  const size_t group_planes = size_t(nb) * kQ6KPlaneBytes;
+  uint8_t* planes = n_tok >= kMinTok ? plane_buffer(group_planes * size_t(n_groups)) : nullptr;
+  int64_t t = 0;
+  if (planes) {
+    for (int64_t gi = 0; gi < n_groups; ++gi)
+      build_q6_K_planes(gb + size_t(gi) * g_bytes, nb, planes + size_t(gi) * group_planes);
+    int loaded_m = 0;
+    for (; n_tok - t >= kMinTok; t += kMaxTok) {
+      const int m = int(std::min<int64_t>(kMaxTok, n_tok - t));
+      if (m != loaded_m) load_config_q6_K(loaded_m = m);
+      for (int64_t gi = 0; gi < n_groups; ++gi) {
+        const int64_t rows = std::min<int64_t>(kPackRows, n_rows - gi * kPackRows);
+        const __mmask16 mask = rows >= 16 ? __mmask16(0xffff) : __mmask16((1u << rows) - 1);
+        kFns[m - kMinTok](planes + size_t(gi) * group_planes, gb + size_t(gi) * g_bytes, nb,
+                          abytes + t * as, as, y + t * ys + gi * kPackRows, ys, mask);
+      }
+    }
+    _tile_release();
+  }
+  if (t < n_tok)
+    avx512_packed_tile(DType::kQ6_K)(g, g_bytes, n_groups, n_rows, abytes + t * as, as, n_tok - t,
+                                     n, y + t * ys, ys);
+}
+
 template <class F, int... Ms>
 constexpr std::array<MicroFn, sizeof...(Ms)> micro_table(std::integer_sequence<int, Ms...>) {
   return {&F::template run<Ms + kMinTok>...};
@@ -310,6 +509,7 @@ PackedTileFn amx_packed_tile(DType t) {
   if (t == DType::kQ8_0) return &tile<Q0Family<Q8_0Amx>>;
   if (t == DType::kQ4_0) return &tile<Q0Family<Q4_0Amx>>;
   if (t == DType::kQ4_K) return &tile<Q4_KFamily>;
+  if (t == DType::kQ6_K) return &tile_q6_K;
   return nullptr;
 }
 

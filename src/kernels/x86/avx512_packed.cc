@@ -19,6 +19,7 @@
 #include "kernels/kernel_tables.h"
 #include "kernels/packed.h"
 #include "kernels/x86/avx512_packed_q4k.h"
+#include "kernels/x86/avx512_packed_q6k.h"
 #include "tensor/blocks.h"
 
 #define SILICA_UNROLL _Pragma("GCC unroll 16")
@@ -212,18 +213,6 @@ void tile_q4_K(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, 
                size_t as, int64_t n_tok, int64_t n, float* y, int64_t ys) {
   static constexpr auto kFns = micro_table_q4_K(std::make_integer_sequence<int, kMaxTokK>());
   drive_tiles(kFns.data(), kMaxTokK, n / 256, g, g_bytes, n_groups, n_rows, a, as, n_tok, y, ys);
-}
-
-// Piece j (elements 4j..4j+3 of 16 rows) of a packed Q6_K super-block as unsigned 6-bit values:
-// the low nibble | the 2 high bits << 4.
-[[gnu::always_inline]] inline __m512i q6_K_piece(const uint8_t* sb, int j) {
-  const __m512i lo_src = _mm512_loadu_si512(sb + (j % 32) * 64);
-  const __m512i lo = j < 32 ? lo_src : _mm512_srli_epi16(lo_src, 4);
-  const __m512i h = _mm512_loadu_si512(sb + kQ6KHigh + (j % 16) * 64);
-  const int sh = 2 * (j / 16);  // bits sh, sh+1 of each byte go to bits 4, 5
-  const __m512i hi = sh <= 4 ? _mm512_slli_epi16(h, 4 - sh) : _mm512_srli_epi16(h, sh - 4);
-  return _mm512_ternarylogic_epi32(lo, _mm512_set1_epi8(0x0f),
-                                   _mm512_and_si512(hi, _mm512_set1_epi8(0x30)), 0xEA);
 }
 
 // The int8 scale of sub-block sub (of 16) of a packed Q6_K super-block, one per row, as int32.

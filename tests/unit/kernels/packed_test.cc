@@ -134,10 +134,12 @@ TEST(Packed, EveryIsaEqualsTheTwinForAnyBatchAndThreads) {
       }
     }
   }
-  // Every type has an AVX-512 tile, Q4_0 / Q8_0 / Q4_K an AMX tile too; 3 sizes each.
+  // Every type has an AVX-512 tile, Q4_0 / Q8_0 / Q4_K / Q6_K an AMX tile too; 3 sizes each.
   const bool avx512 = packed_kernels(DType::kQ4_K, best_isa()) != nullptr;
   const int amx = cpu_features().amx_int8 && packed_kernel_variants(DType::kQ8_0).size() > 1;
-  if (avx512) EXPECT_EQ(checked, (int(std::size(kPackedTypes)) + 3 * amx) * 3);
+  if (avx512) {
+    EXPECT_EQ(checked, (int(std::size(kPackedTypes)) + 4 * amx) * 3);
+  }
 }
 
 }  // namespace

@@ -1,0 +1,25 @@
+// One 4-element piece of a packed Q6_K super-block (kernels/packed.h) rebuilt to bytes, shared
+// by the VNNI tile and the AMX tile's B planes. Only for files built with the AVX-512 flags.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels/packed.h"
+
+namespace silica::kernels_internal {
+
+// Piece j (elements 4j..4j+3 of 16 rows) of a packed Q6_K super-block as unsigned 6-bit values:
+// the low nibble | the 2 high bits << 4.
+[[gnu::always_inline]] inline __m512i q6_K_piece(const uint8_t* sb, int j) {
+  const __m512i lo_src = _mm512_loadu_si512(sb + (j % 32) * 64);
+  const __m512i lo = j < 32 ? lo_src : _mm512_srli_epi16(lo_src, 4);
+  const __m512i h = _mm512_loadu_si512(sb + kQ6KHigh + (j % 16) * 64);
+  const int sh = 2 * (j / 16);  // bits sh, sh+1 of each byte go to bits 4, 5
+  const __m512i hi = sh <= 4 ? _mm512_slli_epi16(h, 4 - sh) : _mm512_srli_epi16(h, sh - 4);
+  return _mm512_ternarylogic_epi32(lo, _mm512_set1_epi8(0x0f),
+                                   _mm512_and_si512(hi, _mm512_set1_epi8(0x30)), 0xEA);
+}
+
+}  // namespace silica::kernels_internal
