@@ -15,7 +15,8 @@ class ThreadPool;
 size_t bandwidth_buffer_bytes();
 
 // Streaming read over `bytes` split across the pool's threads: one untimed pass (faults the
-// pages in), then `passes` timed ones. Returns GB/s (1e9 bytes/s) of each timed pass.
+// pages in), then `passes` timed ones. Returns GB/s (1e9 bytes/s) of each timed pass; empty
+// when the buffer cannot be allocated.
 std::vector<double> measure_read_bandwidth(ThreadPool& pool, size_t bytes, int passes);
 
 // Peak resident set size of this process in bytes: VmHWM on Linux (resettable), otherwise

@@ -7,11 +7,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <vector>
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
 #include "base/half.h"
+#include "base/large_alloc.h"
 #include "kernels/kernel_tables.h"
 #include "tensor/blocks.h"
 #include "tensor/kquant_layout.h"
@@ -528,15 +526,8 @@ std::unique_ptr<PackedMatrix> PackedMatrix::pack(const void* w, DType t, int64_t
   m->n_in_ = n_in;
   m->g_bytes_ = k->group_bytes(n_in);
   const size_t total = m->bytes();
-  // 2 MiB alignment lets Linux back the matrix with huge pages (fewer TLB misses on a
-  // bandwidth-bound decode); elsewhere it is just an aligned allocation.
-  constexpr size_t kAlign = size_t(2) << 20;
-  m->data_ =
-      static_cast<uint8_t*>(std::aligned_alloc(kAlign, (total + kAlign - 1) / kAlign * kAlign));
+  m->data_ = static_cast<uint8_t*>(alloc_large(total));
   if (!m->data_) return nullptr;
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  madvise(m->data_, total, MADV_HUGEPAGE);
-#endif
   const size_t w_row = dtype_row_size(t, n_in);
   const auto* wb = static_cast<const uint8_t*>(w);
   auto pack_range = [&](int64_t g0, int64_t g1, int) {
@@ -554,7 +545,7 @@ std::unique_ptr<PackedMatrix> PackedMatrix::pack(const void* w, DType t, int64_t
 }
 
 PackedMatrix::~PackedMatrix() {
-  std::free(data_);
+  free_large(data_);
 }
 
 void PackedMatrix::row_to_float(int64_t r, float* y) const {
