@@ -29,14 +29,18 @@ void fill_avx512_tiles(KernelTable& table);
 // The VNNI tile over packed groups of type t (x86/avx512_packed.cc), or null.
 PackedTileFn avx512_packed_tile(DType t);
 int avx512_packed_tile_tokens(DType t);
-// The AMX tile over packed Q8_0 / Q4_0 / Q4_K groups (x86/amx_packed.cc), or null without AMX (or
-// without the OS's permission to use it); it hands leftover tokens to the VNNI tile.
+// The AMX tile over packed Q8_0 / Q4_0 / Q4_K / Q6_K groups (x86/amx_packed.cc), or null without
+// AMX (or without the OS's permission to use it); it hands leftover tokens to the VNNI tile.
 PackedTileFn amx_packed_tile(DType t);
 int amx_packed_tile_tokens();
 #endif
 #if defined(SILICA_HAVE_NEON)
 // dotprod: whether the int8 dots may use SDOT (ARMv8.2 FEAT_DotProd).
 void fill_neon_kernels(KernelTable& table, bool dotprod);
+// The SDOT / FMLA tile over packed groups of type t (arm/neon_packed.cc), or null; only for cores
+// with FEAT_DotProd.
+PackedTileFn neon_packed_tile(DType t);
+int neon_packed_tile_tokens();
 #endif
 
 }  // namespace silica::kernels_internal

@@ -487,6 +487,30 @@ bool amx_disabled_by_env() {
 }
 #endif
 
+#if defined(SILICA_HAVE_NEON)
+// Null without FEAT_DotProd (its int8 dots would take the widening-multiply path) or for types
+// without a NEON tile.
+const PackedKernels* neon_kernels(DType t) {
+  if (!cpu_features().dotprod) return nullptr;
+  using kernels_internal::neon_packed_tile;
+  const int tok = kernels_internal::neon_packed_tile_tokens();
+  static const PackedKernels q4 =
+      make_kernels<Q4_0Layout>(DType::kQ4_0, neon_packed_tile(DType::kQ4_0), tok);
+  static const PackedKernels q8 =
+      make_kernels<Q8_0Layout>(DType::kQ8_0, neon_packed_tile(DType::kQ8_0), tok);
+  static const PackedKernels f16 =
+      make_half_kernels<fp16_to_f32>(DType::kF16, neon_packed_tile(DType::kF16), tok);
+  static const PackedKernels bf16 =
+      make_half_kernels<bf16_to_f32>(DType::kBF16, neon_packed_tile(DType::kBF16), tok);
+  const PackedKernels* k = t == DType::kQ4_0   ? &q4
+                           : t == DType::kQ8_0 ? &q8
+                           : t == DType::kF16  ? &f16
+                           : t == DType::kBF16 ? &bf16
+                                               : nullptr;
+  return k && k->tile ? k : nullptr;
+}
+#endif
+
 }  // namespace
 
 const PackedKernels* packed_kernels(DType t, Isa isa) {
@@ -495,6 +519,9 @@ const PackedKernels* packed_kernels(DType t, Isa isa) {
     if (const PackedKernels* k = amx_disabled_by_env() ? nullptr : amx_kernels(t)) return k;
     return avx512_kernels(t);
   }
+#endif
+#if defined(SILICA_HAVE_NEON)
+  if (isa == Isa::kNeon) return neon_kernels(t);
 #endif
   (void)t;
   (void)isa;
@@ -509,6 +536,9 @@ std::vector<const PackedKernels*> packed_kernel_variants(DType t) {
     if (const PackedKernels* k = avx512_kernels(t)) out.push_back(k);
     if (const PackedKernels* k = amx_kernels(t)) out.push_back(k);
   }
+#endif
+#if defined(SILICA_HAVE_NEON)
+  if (const PackedKernels* k = neon_kernels(t)) out.push_back(k);
 #endif
   (void)t;
   return out;

@@ -100,7 +100,7 @@ TEST(Packed, ReferenceTileIsCloseToTheReferenceDot) {
   }
 }
 
-// Every implementation (AVX-512 VNNI, AMX where the CPU has it) against the twin.
+// Every implementation (AVX-512 VNNI, AMX where the CPU has it, NEON) against the twin.
 TEST(Packed, EveryIsaEqualsTheTwinForAnyBatchAndThreads) {
   int checked = 0;
   for (DType t : kPackedTypes) {
@@ -140,6 +140,12 @@ TEST(Packed, EveryIsaEqualsTheTwinForAnyBatchAndThreads) {
   if (avx512) {
     EXPECT_EQ(checked, (int(std::size(kPackedTypes)) + 4 * amx) * 3);
   }
+#if defined(__aarch64__)
+  // With SDOT: NEON tiles for Q4_0, Q8_0, F16 and BF16.
+  if (cpu_features().dotprod) {
+    EXPECT_EQ(checked, 4 * 3);
+  }
+#endif
 }
 
 }  // namespace
