@@ -498,12 +498,16 @@ const PackedKernels* neon_kernels(DType t) {
       make_kernels<Q4_0Layout>(DType::kQ4_0, neon_packed_tile(DType::kQ4_0), tok);
   static const PackedKernels q8 =
       make_kernels<Q8_0Layout>(DType::kQ8_0, neon_packed_tile(DType::kQ8_0), tok);
+  static const PackedKernels q4k = make_q4_K_kernels(neon_packed_tile(DType::kQ4_K), tok);
+  static const PackedKernels q6k = make_q6_K_kernels(neon_packed_tile(DType::kQ6_K), tok);
   static const PackedKernels f16 =
       make_half_kernels<fp16_to_f32>(DType::kF16, neon_packed_tile(DType::kF16), tok);
   static const PackedKernels bf16 =
       make_half_kernels<bf16_to_f32>(DType::kBF16, neon_packed_tile(DType::kBF16), tok);
   const PackedKernels* k = t == DType::kQ4_0   ? &q4
                            : t == DType::kQ8_0 ? &q8
+                           : t == DType::kQ4_K ? &q4k
+                           : t == DType::kQ6_K ? &q6k
                            : t == DType::kF16  ? &f16
                            : t == DType::kBF16 ? &bf16
                                                : nullptr;

@@ -2,10 +2,11 @@
 // Silicon core): one group of 16 rows is four 128-bit quads of 4 rows, piece j (elements
 // 4j..4j+3) of a quad is one SDOT against lane j % 4 of the token's activation vector, so the
 // weights are loaded (and unpacked) once for every token of the call. Per block the float steps
-// are the twin's: acc = fma(float(isum), dw * da, acc) with isum = sum(w * a) exactly (the
-// weights are made signed, so the activations' offset term is not needed), F16 / BF16 in two
-// fma chains (even and odd elements) added at the end. The result equals the scalar twin (and
-// the x86 tiles) bit for bit.
+// are the twin's: Q8_0 / Q4_0 acc = fma(float(isum), dw * da, acc) with isum = sum(w * a)
+// exactly (the weights are made signed, so the activations' offset term is not needed); Q4_K /
+// Q6_K the sub-block scales in int32, then the super-block's FMAs; F16 / BF16 in two fma chains
+// (even and odd elements) added at the end. The result equals the scalar twin (and the x86
+// tiles) bit for bit.
 #include <arm_neon.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 
 #include "kernels/kernel_tables.h"
 #include "kernels/packed.h"
+#include "tensor/blocks.h"
 
 #define SILICA_UNROLL _Pragma("GCC unroll 16")
 
@@ -194,10 +196,245 @@ void micro_half(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
   }
 }
 
+// ---- K-quants: per super-block and token the sub-block sums in int32 (SDOT), times the
+// sub-block scales (MLA) as the twin does, then the twin's float steps.
+
+// uint8 / int8 x16 (16 rows) -> 4 int32 quads.
+inline void widen_u8(uint8x16_t v, int32x4_t (&out)[4]) {
+  const uint16x8_t lo = vmovl_u8(vget_low_u8(v)), hi = vmovl_high_u8(v);
+  out[0] = vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(lo)));
+  out[1] = vreinterpretq_s32_u32(vmovl_high_u16(lo));
+  out[2] = vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(hi)));
+  out[3] = vreinterpretq_s32_u32(vmovl_high_u16(hi));
+}
+inline void widen_s8(int8x16_t v, int32x4_t (&out)[4]) {
+  const int16x8_t lo = vmovl_s8(vget_low_s8(v)), hi = vmovl_high_s8(v);
+  out[0] = vmovl_s16(vget_low_s16(lo));
+  out[1] = vmovl_high_s16(lo);
+  out[2] = vmovl_s16(vget_low_s16(hi));
+  out[3] = vmovl_high_s16(hi);
+}
+inline void load_f16x16(const uint8_t* p, float32x4_t (&out)[4]) {
+  const auto* h = reinterpret_cast<const uint16_t*>(p);
+  SILICA_UNROLL
+  for (int q = 0; q < 4; ++q) out[q] = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(h + 4 * q)));
+}
+
+// Q4_K piece C of a pair's 8 pieces (kHigh: the high nibbles, the pair's odd sub-block) for T
+// tokens; a[t]: the sub-block's 32 activations.
+template <int T, int C, bool kHigh>
+[[gnu::always_inline]] inline void q4_K_piece(const uint8_t* pieces, const int8x16_t (&a)[T][2],
+                                              int32x4_t (&is)[T][4]) {
+  int8x16_t w[4];
+  SILICA_UNROLL
+  for (int q = 0; q < 4; ++q) {
+    const uint8x16_t p = vld1q_u8(pieces + 64 * C + 16 * q);
+    w[q] = vreinterpretq_s8_u8(kHigh ? vshrq_n_u8(p, 4) : vandq_u8(p, vdupq_n_u8(0x0f)));
+  }
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) {
+    SILICA_UNROLL
+    for (int q = 0; q < 4; ++q) is[t][q] = vdotq_laneq_s32(is[t][q], w[q], a[t][C / 4], C % 4);
+  }
+}
+
+template <int T, bool kHigh, int... Cs>
+[[gnu::always_inline]] inline void q4_K_sub(const uint8_t* pieces, const int8x16_t (&a)[T][2],
+                                            int32x4_t (&is)[T][4],
+                                            std::integer_sequence<int, Cs...>) {
+  (q4_K_piece<T, Cs, kHigh>(pieces, a, is), ...);
+}
+
+// Sub-block sub of a Q4_K super-block: isc += scale * sum(q * a), per row.
+template <int T, bool kHigh>
+[[gnu::always_inline]] inline void q4_K_sub_block(const uint8_t* sb, int sub,
+                                                  const PackedActBlockK* const (&ab)[T], int64_t b,
+                                                  int32x4_t (&isc)[T][4]) {
+  int8x16_t av[T][2];
+  int32x4_t is[T][4];
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) {
+    av[t][0] = vld1q_s8(ab[t][b].qs + 32 * sub);
+    av[t][1] = vld1q_s8(ab[t][b].qs + 32 * sub + 16);
+    SILICA_UNROLL
+    for (int q = 0; q < 4; ++q) is[t][q] = vdupq_n_s32(0);
+  }
+  q4_K_sub<T, kHigh>(sb + (sub / 2) * 512, av, is, std::make_integer_sequence<int, 8>());
+  int32x4_t sc[4];
+  widen_u8(vld1q_u8(sb + kQ4KScales + sub * kPackRows), sc);
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) {
+    SILICA_UNROLL
+    for (int q = 0; q < 4; ++q) isc[t][q] = vmlaq_s32(isc[t][q], is[t][q], sc[q]);
+  }
+}
+
+template <int T>
+void micro_q4_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, int64_t ys,
+                int64_t rows) {
+  const PackedActBlockK* ab[T];
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) ab[t] = reinterpret_cast<const PackedActBlockK*>(a + t * as);
+  float32x4_t acc[T][4];
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) {
+    SILICA_UNROLL
+    for (int q = 0; q < 4; ++q) acc[t][q] = vdupq_n_f32(0.0f);
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* sb = g + b * kPackQ4_KBytes;
+    int32x4_t isc[T][4];
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) {
+      SILICA_UNROLL
+      for (int q = 0; q < 4; ++q) isc[t][q] = vdupq_n_s32(0);
+    }
+    for (int p = 0; p < 4; ++p) {
+      q4_K_sub_block<T, false>(sb, 2 * p, ab, b, isc);
+      q4_K_sub_block<T, true>(sb, 2 * p + 1, ab, b, isc);
+    }
+    float32x4_t dw[4], dm[4];
+    load_f16x16(sb + kQ4KD, dw);
+    load_f16x16(sb + kQ4KDmin, dm);
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) {
+      // imin = sum_s m_s * bsum_s: pair k's (m, m') bytes deinterleaved to sub-blocks 2k, 2k + 1.
+      int32x4_t imin[4] = {vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0)};
+      SILICA_UNROLL
+      for (int k = 0; k < 4; ++k) {
+        const uint8x16x2_t m = vld2q_u8(sb + kQ4KMins + 32 * k);
+        int32x4_t m0[4], m1[4];
+        widen_u8(m.val[0], m0);
+        widen_u8(m.val[1], m1);
+        SILICA_UNROLL
+        for (int q = 0; q < 4; ++q) {
+          imin[q] = vmlaq_n_s32(imin[q], m0[q], ab[t][b].bsum[2 * k]);
+          imin[q] = vmlaq_n_s32(imin[q], m1[q], ab[t][b].bsum[2 * k + 1]);
+        }
+      }
+      const float da = ab[t][b].d;
+      SILICA_UNROLL
+      for (int q = 0; q < 4; ++q) {
+        acc[t][q] = vfmaq_f32(acc[t][q], vcvtq_f32_s32(isc[t][q]), vmulq_n_f32(dw[q], da));
+        acc[t][q] = vfmsq_f32(acc[t][q], vcvtq_f32_s32(imin[q]), vmulq_n_f32(dm[q], da));
+      }
+    }
+  }
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) store_rows(acc[t], y + t * ys, rows);
+}
+
+// Q6_K piece J (of 64) as signed q - 32 for 16 rows: the low nibble | the 2 high bits << 4.
+template <int J>
+[[gnu::always_inline]] inline void q6_K_piece(const uint8_t* sb, int8x16_t (&w)[4]) {
+  constexpr int kShift = 2 * (J / 16);  // bits kShift, kShift + 1 go to bits 4, 5
+  SILICA_UNROLL
+  for (int q = 0; q < 4; ++q) {
+    const uint8x16_t l = vld1q_u8(sb + (J % 32) * 64 + 16 * q);
+    const uint8x16_t lo = J < 32 ? vandq_u8(l, vdupq_n_u8(0x0f)) : vshrq_n_u8(l, 4);
+    const uint8x16_t h = vld1q_u8(sb + kQ6KHigh + (J % 16) * 64 + 16 * q);
+    uint8x16_t hi;
+    if constexpr (kShift < 4)
+      hi = vshlq_n_u8(h, 4 - kShift);
+    else if constexpr (kShift == 4)
+      hi = h;
+    else
+      hi = vshrq_n_u8(h, kShift - 4);
+    const uint8x16_t v = vbslq_u8(vdupq_n_u8(0x30), hi, lo);
+    w[q] = vsubq_s8(vreinterpretq_s8_u8(v), vdupq_n_s8(32));
+  }
+}
+
+// Piece C of sub-block S (elements 16S + 4C..+3) for T tokens; a[t]: the sub-block's 16
+// activations.
+template <int T, int S, int C>
+[[gnu::always_inline]] inline void q6_K_sub_piece(const uint8_t* sb, const int8x16_t (&a)[T],
+                                                  int32x4_t (&is)[T][4]) {
+  int8x16_t w[4];
+  q6_K_piece<4 * S + C>(sb, w);
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) {
+    SILICA_UNROLL
+    for (int q = 0; q < 4; ++q) is[t][q] = vdotq_laneq_s32(is[t][q], w[q], a[t], C);
+  }
+}
+
+// Sub-block S: isc += scale * sum((q - 32) * a). Summed over the 16 sub-blocks that is the
+// twin's isc - 32 * ioff, the same integer.
+template <int T, int S>
+[[gnu::always_inline]] inline void q6_K_sub_block(const uint8_t* sb,
+                                                  const BlockQ8_K* const (&ab)[T], int64_t b,
+                                                  int32x4_t (&isc)[T][4]) {
+  int8x16_t av[T];
+  int32x4_t is[T][4];
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) {
+    av[t] = vld1q_s8(ab[t][b].qs + 16 * S);
+    SILICA_UNROLL
+    for (int q = 0; q < 4; ++q) is[t][q] = vdupq_n_s32(0);
+  }
+  q6_K_sub_piece<T, S, 0>(sb, av, is);
+  q6_K_sub_piece<T, S, 1>(sb, av, is);
+  q6_K_sub_piece<T, S, 2>(sb, av, is);
+  q6_K_sub_piece<T, S, 3>(sb, av, is);
+  // [row][sub-block pair] int8 scales: vld2 splits the even and odd sub-blocks' bytes.
+  const int8x16x2_t pair =
+      vld2q_s8(reinterpret_cast<const int8_t*>(sb + kQ6KScales + 32 * (S / 2)));
+  int32x4_t sc[4];
+  widen_s8(pair.val[S % 2], sc);
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) {
+    SILICA_UNROLL
+    for (int q = 0; q < 4; ++q) isc[t][q] = vmlaq_s32(isc[t][q], is[t][q], sc[q]);
+  }
+}
+
+template <int T, int... Ss>
+[[gnu::always_inline]] inline void q6_K_sub_blocks(const uint8_t* sb,
+                                                   const BlockQ8_K* const (&ab)[T], int64_t b,
+                                                   int32x4_t (&isc)[T][4],
+                                                   std::integer_sequence<int, Ss...>) {
+  (q6_K_sub_block<T, Ss>(sb, ab, b, isc), ...);
+}
+
+template <int T>
+void micro_q6_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, int64_t ys,
+                int64_t rows) {
+  const BlockQ8_K* ab[T];
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) ab[t] = reinterpret_cast<const BlockQ8_K*>(a + t * as);
+  float32x4_t acc[T][4];
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) {
+    SILICA_UNROLL
+    for (int q = 0; q < 4; ++q) acc[t][q] = vdupq_n_f32(0.0f);
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* sb = g + b * kPackQ6_KBytes;
+    int32x4_t isc[T][4];
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) {
+      SILICA_UNROLL
+      for (int q = 0; q < 4; ++q) isc[t][q] = vdupq_n_s32(0);
+    }
+    q6_K_sub_blocks<T>(sb, ab, b, isc, std::make_integer_sequence<int, 16>());
+    float32x4_t dw[4];
+    load_f16x16(sb + kQ6KD, dw);
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) {
+      SILICA_UNROLL
+      for (int q = 0; q < 4; ++q)
+        acc[t][q] = vfmaq_f32(acc[t][q], vcvtq_f32_s32(isc[t][q]), vmulq_n_f32(dw[q], ab[t][b].d));
+    }
+  }
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) store_rows(acc[t], y + t * ys, rows);
+}
+
 using MicroFn = void (*)(const uint8_t*, int64_t, const uint8_t*, size_t, float*, int64_t, int64_t);
 
 // Tokens outer, groups inner (as on x86): the call's activations stay in L1 while its groups
-// stream from L2. fns[t - 1] takes t tokens; nb blocks of 32 elements per row.
+// stream from L2. fns[t - 1] takes t tokens; nb blocks per row.
 void drive_tiles(const MicroFn (&fns)[kMaxTok], int64_t nb, const void* g, size_t g_bytes,
                  int64_t n_groups, int64_t n_rows, const void* a, size_t as, int64_t n_tok,
                  float* y, int64_t ys) {
@@ -218,6 +455,18 @@ void tile_q0(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, co
   drive_tiles(kFns, n / 32, g, g_bytes, n_groups, n_rows, a, as, n_tok, y, ys);
 }
 
+void tile_q4_K(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, const void* a,
+               size_t as, int64_t n_tok, int64_t n, float* y, int64_t ys) {
+  static constexpr MicroFn kFns[kMaxTok] = {&micro_q4_K<1>, &micro_q4_K<2>};
+  drive_tiles(kFns, n / 256, g, g_bytes, n_groups, n_rows, a, as, n_tok, y, ys);
+}
+
+void tile_q6_K(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, const void* a,
+               size_t as, int64_t n_tok, int64_t n, float* y, int64_t ys) {
+  static constexpr MicroFn kFns[kMaxTok] = {&micro_q6_K<1>, &micro_q6_K<2>};
+  drive_tiles(kFns, n / 256, g, g_bytes, n_groups, n_rows, a, as, n_tok, y, ys);
+}
+
 template <class H>
 void tile_half(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, const void* a,
                size_t as, int64_t n_tok, int64_t n, float* y, int64_t ys) {
@@ -233,6 +482,10 @@ PackedTileFn neon_packed_tile(DType t) {
       return &tile_q0<Q8_0Neon>;
     case DType::kQ4_0:
       return &tile_q0<Q4_0Neon>;
+    case DType::kQ4_K:
+      return &tile_q4_K;
+    case DType::kQ6_K:
+      return &tile_q6_K;
     case DType::kF16:
       return &tile_half<F16Neon>;
     case DType::kBF16:
