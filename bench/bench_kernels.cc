@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -115,7 +116,41 @@ void run_packed(benchmark::State& state, DType t, int64_t n_out, int64_t n_in, i
                  " threads=" + std::to_string(bench_pool().size()));
 }
 
+// Decode over packed matrices as the loader holds them (huge pages): kStreamBytes of packed
+// copies of one 8192x2048 matrix used in turn, one token each; bytes/s is the weight read rate a
+// decode step gets from DRAM (compare with `silica bench`'s read bandwidth probe).
+void run_packed_stream(benchmark::State& state, DType t) {
+  const int64_t n_out = 8192, n_in = 2048;
+  const auto w = make_weights(t, n_out, n_in);
+  std::vector<std::unique_ptr<PackedMatrix>> mats;
+  size_t total = 0;
+  while (total < kStreamBytes || mats.size() < 2) {
+    mats.push_back(PackedMatrix::pack(w.data(), t, n_out, n_in, &bench_pool(), packed_kernels(t)));
+    total += mats.back()->bytes();
+  }
+  const auto x = random_floats(n_in, 3);
+  std::vector<float> y(n_out);
+  MatmulScratch scratch;
+  size_t m = 0;
+  for (auto _ : state) {
+    matmul_packed(*mats[m], x.data(), 1, y.data(), n_out, bench_pool(), scratch);
+    benchmark::DoNotOptimize(y.data());
+    m = (m + 1) % mats.size();
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(mats[0]->bytes()));
+  state.SetLabel(std::string(isa_name(best_isa())) +
+                 " threads=" + std::to_string(bench_pool().size()));
+}
+
 void register_all() {
+  for (DType t : kTypes) {
+    if (!packed_kernels(t)) continue;
+    benchmark::RegisterBenchmark(("packed_stream/" + std::string(dtype_name(t))).c_str(),
+                                 [=](benchmark::State& s) { run_packed_stream(s, t); })
+        ->Unit(benchmark::kMicrosecond)
+        ->UseRealTime()
+        ->MeasureProcessCPUTime();
+  }
   for (DType t : kTypes) {
     if (!packed_kernels(t)) continue;
     for (int64_t n_tok : {int64_t(1), int64_t(8), kPromptTokens}) {
