@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "kernels/kernels.h"
+#include "kernels/ops.h"
 
 namespace silica {
 
@@ -27,5 +28,28 @@ void attend_head_f16(const float* q, const uint16_t* k, const uint16_t* v, int64
 void attend_group_f16(const float* q, int64_t q_stride, int n_q, const uint16_t* k,
                       const uint16_t* v, int64_t n_kv, int64_t head_dim, float scale, float* out,
                       int64_t out_stride, const AttentionScratch& scratch, Isa isa = best_isa());
+
+// Long contexts are attended in chunks of kAttnChunk keys, so that a decode step (one token, a
+// few KV heads) still has work for every core: each chunk gets its own softmax (stats per head)
+// and values, and merge_attention_chunks weighs them together in chunk order. Which thread ran
+// which chunk does not change a bit; a context of at most kAttnChunk keys is exactly
+// attend_group_f16.
+constexpr int64_t kAttnChunk = 512;
+inline int64_t attention_chunks(int64_t n_kv) {
+  return (n_kv + kAttnChunk - 1) / kAttnChunk;
+}
+
+// attend_group_f16 over one chunk's keys and values (n_kv of them); stats: [n_q].
+void attend_group_f16_chunk(const float* q, int64_t q_stride, int n_q, const uint16_t* k,
+                            const uint16_t* v, int64_t n_kv, int64_t head_dim, float scale,
+                            float* out, int64_t out_stride, SoftmaxStats* stats,
+                            const AttentionScratch& scratch, Isa isa = best_isa());
+
+// out[h] = sum_c w[c][h] * part[c][h] with w[c][h] = sum[c][h] * exp(max[c][h] - M) / (the sum
+// of those over c), in chunk order.
+//   parts: [n_chunks][n_q][head_dim] (chunk c at c * n_q * head_dim), stats: [n_chunks][n_q],
+//   out: [n_q] rows out_stride apart.
+void merge_attention_chunks(const float* parts, const SoftmaxStats* stats, int64_t n_chunks,
+                            int n_q, int64_t head_dim, float* out, int64_t out_stride);
 
 }  // namespace silica

@@ -21,8 +21,8 @@ void rms_norm_scalar(const float* x, const float* w, float* y, int64_t n, float 
   for (int64_t i = 0; i < n; ++i) y[i] = (x[i] * scale) * w[i];
 }
 
-void softmax_scalar(float* x, int64_t n) {
-  if (n <= 0) return;
+SoftmaxStats softmax_scalar(float* x, int64_t n) {
+  if (n <= 0) return {};
   float max = x[0];
   for (int64_t i = 1; i < n; ++i) max = std::max(max, x[i]);
   double sum = 0.0;
@@ -32,6 +32,7 @@ void softmax_scalar(float* x, int64_t n) {
   }
   const float inv = float(1.0 / sum);
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+  return {max, sum};
 }
 
 void swiglu_scalar(const float* g, const float* u, float* y, int64_t n) {
@@ -103,8 +104,8 @@ void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
   best_ops().rms_norm(x, w, y, n, eps);
 }
 
-void softmax_inplace(float* x, int64_t n) {
-  best_ops().softmax_inplace(x, n);
+SoftmaxStats softmax_inplace(float* x, int64_t n) {
+  return best_ops().softmax_inplace(x, n);
 }
 
 void swiglu(const float* g, const float* u, float* y, int64_t n) {

@@ -14,7 +14,13 @@ namespace silica {
 void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps);
 
 // In place: x[i] = exp(x[i] - max) / sum, sum accumulated in double.  (x: [n])
-void softmax_inplace(float* x, int64_t n);
+// Returns max and sum: a softmax over a chunk of a longer row is merged with the other chunks'
+// by them (attention over a long context in parallel chunks).
+struct SoftmaxStats {
+  float max = 0.0f;
+  double sum = 0.0;
+};
+SoftmaxStats softmax_inplace(float* x, int64_t n);
 
 // y[i] = silu(g[i]) * u[i], silu(v) = v / (1 + exp(-v)).  (g, u, y: [n]; y may alias g)
 void swiglu(const float* g, const float* u, float* y, int64_t n);
@@ -37,7 +43,7 @@ void rope(float* x, int n_head, int head_dim, int64_t pos, const RopeConfig& cfg
 // SIMD versions use a polynomial exp within kTolExpRel of std::exp (see ops_test.cc).
 struct OpsKernels {
   void (*rms_norm)(const float* x, const float* w, float* y, int64_t n, float eps) = nullptr;
-  void (*softmax_inplace)(float* x, int64_t n) = nullptr;
+  SoftmaxStats (*softmax_inplace)(float* x, int64_t n) = nullptr;
   void (*swiglu)(const float* g, const float* u, float* y, int64_t n) = nullptr;
   // Attention's two products over fp16 rows for n_q query heads that share one KV head:
   //   scores[h * n_kv + j] = scale * dot(k row j, q16 row h)    k: [n_kv, hd], q16: [n_q, hd]

@@ -12,6 +12,78 @@
 
 namespace silica {
 
+namespace {
+
+// softmax(q K^T / sqrt(hd)) V for every token and query head of the batch over its sequence's
+// cache, into st.attn. A (token, KV head) pair's group of query heads (h / group == KV head)
+// reads the KV rows once. Up to kAttnChunk keys it is one work item; longer contexts are split
+// in chunks (kernels/attention.h): when the batch has fewer (token, KV head) pairs than twice
+// the threads (decode), each chunk is a work item of its own, so that every core helps; else one
+// thread runs a pair's chunks in turn. Both give the same bits.
+void attention(const Batch& batch, int il, const ModelHParams& hp, ForwardState& st) {
+  const int64_t n_tok = batch.size(), hd = hp.head_dim, n_q = hp.n_embd_q();
+  const int64_t group = hp.n_head / hp.n_head_kv, pairs = n_tok * hp.n_head_kv;
+  const float scale = 1.0f / std::sqrt(float(hd));
+  KvCache& kv = st.kv();
+  int64_t max_chunks = 1;
+  for (int64_t t = 0; t < n_tok; ++t)
+    max_chunks = std::max(max_chunks, attention_chunks(batch.pos[t] + 1));
+  const int64_t part_floats = group * hd;  // one chunk's partial output for a pair
+  // Chunk c of pair i (its keys [c * kAttnChunk, ...)): partial output and stats to parts/stats.
+  auto run_chunk = [&](int64_t i, int64_t c, float* parts, SoftmaxStats* stats, int ith) {
+    const int64_t t = i / hp.n_head_kv, hk = i % hp.n_head_kv;
+    const int64_t c0 = c * kAttnChunk, n_kv = std::min(batch.pos[t] + 1 - c0, kAttnChunk);
+    const AttentionScratch scratch{st.att_scores[ith].data(), st.att_probs[ith].data(),
+                                   st.att_q16[ith].data()};
+    const int32_t s = batch.seq[t];
+    attend_group_f16_chunk(st.q.data() + t * n_q + hk * group * hd, hd, int(group),
+                           kv.k(il, s, hk) + c0 * hd, kv.v(il, s, hk) + c0 * hd, n_kv, hd, scale,
+                           parts, hd, stats, scratch);
+  };
+  auto merge = [&](int64_t i, const float* parts, const SoftmaxStats* stats) {
+    const int64_t t = i / hp.n_head_kv, hk = i % hp.n_head_kv;
+    merge_attention_chunks(parts, stats, attention_chunks(batch.pos[t] + 1), int(group), hd,
+                           st.attn.data() + t * n_q + hk * group * hd, hd);
+  };
+  if (max_chunks == 1) {
+    st.pool().parallel_for(pairs, 1, [&](int64_t b, int64_t e, int ith) {
+      for (int64_t i = b; i < e; ++i) {
+        const int64_t t = i / hp.n_head_kv, hk = i % hp.n_head_kv;
+        run_chunk(i, 0, st.attn.data() + t * n_q + hk * group * hd, nullptr, ith);
+      }
+    });
+  } else if (pairs >= st.att_shared_items()) {
+    st.pool().parallel_for(pairs, 1, [&](int64_t b, int64_t e, int ith) {
+      float* parts = st.att_parts[ith].data();
+      SoftmaxStats* stats = st.att_stats[ith].data();
+      for (int64_t i = b; i < e; ++i) {
+        const int64_t t = i / hp.n_head_kv;
+        for (int64_t c = 0; c < attention_chunks(batch.pos[t] + 1); ++c)
+          run_chunk(i, c, parts + c * part_floats, stats + c * group, ith);
+        merge(i, parts, stats);
+      }
+    });
+  } else {
+    const int64_t n_chunks = attention_chunks(st.options().n_ctx);  // the buffers' stride
+    float* parts = st.att_shared_parts.data();
+    SoftmaxStats* stats = st.att_shared_stats.data();
+    st.pool().parallel_for(pairs * max_chunks, 1, [&](int64_t b, int64_t e, int ith) {
+      for (int64_t j = b; j < e; ++j) {
+        const int64_t i = j / max_chunks, c = j % max_chunks;
+        if (c >= attention_chunks(batch.pos[i / hp.n_head_kv] + 1)) continue;
+        run_chunk(i, c, parts + (i * n_chunks + c) * part_floats,
+                  stats + (i * n_chunks + c) * group, ith);
+      }
+    });
+    st.pool().parallel_for(pairs, 1, [&](int64_t b, int64_t e, int) {
+      for (int64_t i = b; i < e; ++i)
+        merge(i, parts + i * n_chunks * part_floats, stats + i * n_chunks * group);
+    });
+  }
+}
+
+}  // namespace
+
 Status validate_batch(const Batch& b, const ModelHParams& hp, ForwardState& st) {
   const int64_t n = b.size();
   if (n == 0) return make_error("empty batch");
@@ -115,22 +187,7 @@ Status attention_block(const LayerWeights& lw, int64_t il, const ModelHParams& h
   }
   store_kv(batch, il, hp, st.k.data(), st.v.data(), st);
 
-  // One work item per (token, KV head): its group of query heads h (h / group == KV head) reads
-  // the KV rows once.
-  const int64_t group = hp.n_head / hp.n_head_kv;
-  const float scale = 1.0f / std::sqrt(float(hd));
-  KvCache& kv = st.kv();
-  st.pool().parallel_for(n_tok * hp.n_head_kv, 1, [&](int64_t b, int64_t e, int ith) {
-    AttentionScratch scratch{st.att_scores[ith].data(), st.att_probs[ith].data(),
-                             st.att_q16[ith].data()};
-    for (int64_t i = b; i < e; ++i) {
-      const int64_t t = i / hp.n_head_kv, hk = i % hp.n_head_kv;
-      const int32_t s = batch.seq[t];
-      const int64_t off = t * n_q + hk * group * hd;
-      attend_group_f16(st.q.data() + off, hd, int(group), kv.k(il, s, hk), kv.v(il, s, hk),
-                       batch.pos[t] + 1, hd, scale, st.attn.data() + off, hd, scratch);
-    }
-  });
+  attention(batch, il, hp, st);
   linear(lw.wo, nullptr, st.attn.data(), n_tok, st.proj.data(), st);
   for (int64_t t = 0; t < n_tok; ++t)
     add(x + t * n_embd, st.proj.data() + t * n_embd, x + t * n_embd, n_embd);

@@ -30,9 +30,19 @@ Expected<std::unique_ptr<ForwardState>> ForwardState::create(const ModelHParams&
     st->out_rows.resize(size_t(nb * hp.n_embd));
     const int nt = st->opts_.n_threads;
     const size_t group = size_t(hp.n_head / hp.n_head_kv);
-    st->att_scores.assign(nt, std::vector<float>(group * size_t(st->opts_.n_ctx)));
-    st->att_probs.assign(nt, std::vector<uint16_t>(group * size_t(st->opts_.n_ctx)));
-    st->att_q16.assign(nt, std::vector<uint16_t>(group * size_t(hp.head_dim)));
+    const size_t chunk = size_t(std::min<int64_t>(st->opts_.n_ctx, kAttnChunk));
+    const size_t n_chunks = size_t(attention_chunks(st->opts_.n_ctx));
+    const size_t hd = size_t(hp.head_dim);
+    st->att_scores.assign(nt, std::vector<float>(group * chunk));
+    st->att_probs.assign(nt, std::vector<uint16_t>(group * chunk));
+    st->att_q16.assign(nt, std::vector<uint16_t>(group * hd));
+    if (n_chunks > 1) {
+      const size_t shared = size_t(st->att_shared_items());
+      st->att_parts.assign(nt, std::vector<float>(n_chunks * group * hd));
+      st->att_stats.assign(nt, std::vector<SoftmaxStats>(n_chunks * group));
+      st->att_shared_parts.resize(shared * n_chunks * group * hd);
+      st->att_shared_stats.resize(shared * n_chunks * group);
+    }
   } catch (const std::bad_alloc&) {
     return make_error("not enough memory for a batch of {} tokens: lower --batch", nb);
   }

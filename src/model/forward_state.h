@@ -8,6 +8,7 @@
 
 #include "base/status.h"
 #include "base/thread_pool.h"
+#include "kernels/attention.h"
 #include "kernels/kernels.h"
 #include "kv/kv_cache.h"
 #include "model/hparams.h"
@@ -44,11 +45,19 @@ class ForwardState {
   // the tokens that asked for output, and no logits are written.
   bool hidden_only = false;
   MatmulScratch mm;
-  // Per-thread attention scratch.
-  // Per-thread attention scratch for one KV group (n_group = n_head / n_head_kv query heads).
-  std::vector<std::vector<float>> att_scores;    // [n_threads][n_group * n_ctx]
-  std::vector<std::vector<uint16_t>> att_probs;  // [n_threads][n_group * n_ctx]
+  // Per-thread attention scratch for one KV group (n_group = n_head / n_head_kv query heads)
+  // and one chunk of keys (kernels/attention.h: at most kAttnChunk of them).
+  std::vector<std::vector<float>> att_scores;    // [n_threads][n_group * chunk]
+  std::vector<std::vector<uint16_t>> att_probs;  // [n_threads][n_group * chunk]
   std::vector<std::vector<uint16_t>> att_q16;    // [n_threads][n_group * head_dim]
+  // Chunked attention's partial results (n_chunks = attention_chunks(n_ctx)): per thread for a
+  // (token, KV head) whose chunks one thread runs in turn, and shared for the
+  // kAttnSharedItems (token, KV head) pairs whose chunks run on different threads.
+  std::vector<std::vector<float>> att_parts;         // [n_threads][n_chunks * n_group * head_dim]
+  std::vector<std::vector<SoftmaxStats>> att_stats;  // [n_threads][n_chunks * n_group]
+  std::vector<float> att_shared_parts;               // [shared items][n_chunks * n_group * hd]
+  std::vector<SoftmaxStats> att_shared_stats;        // [shared items][n_chunks * n_group]
+  int64_t att_shared_items() const { return 2 * int64_t(opts_.n_threads); }
 
  private:
   ForwardOptions opts_;

@@ -68,8 +68,8 @@ void rms_norm_avx2(const float* x, const float* w, float* y, int64_t n, float ep
   for (; i < n; ++i) y[i] = (x[i] * scale) * w[i];
 }
 
-void softmax_avx2(float* x, int64_t n) {
-  if (n <= 0) return;
+SoftmaxStats softmax_avx2(float* x, int64_t n) {
+  if (n <= 0) return {};
   __m256 vmax = _mm256_set1_ps(-INFINITY);
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(x + i));
@@ -96,6 +96,7 @@ void softmax_avx2(float* x, int64_t n) {
   for (i = 0; i + 8 <= n; i += 8)
     _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vi));
   for (; i < n; ++i) x[i] *= inv;
+  return {max, sum};
 }
 
 void swiglu_avx2(const float* g, const float* u, float* y, int64_t n) {

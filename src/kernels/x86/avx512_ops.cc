@@ -68,8 +68,8 @@ void rms_norm_avx512(const float* x, const float* w, float* y, int64_t n, float 
   }
 }
 
-void softmax_avx512(float* x, int64_t n) {
-  if (n <= 0) return;
+SoftmaxStats softmax_avx512(float* x, int64_t n) {
+  if (n <= 0) return {};
   __m512 vmax = _mm512_set1_ps(-INFINITY);
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : tail_mask(n - i);
@@ -86,11 +86,13 @@ void softmax_avx512(float* x, int64_t n) {
     _mm512_mask_storeu_ps(x + i, m, e);
     acc = add_widened(acc, e);
   }
-  const __m512 vi = _mm512_set1_ps(float(1.0 / _mm512_reduce_add_pd(acc)));
+  const double sum = _mm512_reduce_add_pd(acc);
+  const __m512 vi = _mm512_set1_ps(float(1.0 / sum));
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : tail_mask(n - i);
     _mm512_mask_storeu_ps(x + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), vi));
   }
+  return {max, sum};
 }
 
 void swiglu_avx512(const float* g, const float* u, float* y, int64_t n) {

@@ -162,5 +162,72 @@ TEST(HalfNumerics, GroupedHeadsEqualSingleHeads) {
   }
 }
 
+// Long contexts go in chunks of kAttnChunk keys (attention.h): each chunk's own softmax, its
+// probabilities rounded to fp16, times its values; the chunks merged by their max and sum. That
+// equals a double reference of the same steps, and stays within fp16 probability rounding of
+// whole-row attention.
+TEST(HalfNumerics, ChunkedAttentionMergesChunksByTheirSoftmaxStats) {
+  constexpr int64_t kHd = 64, kNKv = 2 * kAttnChunk + 276;
+  constexpr int kNQ = 4;
+  const int64_t n_chunks = attention_chunks(kNKv);
+  ASSERT_EQ(n_chunks, 3);
+  const float scale = 1.0f / std::sqrt(float(kHd));
+  const auto q = test::random_floats(kNQ * kHd, 21);
+  const auto kf = test::random_floats(kNKv * kHd, 22), vf = test::random_floats(kNKv * kHd, 23);
+  std::vector<uint16_t> k(kf.size()), v(vf.size());
+  for (size_t i = 0; i < kf.size(); ++i) k[i] = f32_to_fp16(kf[i]), v[i] = f32_to_fp16(vf[i]);
+  double vmax = 0;
+  for (uint16_t h : v) vmax = std::max(vmax, double(std::fabs(fp16_to_f32(h))));
+  for (Isa isa : available_isas()) {
+    SCOPED_TRACE(isa_name(isa));
+    std::vector<float> scores(kNQ * kAttnChunk), parts(n_chunks * kNQ * kHd), out(kNQ * kHd);
+    std::vector<uint16_t> probs(kNQ * kAttnChunk), q16(kNQ * kHd);
+    std::vector<SoftmaxStats> stats(n_chunks * kNQ);
+    const AttentionScratch s{scores.data(), probs.data(), q16.data()};
+    for (int64_t c = 0; c < n_chunks; ++c) {
+      const int64_t c0 = c * kAttnChunk, n = std::min(kAttnChunk, kNKv - c0);
+      attend_group_f16_chunk(q.data(), kHd, kNQ, k.data() + c0 * kHd, v.data() + c0 * kHd, n, kHd,
+                             scale, parts.data() + c * kNQ * kHd, kHd, stats.data() + c * kNQ, s,
+                             isa);
+    }
+    merge_attention_chunks(parts.data(), stats.data(), n_chunks, kNQ, kHd, out.data(), kHd);
+    for (int h = 0; h < kNQ; ++h) {
+      const std::vector<float> qh(q.begin() + h * kHd, q.begin() + (h + 1) * kHd);
+      // The reference: per chunk its max and sum of exp in double, its rounded output, merged.
+      std::vector<double> want(kHd, 0.0), m(n_chunks), l(n_chunks);
+      std::vector<std::vector<double>> o(n_chunks);
+      for (int64_t c = 0; c < n_chunks; ++c) {
+        const int64_t c0 = c * kAttnChunk, n = std::min(kAttnChunk, kNKv - c0);
+        std::vector<uint16_t> kc(k.begin() + c0 * kHd, k.begin() + (c0 + n) * kHd);
+        std::vector<uint16_t> vc(v.begin() + c0 * kHd, v.begin() + (c0 + n) * kHd);
+        o[c] = attention_reference(qh, kc, vc, n, kHd, scale, true);
+        std::vector<double> sc(n);
+        for (int64_t j = 0; j < n; ++j) {
+          double dot = 0;
+          for (int64_t d = 0; d < kHd; ++d)
+            dot += double(fp16_to_f32(kc[j * kHd + d])) * round_to(DType::kF16, qh[d]);
+          sc[j] = dot * scale;
+        }
+        m[c] = *std::max_element(sc.begin(), sc.end());
+        l[c] = 0;
+        for (double x : sc) l[c] += std::exp(x - m[c]);
+      }
+      const double top = *std::max_element(m.begin(), m.end());
+      double total = 0;
+      for (int64_t c = 0; c < n_chunks; ++c) total += l[c] * std::exp(m[c] - top);
+      for (int64_t c = 0; c < n_chunks; ++c)
+        for (int64_t d = 0; d < kHd; ++d) want[d] += l[c] * std::exp(m[c] - top) / total * o[c][d];
+      const auto whole = attention_reference(qh, k, v, kNKv, kHd, scale, false);
+      double to_want = 0, to_whole = 0;
+      for (int64_t d = 0; d < kHd; ++d) {
+        to_want = std::max(to_want, std::fabs(out[h * kHd + d] - want[d]) / vmax);
+        to_whole = std::max(to_whole, std::fabs(out[h * kHd + d] - whole[d]) / vmax);
+      }
+      EXPECT_LE(to_want, 2 * kTolAttention) << "head " << h;
+      EXPECT_LE(to_whole, 1e-3) << "head " << h;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace silica

@@ -76,13 +76,16 @@ TEST_P(OpsIsa, SoftmaxMatchesDoubleReference) {
     // A wide range so that exp sees arguments from 0 down past the float underflow.
     const auto x0 = random_floats(size_t(n), -60.0f, 60.0f, uint32_t(n) + 2);
     auto x = x0;
-    k.softmax_inplace(x.data(), n);
+    const SoftmaxStats stats = k.softmax_inplace(x.data(), n);
     // x - max is rounded to float first: that rounding is part of float softmax, not the kernel's
     // error (at |x - max| ~ 64 it alone moves exp by ~4e-6 relative).
     float max = x0[0];
     for (float v : x0) max = std::max(max, v);
     double sum = 0.0;
     for (float v : x0) sum += std::exp(double(v - max));
+    EXPECT_EQ(stats.max, max) << "n=" << n;
+    EXPECT_TRUE(near_rel(float(stats.sum), sum, kTolSoftmaxRel))
+        << "n=" << n << " sum " << stats.sum;
     double total = 0.0;
     for (int64_t i = 0; i < n; ++i) {
       const double want = std::exp(double(x0[i] - max)) / sum;

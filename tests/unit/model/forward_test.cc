@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "common/tiny_model.h"
+#include "kernels/attention.h"
 #include "model/model.h"
 
 namespace silica {
@@ -25,19 +26,20 @@ struct Runner {
   std::unique_ptr<ForwardState> st;
   std::vector<float> logits;
 
-  Runner(const std::string& path, int threads, int64_t n_seq = 1) {
+  Runner(const std::string& path, int threads, int64_t n_seq = 1, int64_t n_ctx = 64,
+         int64_t n_batch = 32) {
     auto m = load_model(path);
     EXPECT_TRUE(m.ok()) << m.message();
     model = std::move(m.value());
     ForwardOptions o;
-    o.n_ctx = 64;
-    o.n_batch = 32;
+    o.n_ctx = n_ctx;
+    o.n_batch = n_batch;
     o.n_seq = n_seq;
     o.n_threads = threads;
     auto s = ForwardState::create(model->hparams(), o);
     EXPECT_TRUE(s.ok()) << s.message();
     st = std::move(s.value());
-    logits.resize(size_t(32 * model->hparams().n_vocab));
+    logits.resize(size_t(n_batch * model->hparams().n_vocab));
   }
 
   // Evaluates tokens of sequence `seq` in one batch; returns logits of every token.
@@ -155,6 +157,41 @@ INSTANTIATE_TEST_SUITE_P(
              std::to_string(info.param.n_embd) + "_" + std::to_string(info.param.n_head) + "x" +
              std::to_string(info.param.n_head_kv) + (info.param.tied ? "_tied" : "");
     });
+
+// Past kAttnChunk positions attention runs in chunks, spread over the threads when a batch has
+// few (token, KV head) pairs (decode) and one pair per thread otherwise: the bits must depend
+// on neither the thread count nor what else is in the batch.
+TEST(Forward, LongContextGivesTheSameBitsForAnyThreadsAndBatch) {
+  const std::string path = write_tiny_model(TinyModelSpec{}, "silica_long_ctx.gguf");
+  const int64_t n_prompt = 2 * kAttnChunk + 77, n_ctx = n_prompt + 8, n_batch = 512;
+  std::vector<int32_t> prompt(n_prompt);
+  for (int64_t i = 0; i < n_prompt; ++i) prompt[i] = int32_t((i * 37 + 11) % 95);
+  std::vector<float> ref;
+  for (int threads : {1, 2, 3}) {
+    Runner r(path, threads, /*n_seq=*/2, n_ctx, n_batch);
+    const int64_t nv = r.model->hparams().n_vocab;
+    for (int32_t seq : {0, 1})
+      for (int64_t p0 = 0; p0 < n_prompt; p0 += n_batch) {
+        const int64_t p1 = std::min(n_prompt, p0 + n_batch);
+        r.eval_all({prompt.begin() + p0, prompt.begin() + p1}, seq);
+      }
+    // Sequence 0 decodes alone, then both sequences (the same prompt) decode in one batch.
+    std::vector<float> alone = r.eval_all({9}, 0);
+    r.st->kv().truncate(0, n_prompt);
+    Batch both;
+    both.add(9, int32_t(n_prompt), 0, true);
+    both.add(9, int32_t(n_prompt), 1, true);
+    ASSERT_TRUE(r.model->forward(both, *r.st, r.logits.data()).ok());
+    for (int row = 0; row < 2; ++row)
+      ASSERT_EQ(0, std::memcmp(alone.data(), r.logits.data() + row * nv, nv * sizeof(float)))
+          << threads << " threads, row " << row << " of a two-sequence batch";
+    if (ref.empty())
+      ref = alone;
+    else
+      ASSERT_EQ(0, std::memcmp(ref.data(), alone.data(), ref.size() * sizeof(float)))
+          << threads << " threads differ from 1 thread";
+  }
+}
 
 TEST(Forward, BadBatchesAreErrors) {
   const std::string path = write_tiny_model(TinyModelSpec{}, "silica_bad_batch.gguf");
