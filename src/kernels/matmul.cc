@@ -156,13 +156,16 @@ void matmul(const void* w, DType wt, int64_t n_out, int64_t n_in, const float* x
 namespace {
 
 // Packed tiles: about kTileWeightBytes of groups x enough tokens that their prepared
-// activations take about as much, in whole microkernel calls (tile_tokens each).
+// activations take about as much (but at least min_call_tokens, at most 64), in whole
+// microkernel calls (tile_tokens each).
 Tiling choose_packed_tiling(int64_t n_groups, int64_t n_tok, size_t g_bytes, size_t act_row,
-                            int64_t tile_tokens, int n_threads) {
+                            int64_t tile_tokens, int64_t min_call_tokens, int n_threads) {
   Tiling t;
   const int64_t by_act = int64_t(kTileWeightBytes / std::max<size_t>(act_row, 1));
-  t.toks = std::clamp<int64_t>(by_act / tile_tokens * tile_tokens, tile_tokens,
-                               std::max<int64_t>(64 / tile_tokens, 1) * tile_tokens);
+  const int64_t max_toks = std::max<int64_t>(64 / tile_tokens, 1) * tile_tokens;
+  const int64_t min_toks = std::clamp<int64_t>(min_call_tokens, tile_tokens, max_toks);
+  t.toks = std::clamp<int64_t>(by_act / tile_tokens * tile_tokens,
+                               min_toks / tile_tokens * tile_tokens, max_toks);
   t.toks = std::min(t.toks, n_tok);
   t.n_tok_tiles = (n_tok + t.toks - 1) / t.toks;
   const int64_t by_cache = std::max<int64_t>(1, int64_t(kTileWeightBytes / g_bytes));
@@ -186,7 +189,7 @@ void matmul_packed(const PackedMatrix& w, const float* x, int64_t n_tok, float* 
   const uint8_t* act = k.act_prep ? plan.p : plan.q;
   const size_t act_row = k.act_prep ? plan.p_row : plan.q_row;
   const Tiling tl = choose_packed_tiling(w.n_groups(), n_tok, w.group_bytes(), act_row,
-                                         k.tile_tokens, pool.size());
+                                         k.tile_tokens, k.min_call_tokens, pool.size());
   convert_then_tiles(
       pool, &plan, n_tok * plan.n_pieces, tl.n_row_tiles * tl.n_tok_tiles, [&](int64_t tile) {
         const int64_t g0 = (tile / tl.n_tok_tiles) * tl.rows;

@@ -464,15 +464,23 @@ const PackedKernels* avx512_kernels(DType t) {
 
 // Null without AMX-INT8 (or the OS's permission), for types without an AMX tile, or with
 // SILICA_NO_AMX set (to compare against the VNNI tiles).
+// AMX tiles get at least 64 tokens a call: the Q6_K tile's B planes are built once per call
+// (Q4_K_M pp512 +8-12% over 16-token calls for ffn_down; Q8_0 / Q4_0 unchanged).
+constexpr int kAmxMinCallTokens = 64;
+
 const PackedKernels* amx_kernels(DType t) {
   using kernels_internal::amx_packed_tile;
   const int tok = kernels_internal::amx_packed_tile_tokens();
+  auto amx = [](PackedKernels k) {
+    k.min_call_tokens = kAmxMinCallTokens;
+    return k;
+  };
   static const PackedKernels q4 =
-      make_kernels<Q4_0Layout>(DType::kQ4_0, amx_packed_tile(DType::kQ4_0), tok);
+      amx(make_kernels<Q4_0Layout>(DType::kQ4_0, amx_packed_tile(DType::kQ4_0), tok));
   static const PackedKernels q8 =
-      make_kernels<Q8_0Layout>(DType::kQ8_0, amx_packed_tile(DType::kQ8_0), tok);
-  static const PackedKernels q4k = make_q4_K_kernels(amx_packed_tile(DType::kQ4_K), tok);
-  static const PackedKernels q6k = make_q6_K_kernels(amx_packed_tile(DType::kQ6_K), tok);
+      amx(make_kernels<Q8_0Layout>(DType::kQ8_0, amx_packed_tile(DType::kQ8_0), tok));
+  static const PackedKernels q4k = amx(make_q4_K_kernels(amx_packed_tile(DType::kQ4_K), tok));
+  static const PackedKernels q6k = amx(make_q6_K_kernels(amx_packed_tile(DType::kQ6_K), tok));
   const PackedKernels* k = t == DType::kQ4_0   ? &q4
                            : t == DType::kQ8_0 ? &q8
                            : t == DType::kQ4_K ? &q4k

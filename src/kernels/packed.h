@@ -79,6 +79,9 @@ struct PackedKernels {
   ActPrepSizeFn act_prep_size;
   PackedTileFn tile;
   int tile_tokens;  // tokens per microkernel call: token tiles are a multiple of it
+  // Tokens a tile call gets at least (when the batch has them), for tiles with work per call
+  // to amortize (the AMX tiles: Q6_K builds its B planes once per call); 0: tile_tokens.
+  int min_call_tokens = 0;
 };
 
 // The packed kernels of type t on the given ISA, or null when that ISA has none (then the
