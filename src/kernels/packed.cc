@@ -3,9 +3,11 @@
 #include "kernels/packed.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <vector>
 
 #include "base/half.h"
@@ -400,93 +402,92 @@ PackedKernels make_half_kernels(DType t, PackedTileFn tile, int tile_tokens) {
           tile_tokens};
 }
 
-}  // namespace
-
 // Tokens per call of the twins: any value gives the same bits; 8 keeps the tiling realistic.
 constexpr int kRefTileTokens = 8;
 
-const PackedKernels* packed_reference_kernels(DType t) {
-  static const PackedKernels q4 =
-      make_kernels<Q4_0Layout>(DType::kQ4_0, &tile_ref<Q4_0Layout>, kRefTileTokens);
-  static const PackedKernels q8 =
-      make_kernels<Q8_0Layout>(DType::kQ8_0, &tile_ref<Q8_0Layout>, kRefTileTokens);
-  static const PackedKernels q4k = make_q4_K_kernels(&tile_ref_q4_K, kRefTileTokens);
-  static const PackedKernels q6k = make_q6_K_kernels(&tile_ref_q6_K, kRefTileTokens);
-  static const PackedKernels f16 =
-      make_half_kernels<fp16_to_f32>(DType::kF16, &tile_ref_half<fp16_to_f32>, kRefTileTokens);
-  static const PackedKernels bf16 =
-      make_half_kernels<bf16_to_f32>(DType::kBF16, &tile_ref_half<bf16_to_f32>, kRefTileTokens);
+constexpr DType kPackedTypes[] = {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K,
+                                  DType::kQ6_K, DType::kF16,  DType::kBF16};
+using PackedSet = std::array<PackedKernels, std::size(kPackedTypes)>;
+
+// Type t's layout functions around a tile (null: the set has no kernels for t).
+PackedKernels kernels_for(DType t, PackedTileFn tile, int tile_tokens) {
   switch (t) {
     case DType::kQ4_0:
-      return &q4;
+      return make_kernels<Q4_0Layout>(t, tile, tile_tokens);
     case DType::kQ8_0:
-      return &q8;
+      return make_kernels<Q8_0Layout>(t, tile, tile_tokens);
     case DType::kQ4_K:
-      return &q4k;
+      return make_q4_K_kernels(tile, tile_tokens);
     case DType::kQ6_K:
-      return &q6k;
+      return make_q6_K_kernels(tile, tile_tokens);
     case DType::kF16:
-      return &f16;
-    case DType::kBF16:
-      return &bf16;
+      return make_half_kernels<fp16_to_f32>(t, tile, tile_tokens);
     default:
-      return nullptr;
+      return make_half_kernels<bf16_to_f32>(DType::kBF16, tile, tile_tokens);
   }
+}
+
+// One implementation's kernels for every packed type: tile_of(t), tokens_of(t) per type.
+template <class TileOf, class TokensOf>
+PackedSet make_set(TileOf tile_of, TokensOf tokens_of, int min_call_tokens = 0) {
+  PackedSet set;
+  for (size_t i = 0; i < set.size(); ++i) {
+    set[i] = kernels_for(kPackedTypes[i], tile_of(kPackedTypes[i]), tokens_of(kPackedTypes[i]));
+    set[i].min_call_tokens = min_call_tokens;
+  }
+  return set;
+}
+
+const PackedKernels* find_in(const PackedSet& set, DType t) {
+  for (const PackedKernels& k : set)
+    if (k.type == t) return k.tile ? &k : nullptr;
+  return nullptr;
+}
+
+PackedTileFn reference_tile(DType t) {
+  switch (t) {
+    case DType::kQ4_0:
+      return &tile_ref<Q4_0Layout>;
+    case DType::kQ8_0:
+      return &tile_ref<Q8_0Layout>;
+    case DType::kQ4_K:
+      return &tile_ref_q4_K;
+    case DType::kQ6_K:
+      return &tile_ref_q6_K;
+    case DType::kF16:
+      return &tile_ref_half<fp16_to_f32>;
+    default:
+      return &tile_ref_half<bf16_to_f32>;
+  }
+}
+
+}  // namespace
+
+const PackedKernels* packed_reference_kernels(DType t) {
+  static const PackedSet set = make_set(&reference_tile, [](DType) { return kRefTileTokens; });
+  return find_in(set, t);
 }
 
 namespace {
 
 #if defined(SILICA_HAVE_X86)
 const PackedKernels* avx512_kernels(DType t) {
-  using kernels_internal::avx512_packed_tile;
-  auto tok = [](DType d) { return kernels_internal::avx512_packed_tile_tokens(d); };
-  static const PackedKernels q4 =
-      make_kernels<Q4_0Layout>(DType::kQ4_0, avx512_packed_tile(DType::kQ4_0), tok(DType::kQ4_0));
-  static const PackedKernels q8 =
-      make_kernels<Q8_0Layout>(DType::kQ8_0, avx512_packed_tile(DType::kQ8_0), tok(DType::kQ8_0));
-  static const PackedKernels q4k =
-      make_q4_K_kernels(avx512_packed_tile(DType::kQ4_K), tok(DType::kQ4_K));
-  static const PackedKernels q6k =
-      make_q6_K_kernels(avx512_packed_tile(DType::kQ6_K), tok(DType::kQ6_K));
-  static const PackedKernels f16 = make_half_kernels<fp16_to_f32>(
-      DType::kF16, avx512_packed_tile(DType::kF16), tok(DType::kF16));
-  static const PackedKernels bf16 = make_half_kernels<bf16_to_f32>(
-      DType::kBF16, avx512_packed_tile(DType::kBF16), tok(DType::kBF16));
-  const PackedKernels* k = t == DType::kQ4_0   ? &q4
-                           : t == DType::kQ8_0 ? &q8
-                           : t == DType::kQ4_K ? &q4k
-                           : t == DType::kQ6_K ? &q6k
-                           : t == DType::kF16  ? &f16
-                           : t == DType::kBF16 ? &bf16
-                                               : nullptr;
-  return k && k->tile ? k : nullptr;
+  static const PackedSet set =
+      make_set(&kernels_internal::avx512_packed_tile, &kernels_internal::avx512_packed_tile_tokens);
+  return find_in(set, t);
 }
 
-// Null without AMX-INT8 (or the OS's permission), for types without an AMX tile, or with
-// SILICA_NO_AMX set (to compare against the VNNI tiles).
 // AMX tiles get at least 64 tokens a call: the Q6_K tile's B planes are built once per call
 // (Q4_K_M pp512 +8-12% over 16-token calls for ffn_down; Q8_0 / Q4_0 unchanged).
 constexpr int kAmxMinCallTokens = 64;
 
+// Null without AMX-INT8 (or the OS's permission), for types without an AMX tile, or with
+// SILICA_NO_AMX set (to compare against the VNNI tiles).
 const PackedKernels* amx_kernels(DType t) {
-  using kernels_internal::amx_packed_tile;
-  const int tok = kernels_internal::amx_packed_tile_tokens();
-  auto amx = [](PackedKernels k) {
-    k.min_call_tokens = kAmxMinCallTokens;
-    return k;
-  };
-  static const PackedKernels q4 =
-      amx(make_kernels<Q4_0Layout>(DType::kQ4_0, amx_packed_tile(DType::kQ4_0), tok));
-  static const PackedKernels q8 =
-      amx(make_kernels<Q8_0Layout>(DType::kQ8_0, amx_packed_tile(DType::kQ8_0), tok));
-  static const PackedKernels q4k = amx(make_q4_K_kernels(amx_packed_tile(DType::kQ4_K), tok));
-  static const PackedKernels q6k = amx(make_q6_K_kernels(amx_packed_tile(DType::kQ6_K), tok));
-  const PackedKernels* k = t == DType::kQ4_0   ? &q4
-                           : t == DType::kQ8_0 ? &q8
-                           : t == DType::kQ4_K ? &q4k
-                           : t == DType::kQ6_K ? &q6k
-                                               : nullptr;
-  return k && k->tile ? k : nullptr;
+  static const PackedSet set = make_set(
+      &kernels_internal::amx_packed_tile,
+      [](DType) { return kernels_internal::amx_packed_tile_tokens(); }, kAmxMinCallTokens);
+  return find_in(set, t);
 }
 
 bool amx_disabled_by_env() {
@@ -500,26 +501,10 @@ bool amx_disabled_by_env() {
 // without a NEON tile.
 const PackedKernels* neon_kernels(DType t) {
   if (!cpu_features().dotprod) return nullptr;
-  using kernels_internal::neon_packed_tile;
-  const int tok = kernels_internal::neon_packed_tile_tokens();
-  static const PackedKernels q4 =
-      make_kernels<Q4_0Layout>(DType::kQ4_0, neon_packed_tile(DType::kQ4_0), tok);
-  static const PackedKernels q8 =
-      make_kernels<Q8_0Layout>(DType::kQ8_0, neon_packed_tile(DType::kQ8_0), tok);
-  static const PackedKernels q4k = make_q4_K_kernels(neon_packed_tile(DType::kQ4_K), tok);
-  static const PackedKernels q6k = make_q6_K_kernels(neon_packed_tile(DType::kQ6_K), tok);
-  static const PackedKernels f16 =
-      make_half_kernels<fp16_to_f32>(DType::kF16, neon_packed_tile(DType::kF16), tok);
-  static const PackedKernels bf16 =
-      make_half_kernels<bf16_to_f32>(DType::kBF16, neon_packed_tile(DType::kBF16), tok);
-  const PackedKernels* k = t == DType::kQ4_0   ? &q4
-                           : t == DType::kQ8_0 ? &q8
-                           : t == DType::kQ4_K ? &q4k
-                           : t == DType::kQ6_K ? &q6k
-                           : t == DType::kF16  ? &f16
-                           : t == DType::kBF16 ? &bf16
-                                               : nullptr;
-  return k && k->tile ? k : nullptr;
+  static const PackedSet set = make_set(&kernels_internal::neon_packed_tile, [](DType) {
+    return kernels_internal::neon_packed_tile_tokens();
+  });
+  return find_in(set, t);
 }
 #endif
 
