@@ -2,8 +2,8 @@
 // product multiplies 16 tokens' 32 activation bytes (A) by one block or sub-block of 16 rows
 // (B), 8192 multiply-adds in one instruction. The packed values are already in the B tile's
 // layout: piece j of row l at j * 64 + 4 * l is "row j, column l" of a tile of 8 rows x 64 bytes
-// (made signed again for Q8_0 / Q4_0; nibbles spread to bytes). Per block the int32 tile goes to
-// memory and gets the same steps as the VNNI tile: for Q8_0 / Q4_0
+// (Q8_0's read in place, as unsigned bytes; Q4_0's nibbles spread to bytes). Per block the int32
+// tile goes to memory and gets the same steps as the VNNI tile: for Q8_0 / Q4_0
 // acc = fma(float(isum), dw * da, acc); for Q4_K the sub-block scales in int32, then two FMAs per
 // super-block; Q6_K multiplies scaled byte planes (below). Integer sums are exact, so the result
 // is the VNNI tile's (and the scalar twin's) bit for bit; tokens left over (fewer than kMinTok)
@@ -109,24 +109,20 @@ template <int S>
 using MicroFn = void (*)(const uint8_t*, int64_t, const uint8_t*, size_t, float*, int64_t,
                          __mmask16);
 
-// B tiles hold the weights as signed bytes (tdpbssd), so the int32 sums need no offset
-// correction: sum(w * a) = sum((w + offset) * a) + neg, the VNNI tile's sum, exactly.
+// Q8_0's packed bytes are w + 128: the B tile reads them in place as unsigned bytes
+// (tdpbsud) and the block's neg term, -128 * sum(a), makes the int32 sum the VNNI tile's,
+// exactly. Q4_0's nibbles are spread to signed bytes, w - 8, so its sums need no offset.
 struct Q8_0Amx {
   static constexpr DType kType = DType::kQ8_0;
   static constexpr int64_t kValueBytes = 512;
-  // The packed bytes are w + 128: flip the top bit back.
-  static const uint8_t* b_tile(const uint8_t* v, uint8_t* buf) {
-    const __m512i top = _mm512_set1_epi8(char(0x80));
-    SILICA_UNROLL
-    for (int j = 0; j < 8; ++j)
-      _mm512_store_si512(buf + 64 * j, _mm512_xor_si512(_mm512_loadu_si512(v + 64 * j), top));
-    return buf;
-  }
+  static constexpr bool kUnsignedB = true;
+  static const uint8_t* b_tile(const uint8_t* v, uint8_t*) { return v; }
 };
 
 struct Q4_0Amx {
   static constexpr DType kType = DType::kQ4_0;
   static constexpr int64_t kValueBytes = 256;
+  static constexpr bool kUnsignedB = false;
   // B rows 0-3: elements 0-15 (low nibbles of pieces 0-3), rows 4-7: 16-31 (high nibbles),
   // each nibble - 8.
   static const uint8_t* b_tile(const uint8_t* v, uint8_t* buf) {
@@ -142,15 +138,17 @@ struct Q4_0Amx {
   }
 };
 
-// The float steps of one block for m tokens, from its int32 sums c[t][row].
-template <int M>
+// The float steps of one block for m tokens, from its int32 sums c[t][row] (plus the block's
+// neg term when B held unsigned bytes).
+template <bool kAddNeg, int M>
 [[gnu::always_inline]] inline void accumulate(const int32_t (*c)[16], const uint16_t* scales,
                                               const PackedActBlock* const (&ab)[M], int64_t b,
                                               __m512 (&acc)[M]) {
   const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales)));
   SILICA_UNROLL
   for (int t = 0; t < M; ++t) {
-    const __m512i s = _mm512_load_si512(c[t]);
+    __m512i s = _mm512_load_si512(c[t]);
+    if constexpr (kAddNeg) s = _mm512_add_epi32(s, _mm512_set1_epi32(ab[t][b].neg));
     const __m512 sc = _mm512_mul_ps(dw, _mm512_set1_ps(ab[t][b].d));
     acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), sc, acc[t]);
   }
@@ -160,6 +158,7 @@ template <int M>
 template <class W, int M>
 void micro_q0(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, int64_t ys,
               __mmask16 store_mask) {
+  constexpr bool kU = W::kUnsignedB;
   const auto* scales = reinterpret_cast<const uint16_t*>(g + nb * W::kValueBytes);
   const PackedActBlock* ab[M];
   SILICA_UNROLL
@@ -176,18 +175,18 @@ void micro_q0(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* 
       _mm_prefetch(reinterpret_cast<const char*>(v + kPrefetchBytes + line), _MM_HINT_T0);
     const uint8_t* b0 = W::b_tile(v, bbuf[0]);
     const uint8_t* b1 = W::b_tile(v + W::kValueBytes, bbuf[1]);
-    start_product<0, true>(ab[0][b].qs, as, b0);
-    start_product<1, true>(ab[0][b + 1].qs, as, b1);
+    start_product<0, !kU>(ab[0][b].qs, as, b0);
+    start_product<1, !kU>(ab[0][b + 1].qs, as, b1);
     finish_product<0>(c[0]);
-    accumulate<M>(c[0], scales + b * kPackRows, ab, b, acc);
+    accumulate<kU, M>(c[0], scales + b * kPackRows, ab, b, acc);
     finish_product<1>(c[1]);
-    accumulate<M>(c[1], scales + (b + 1) * kPackRows, ab, b + 1, acc);
+    accumulate<kU, M>(c[1], scales + (b + 1) * kPackRows, ab, b + 1, acc);
   }
   if (b < nb) {
     const uint8_t* b0 = W::b_tile(g + b * W::kValueBytes, bbuf[0]);
-    start_product<0, true>(ab[0][b].qs, as, b0);
+    start_product<0, !kU>(ab[0][b].qs, as, b0);
     finish_product<0>(c[0]);
-    accumulate<M>(c[0], scales + b * kPackRows, ab, b, acc);
+    accumulate<kU, M>(c[0], scales + b * kPackRows, ab, b, acc);
   }
   SILICA_UNROLL
   for (int t = 0; t < M; ++t) _mm512_mask_storeu_ps(y + t * ys, store_mask, acc[t]);
