@@ -203,81 +203,54 @@ struct Q0Family {
   }
 };
 
-// ---- Q4_K: per sub-block of 32 one product (its nibbles spread to bytes), the int32 sums
-// times the sub-block scales added up in int32 per super-block, the mins as in the VNNI tile.
-// Accumulators wait in memory: 16 int32 sums per token already fill half the registers.
-template <int M>
-void micro_q4_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, int64_t ys,
-                __mmask16 store_mask) {
-  const PackedActBlockK* ab[M];
-  SILICA_UNROLL
-  for (int t = 0; t < M; ++t) ab[t] = reinterpret_cast<const PackedActBlockK*>(a + t * as);
-  alignas(64) float acc[M][16] = {};
-  alignas(64) int32_t c[2][2][16][16];  // [pair % 2][sub-block of the pair]
-  alignas(64) uint8_t bbuf[2][512];
-  const __m512i low = _mm512_set1_epi8(0x0f);
-  for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* sb = g + b * kPackQ4_KBytes;
-    for (size_t line = 0; line < kPackQ4_KBytes; line += 64)
-      _mm_prefetch(reinterpret_cast<const char*>(sb + kPackQ4_KBytes + line), _MM_HINT_T0);
-    __m512i isc[M];
-    SILICA_UNROLL
-    for (int t = 0; t < M; ++t) isc[t] = _mm512_setzero_si512();
-    auto add_scaled = [&](const int32_t(*cs)[16], int sub) {
-      const __m512i sc = _mm512_cvtepu8_epi32(
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + kQ4KScales + sub * kPackRows)));
-      SILICA_UNROLL
-      for (int t = 0; t < M; ++t)
-        isc[t] = _mm512_add_epi32(isc[t], _mm512_mullo_epi32(_mm512_load_si512(cs[t]), sc));
-    };
-    SILICA_UNROLL
-    for (int p = 0; p < 4; ++p) {  // sub-blocks 2p (low nibbles) and 2p + 1 (high nibbles)
-      SILICA_UNROLL
-      for (int k = 0; k < 8; ++k) {
-        const __m512i v = _mm512_loadu_si512(sb + p * 512 + 64 * k);
-        _mm512_store_si512(bbuf[0] + 64 * k, _mm512_and_si512(v, low));
-        _mm512_store_si512(bbuf[1] + 64 * k, _mm512_and_si512(_mm512_srli_epi16(v, 4), low));
-      }
-      start_product<0, false>(ab[0][b].qs + 64 * p, as, bbuf[0]);
-      start_product<1, false>(ab[0][b].qs + 64 * p + 32, as, bbuf[1]);
-      finish_product<0>(c[p % 2][0]);
-      finish_product<1>(c[p % 2][1]);
-      // The previous pair's sums while this pair's products run (integer adds: order is free).
-      if (p > 0) {
-        add_scaled(c[(p - 1) % 2][0], 2 * p - 2);
-        add_scaled(c[(p - 1) % 2][1], 2 * p - 1);
-      }
-    }
-    add_scaled(c[1][0], 6);
-    add_scaled(c[1][1], 7);
-    const Q4_KEnd end = q4_K_end(sb);
-    SILICA_UNROLL
-    for (int t = 0; t < M; ++t)
-      _mm512_store_ps(acc[t], q4_K_finish(end, isc[t], ab[t][b], _mm512_load_ps(acc[t])));
-  }
-  SILICA_UNROLL
-  for (int t = 0; t < M; ++t) _mm512_mask_storeu_ps(y + t * ys, store_mask, _mm512_load_ps(acc[t]));
+// ---- Q4_K and Q6_K: the weights times their sub-block scales are small integers (Q4_K:
+// q * s, 10 bits unsigned; Q6_K: (q - 32) * s, 13 bits signed): as two byte planes
+// (hi * 256 + lo, hi signed, lo unsigned) whole super-blocks multiply in four 64-deep products
+// per plane, with no int32 scale step per sub-block. The planes (8 KiB per super-block and
+// group) are built once per tile call and read by every token chunk. Per super-block and token
+// isum = (C_hi << 8) + C_lo is the VNNI tile's integer sum exactly; its float steps follow.
+constexpr size_t kPlaneBytes = 8192;  // [4 k-steps][hi, lo][16 B rows][64 bytes]
+
+// Piece j's products as int16, ve of bytes 0 and 2 of each 32-bit lane, vo of bytes 1 and 3,
+// split into their low bytes (the lo plane) and high bytes (the hi plane).
+[[gnu::always_inline]] inline void store_planes(__m512i ve, __m512i vo, int j, uint8_t* o) {
+  const __m512i low_bytes = _mm512_set1_epi16(0x00ff);
+  const __m512i high_bytes = _mm512_set1_epi16(int16_t(0xff00));
+  const __m512i lo = _mm512_ternarylogic_epi32(ve, low_bytes, _mm512_slli_epi16(vo, 8), 0xEA);
+  const __m512i hi = _mm512_ternarylogic_epi32(_mm512_srli_epi16(ve, 8), vo, high_bytes, 0xF8);
+  uint8_t* step = o + (j / 16) * 2048 + (j % 16) * 64;
+  _mm512_store_si512(step, hi);
+  _mm512_store_si512(step + 1024, lo);
 }
 
-struct Q4_KFamily {
-  static constexpr DType kType = DType::kQ4_K;
-  static constexpr int kBlock = 256, kABytes = 32;
-  template <int M>
-  static void run(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, int64_t ys,
-                  __mmask16 m) {
-    micro_q4_K<M>(g, nb, a, as, y, ys, m);
+// The scale of Q4_K sub-block sub per row, as int16 in both halves of the row's 32-bit lane.
+[[gnu::always_inline]] inline __m512i q4_K_scale16(const uint8_t* sb, int sub) {
+  const __m512i s = _mm512_cvtepu8_epi32(
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + kQ4KScales + sub * kPackRows)));
+  return _mm512_or_si512(s, _mm512_slli_epi32(s, 16));
+}
+
+// Piece j = 8 * sub + c is nibble half sub % 2 of the packed bytes (pair sub / 2, piece c).
+void build_q4_K_planes(const uint8_t* g, int64_t nb, uint8_t* out) {
+  const __m512i low = _mm512_set1_epi8(0x0f), low_bytes = _mm512_set1_epi16(0x00ff);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* sb = g + b * kPackQ4_KBytes;
+    uint8_t* o = out + b * kPlaneBytes;
+    SILICA_UNROLL
+    for (int sub = 0; sub < 8; ++sub) {
+      const __m512i s16 = q4_K_scale16(sb, sub);
+      SILICA_UNROLL
+      for (int c = 0; c < 8; ++c) {
+        const __m512i raw = _mm512_loadu_si512(sb + ((sub / 2) * 8 + c) * 64);
+        const __m512i q = _mm512_and_si512(sub % 2 ? _mm512_srli_epi16(raw, 4) : raw, low);
+        store_planes(_mm512_mullo_epi16(_mm512_and_si512(q, low_bytes), s16),
+                     _mm512_mullo_epi16(_mm512_srli_epi16(q, 8), s16), 8 * sub + c, o);
+      }
+    }
   }
-};
+}
 
-// ---- Q6_K: the weights times their sub-block scales, (q - 32) * s, are 13-bit integers: as
-// two byte planes (hi * 256 + lo, hi signed, lo unsigned) whole super-blocks multiply in four
-// 64-deep products per plane, with no int32 scale step per 16 elements. The planes (8 KiB per
-// super-block and group) are built once per tile call and read by every token chunk. Per
-// super-block and token: isum = (C_hi << 8) + C_lo is the VNNI tile's integer exactly, then
-// the same FMA.
-constexpr size_t kQ6KPlaneBytes = 8192;  // [4 k-steps][hi, lo][16 B rows][64 bytes]
-
-// The scale of sub-block sub per row, as int16 in both halves of the row's 32-bit lane.
+// The scale of Q6_K sub-block sub per row, as int16 in both halves of the row's 32-bit lane.
 [[gnu::always_inline]] inline __m512i q6_K_scale16(const uint8_t* sb, int sub) {
   const __m512i pair = _mm512_cvtepi8_epi16(
       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ6KScales + 32 * (sub / 2))));
@@ -288,11 +261,10 @@ constexpr size_t kQ6KPlaneBytes = 8192;  // [4 k-steps][hi, lo][16 B rows][64 by
 }
 
 void build_q6_K_planes(const uint8_t* g, int64_t nb, uint8_t* out) {
-  const __m512i thirty_two = _mm512_set1_epi8(32), low_bytes = _mm512_set1_epi16(0x00ff);
-  const __m512i high_bytes = _mm512_set1_epi16(int16_t(0xff00));
+  const __m512i thirty_two = _mm512_set1_epi8(32);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* sb = g + b * kPackQ6_KBytes;
-    uint8_t* o = out + b * kQ6KPlaneBytes;
+    uint8_t* o = out + b * kPlaneBytes;
     SILICA_UNROLL
     for (int sub = 0; sub < 16; ++sub) {
       const __m512i s16 = q6_K_scale16(sb, sub);
@@ -302,13 +274,7 @@ void build_q6_K_planes(const uint8_t* g, int64_t nb, uint8_t* out) {
         const __m512i q = _mm512_sub_epi8(q6_K_piece(sb, j), thirty_two);
         const __m512i even = _mm512_srai_epi16(_mm512_slli_epi16(q, 8), 8);
         const __m512i odd = _mm512_srai_epi16(q, 8);
-        const __m512i ve = _mm512_mullo_epi16(even, s16), vo = _mm512_mullo_epi16(odd, s16);
-        const __m512i lo = _mm512_ternarylogic_epi32(ve, low_bytes, _mm512_slli_epi16(vo, 8), 0xEA);
-        const __m512i hi =
-            _mm512_ternarylogic_epi32(_mm512_srli_epi16(ve, 8), vo, high_bytes, 0xF8);
-        uint8_t* step = o + (j / 16) * 2048 + (j % 16) * 64;
-        _mm512_store_si512(step, hi);
-        _mm512_store_si512(step + 1024, lo);
+        store_planes(_mm512_mullo_epi16(even, s16), _mm512_mullo_epi16(odd, s16), j, o);
       }
     }
   }
@@ -316,7 +282,7 @@ void build_q6_K_planes(const uint8_t* g, int64_t nb, uint8_t* out) {
 
 // Tiles 0-1 / 2-3: C_hi, C_lo of set 0 / 1 (m tokens x 16 rows int32); 4 / 7: A of set 0 / 1
 // (m tokens x 64 bytes); 5, 6: B_hi, B_lo (16 x 64 bytes).
-void load_config_q6_K(int m) {
+void load_config_planes(int m) {
   TileConfig c;
   for (int tile : {0, 1, 2, 3, 4, 7}) {
     c.colsb[tile] = 64;
@@ -331,7 +297,7 @@ void load_config_q6_K(int m) {
 }
 
 // GCC's AMX intrinsics take tile numbers as literal tokens: one body per tile set.
-#define SILICA_Q6K_PRODUCTS(HI, LO, A)       \
+#define SILICA_PLANE_PRODUCTS(HI, LO, A)     \
   SILICA_TILE_BARRIER();                     \
   _tile_zero(HI);                            \
   _tile_zero(LO);                            \
@@ -345,17 +311,17 @@ void load_config_q6_K(int m) {
   }
 
 template <int S>
-[[gnu::always_inline]] inline void q6_K_products(const int8_t* a, size_t as, const uint8_t* p) {
+[[gnu::always_inline]] inline void plane_products(const int8_t* a, size_t as, const uint8_t* p) {
   if constexpr (S == 0) {
-    SILICA_Q6K_PRODUCTS(0, 1, 4)
+    SILICA_PLANE_PRODUCTS(0, 1, 4)
   } else {
-    SILICA_Q6K_PRODUCTS(2, 3, 7)
+    SILICA_PLANE_PRODUCTS(2, 3, 7)
   }
 }
-#undef SILICA_Q6K_PRODUCTS
+#undef SILICA_PLANE_PRODUCTS
 
 template <int S>
-[[gnu::always_inline]] inline void q6_K_store(int32_t (*hi)[16], int32_t (*lo)[16]) {
+[[gnu::always_inline]] inline void plane_store(int32_t (*hi)[16], int32_t (*lo)[16]) {
   if constexpr (S == 0) {
     _tile_stored(0, hi, 64);
     _tile_stored(1, lo, 64);
@@ -365,58 +331,82 @@ template <int S>
   }
 }
 
-template <int M>
-[[gnu::always_inline]] inline void q6_K_accumulate(const int32_t (*hi)[16], const int32_t (*lo)[16],
-                                                   const uint8_t* sb,
-                                                   const BlockQ8_K* const (&ab)[M], int64_t b,
-                                                   __m512 (&acc)[M]) {
-  const __m512 dw =
-      _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ6KD)));
-  SILICA_UNROLL
-  for (int t = 0; t < M; ++t) {
-    const __m512i s =
-        _mm512_add_epi32(_mm512_slli_epi32(_mm512_load_si512(hi[t]), 8), _mm512_load_si512(lo[t]));
-    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_set1_ps(ab[t][b].d)),
-                             acc[t]);
-  }
+[[gnu::always_inline]] inline __m512i plane_sum(const int32_t* hi, const int32_t* lo) {
+  return _mm512_add_epi32(_mm512_slli_epi32(_mm512_load_si512(hi), 8), _mm512_load_si512(lo));
 }
 
-// One group's planes x M tokens over nb super-blocks; g: the packed group (for d).
-template <int M>
-void micro_q6_K(const uint8_t* planes, const uint8_t* g, int64_t nb, const uint8_t* a, size_t as,
-                float* y, int64_t ys, __mmask16 store_mask) {
-  const BlockQ8_K* ab[M];
+struct Q4_KPlanes {
+  static constexpr DType kType = DType::kQ4_K;
+  static constexpr size_t kSuperBytes = kPackQ4_KBytes;
+  using Act = PackedActBlockK;
+  static void build(const uint8_t* g, int64_t nb, uint8_t* out) { build_q4_K_planes(g, nb, out); }
+  // The VNNI tile's end of a super-block: the mins by bsum, then its two FMAs.
+  template <int M>
+  [[gnu::always_inline]] static void accumulate(const int32_t (*hi)[16], const int32_t (*lo)[16],
+                                                const uint8_t* sb, const Act* const (&ab)[M],
+                                                int64_t b, __m512 (&acc)[M]) {
+    const Q4_KEnd end = q4_K_end(sb);
+    SILICA_UNROLL
+    for (int t = 0; t < M; ++t)
+      acc[t] = q4_K_finish(end, plane_sum(hi[t], lo[t]), ab[t][b], acc[t]);
+  }
+};
+
+struct Q6_KPlanes {
+  static constexpr DType kType = DType::kQ6_K;
+  static constexpr size_t kSuperBytes = kPackQ6_KBytes;
+  using Act = BlockQ8_K;
+  static void build(const uint8_t* g, int64_t nb, uint8_t* out) { build_q6_K_planes(g, nb, out); }
+  template <int M>
+  [[gnu::always_inline]] static void accumulate(const int32_t (*hi)[16], const int32_t (*lo)[16],
+                                                const uint8_t* sb, const Act* const (&ab)[M],
+                                                int64_t b, __m512 (&acc)[M]) {
+    const __m512 dw =
+        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ6KD)));
+    SILICA_UNROLL
+    for (int t = 0; t < M; ++t)
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(plane_sum(hi[t], lo[t])),
+                               _mm512_mul_ps(dw, _mm512_set1_ps(ab[t][b].d)), acc[t]);
+  }
+};
+
+// One group's planes x M tokens over nb super-blocks; g: the packed group (for d, mins).
+template <class F, int M>
+void micro_planes(const uint8_t* planes, const uint8_t* g, int64_t nb, const uint8_t* a, size_t as,
+                  float* y, int64_t ys, __mmask16 store_mask) {
+  using Act = typename F::Act;
+  const Act* ab[M];
   SILICA_UNROLL
-  for (int t = 0; t < M; ++t) ab[t] = reinterpret_cast<const BlockQ8_K*>(a + t * as);
+  for (int t = 0; t < M; ++t) ab[t] = reinterpret_cast<const Act*>(a + t * as);
   __m512 acc[M];
   SILICA_UNROLL
   for (int t = 0; t < M; ++t) acc[t] = _mm512_setzero_ps();
   alignas(64) int32_t c[2][2][16][16];  // [set][hi, lo]
   int64_t b = 0;
   for (; b + 2 <= nb; b += 2) {
-    q6_K_products<0>(ab[0][b].qs, as, planes + b * kQ6KPlaneBytes);
-    q6_K_products<1>(ab[0][b + 1].qs, as, planes + (b + 1) * kQ6KPlaneBytes);
-    q6_K_store<0>(c[0][0], c[0][1]);
-    q6_K_accumulate<M>(c[0][0], c[0][1], g + b * kPackQ6_KBytes, ab, b, acc);
-    q6_K_store<1>(c[1][0], c[1][1]);
-    q6_K_accumulate<M>(c[1][0], c[1][1], g + (b + 1) * kPackQ6_KBytes, ab, b + 1, acc);
+    plane_products<0>(ab[0][b].qs, as, planes + b * kPlaneBytes);
+    plane_products<1>(ab[0][b + 1].qs, as, planes + (b + 1) * kPlaneBytes);
+    plane_store<0>(c[0][0], c[0][1]);
+    F::template accumulate<M>(c[0][0], c[0][1], g + b * F::kSuperBytes, ab, b, acc);
+    plane_store<1>(c[1][0], c[1][1]);
+    F::template accumulate<M>(c[1][0], c[1][1], g + (b + 1) * F::kSuperBytes, ab, b + 1, acc);
   }
   if (b < nb) {
-    q6_K_products<0>(ab[0][b].qs, as, planes + b * kQ6KPlaneBytes);
-    q6_K_store<0>(c[0][0], c[0][1]);
-    q6_K_accumulate<M>(c[0][0], c[0][1], g + b * kPackQ6_KBytes, ab, b, acc);
+    plane_products<0>(ab[0][b].qs, as, planes + b * kPlaneBytes);
+    plane_store<0>(c[0][0], c[0][1]);
+    F::template accumulate<M>(c[0][0], c[0][1], g + b * F::kSuperBytes, ab, b, acc);
   }
   SILICA_UNROLL
   for (int t = 0; t < M; ++t) _mm512_mask_storeu_ps(y + t * ys, store_mask, acc[t]);
 }
 
-using MicroQ6KFn = void (*)(const uint8_t*, const uint8_t*, int64_t, const uint8_t*, size_t, float*,
-                            int64_t, __mmask16);
+using MicroPlanesFn = void (*)(const uint8_t*, const uint8_t*, int64_t, const uint8_t*, size_t,
+                               float*, int64_t, __mmask16);
 
-template <int... Ms>
-constexpr std::array<MicroQ6KFn, sizeof...(Ms)> micro_table_q6_K(
+template <class F, int... Ms>
+constexpr std::array<MicroPlanesFn, sizeof...(Ms)> micro_table_planes(
     std::integer_sequence<int, Ms...>) {
-  return {&micro_q6_K<Ms + kMinTok>...};
+  return {&micro_planes<F, Ms + kMinTok>...};
 }
 
 // A thread's plane buffer: grows to the largest tile call it has seen, never shrinks (no
@@ -437,23 +427,24 @@ uint8_t* plane_buffer(size_t bytes) {
   return buf.p;
 }
 
-void tile_q6_K(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, const void* a,
-               size_t as, int64_t n_tok, int64_t n, float* y, int64_t ys) {
+template <class F>
+void tile_planes(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, const void* a,
+                 size_t as, int64_t n_tok, int64_t n, float* y, int64_t ys) {
   static constexpr auto kFns =
-      micro_table_q6_K(std::make_integer_sequence<int, kMaxTok - kMinTok + 1>());
+      micro_table_planes<F>(std::make_integer_sequence<int, kMaxTok - kMinTok + 1>());
   const auto* gb = static_cast<const uint8_t*>(g);
   const auto* abytes = static_cast<const uint8_t*>(a);
   const int64_t nb = n / 256;
-  const size_t group_planes = size_t(nb) * kQ6KPlaneBytes;
+  const size_t group_planes = size_t(nb) * kPlaneBytes;
   uint8_t* planes = n_tok >= kMinTok ? plane_buffer(group_planes * size_t(n_groups)) : nullptr;
   int64_t t = 0;
   if (planes) {
     for (int64_t gi = 0; gi < n_groups; ++gi)
-      build_q6_K_planes(gb + size_t(gi) * g_bytes, nb, planes + size_t(gi) * group_planes);
+      F::build(gb + size_t(gi) * g_bytes, nb, planes + size_t(gi) * group_planes);
     int loaded_m = 0;
     for (; n_tok - t >= kMinTok; t += kMaxTok) {
       const int m = int(std::min<int64_t>(kMaxTok, n_tok - t));
-      if (m != loaded_m) load_config_q6_K(loaded_m = m);
+      if (m != loaded_m) load_config_planes(loaded_m = m);
       for (int64_t gi = 0; gi < n_groups; ++gi) {
         const int64_t rows = std::min<int64_t>(kPackRows, n_rows - gi * kPackRows);
         const __mmask16 mask = rows >= 16 ? __mmask16(0xffff) : __mmask16((1u << rows) - 1);
@@ -464,8 +455,8 @@ void tile_q6_K(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, 
     _tile_release();
   }
   if (t < n_tok)
-    avx512_packed_tile(DType::kQ6_K)(g, g_bytes, n_groups, n_rows, abytes + t * as, as, n_tok - t,
-                                     n, y + t * ys, ys);
+    avx512_packed_tile(F::kType)(g, g_bytes, n_groups, n_rows, abytes + t * as, as, n_tok - t, n,
+                                 y + t * ys, ys);
 }
 
 template <class F, int... Ms>
@@ -507,8 +498,8 @@ PackedTileFn amx_packed_tile(DType t) {
   if (!usable) return nullptr;
   if (t == DType::kQ8_0) return &tile<Q0Family<Q8_0Amx>>;
   if (t == DType::kQ4_0) return &tile<Q0Family<Q4_0Amx>>;
-  if (t == DType::kQ4_K) return &tile<Q4_KFamily>;
-  if (t == DType::kQ6_K) return &tile_q6_K;
+  if (t == DType::kQ4_K) return &tile_planes<Q4_KPlanes>;
+  if (t == DType::kQ6_K) return &tile_planes<Q6_KPlanes>;
   return nullptr;
 }
 
