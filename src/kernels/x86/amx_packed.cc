@@ -4,10 +4,10 @@
 // layout: piece j of row l at j * 64 + 4 * l is "row j, column l" of a tile of 8 rows x 64 bytes
 // (Q8_0's read in place, as unsigned bytes; Q4_0's nibbles spread to bytes). Per block the int32
 // tile goes to memory and gets the same steps as the VNNI tile: for Q8_0 / Q4_0
-// acc = fma(float(isum), dw * da, acc); for Q4_K the sub-block scales in int32, then two FMAs per
-// super-block; Q6_K multiplies scaled byte planes (below). Integer sums are exact, so the result
-// is the VNNI tile's (and the scalar twin's) bit for bit; tokens left over (fewer than kMinTok)
-// go to the VNNI tile.
+// acc = fma(float(isum), dw * da, acc). Q4_K and Q6_K multiply scaled byte planes, whole
+// super-blocks at a time (below). Integer sums are exact, so the result is the VNNI tile's
+// (and the scalar twin's) bit for bit; tokens left over (fewer than kMinTok) go to the VNNI
+// tile.
 
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
