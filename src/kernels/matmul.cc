@@ -178,27 +178,54 @@ Tiling choose_packed_tiling(int64_t n_groups, int64_t n_tok, size_t g_bytes, siz
 
 }  // namespace
 
-void matmul_packed(const PackedMatrix& w, const float* x, int64_t n_tok, float* y, int64_t y_stride,
-                   ThreadPool& pool, MatmulScratch& scratch) {
-  if (n_tok <= 0) return;
-  const PackedKernels& k = w.kernels();
-  const int64_t n_in = w.n_in(), n_out = w.n_out();
-  const ActPlan plan = plan_activations(x, n_in, n_tok, k.act_type, k.act_prep, k.act_prep_size,
+bool shares_activations(const PackedMatrix& a, const PackedMatrix& b) {
+  const PackedKernels &ka = a.kernels(), &kb = b.kernels();
+  return a.n_in() == b.n_in() && ka.act_type == kb.act_type && ka.act_prep == kb.act_prep &&
+         ka.act_prep_size == kb.act_prep_size;
+}
+
+void matmul_packed_shared(const PackedProduct* products, int n, const float* x, int64_t n_tok,
+                          ThreadPool& pool, MatmulScratch& scratch) {
+  if (n_tok <= 0 || n <= 0) return;
+  n = std::min(n, kMaxSharedProducts);
+  const PackedMatrix& w0 = *products[0].w;
+  const PackedKernels& k0 = w0.kernels();
+  const int64_t n_in = w0.n_in();
+  const ActPlan plan = plan_activations(x, n_in, n_tok, k0.act_type, k0.act_prep, k0.act_prep_size,
                                         best_isa(), scratch);
   // Without act_prep the tile reads the act_type rows.
-  const uint8_t* act = k.act_prep ? plan.p : plan.q;
-  const size_t act_row = k.act_prep ? plan.p_row : plan.q_row;
-  const Tiling tl = choose_packed_tiling(w.n_groups(), n_tok, w.group_bytes(), act_row,
-                                         k.tile_tokens, k.min_call_tokens, pool.size());
-  convert_then_tiles(
-      pool, &plan, n_tok * plan.n_pieces, tl.n_row_tiles * tl.n_tok_tiles, [&](int64_t tile) {
-        const int64_t g0 = (tile / tl.n_tok_tiles) * tl.rows;
-        const int64_t g1 = std::min(w.n_groups(), g0 + tl.rows);
-        const int64_t t0 = (tile % tl.n_tok_tiles) * tl.toks;
-        const int64_t t1 = std::min(n_tok, t0 + tl.toks);
-        k.tile(w.group(g0), w.group_bytes(), g1 - g0, n_out - g0 * kPackRows, act + t0 * act_row,
-               act_row, t1 - t0, n_in, y + t0 * y_stride + g0 * kPackRows, y_stride);
-      });
+  const uint8_t* act = k0.act_prep ? plan.p : plan.q;
+  const size_t act_row = k0.act_prep ? plan.p_row : plan.q_row;
+  // Matrix i owns tiles [first[i], first[i + 1]), each tiled as it would be alone.
+  Tiling tl[kMaxSharedProducts];
+  int64_t first[kMaxSharedProducts + 1] = {0};
+  for (int i = 0; i < n; ++i) {
+    const PackedMatrix& w = *products[i].w;
+    tl[i] = choose_packed_tiling(w.n_groups(), n_tok, w.group_bytes(), act_row,
+                                 w.kernels().tile_tokens, w.kernels().min_call_tokens, pool.size());
+    first[i + 1] = first[i] + tl[i].n_row_tiles * tl[i].n_tok_tiles;
+  }
+  convert_then_tiles(pool, &plan, n_tok * plan.n_pieces, first[n], [&](int64_t tile) {
+    int i = 0;
+    while (tile >= first[i + 1]) ++i;
+    const PackedMatrix& w = *products[i].w;
+    const Tiling& t = tl[i];
+    tile -= first[i];
+    const int64_t g0 = (tile / t.n_tok_tiles) * t.rows;
+    const int64_t g1 = std::min(w.n_groups(), g0 + t.rows);
+    const int64_t t0 = (tile % t.n_tok_tiles) * t.toks;
+    const int64_t t1 = std::min(n_tok, t0 + t.toks);
+    const int64_t ys = products[i].y_stride;
+    w.kernels().tile(w.group(g0), w.group_bytes(), g1 - g0, w.n_out() - g0 * kPackRows,
+                     act + t0 * act_row, act_row, t1 - t0, n_in,
+                     products[i].y + t0 * ys + g0 * kPackRows, ys);
+  });
+}
+
+void matmul_packed(const PackedMatrix& w, const float* x, int64_t n_tok, float* y, int64_t y_stride,
+                   ThreadPool& pool, MatmulScratch& scratch) {
+  const PackedProduct p{&w, y, y_stride};
+  matmul_packed_shared(&p, 1, x, n_tok, pool, scratch);
 }
 
 }  // namespace silica

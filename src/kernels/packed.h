@@ -126,4 +126,23 @@ class PackedMatrix {
 void matmul_packed(const PackedMatrix& w, const float* x, int64_t n_tok, float* y, int64_t y_stride,
                    ThreadPool& pool, MatmulScratch& scratch);
 
+// One matrix of a matmul_packed_shared call and where its result goes.
+struct PackedProduct {
+  const PackedMatrix* w;
+  float* y;
+  int64_t y_stride;
+};
+constexpr int kMaxSharedProducts = 4;
+
+// Whether a and b read the same activation rows (same n_in, activation type and preparation),
+// so that one matmul_packed_shared call can serve both.
+bool shares_activations(const PackedMatrix& a, const PackedMatrix& b);
+
+// Several matrices over the same input rows (Q, K and V; gate and up) in one dispatch: the
+// activations are converted once and every matrix's tiles are shared out together. Each result
+// is bit-identical to matmul_packed of its matrix alone. n (<= kMaxSharedProducts) matrices,
+// each shares_activations with the first.
+void matmul_packed_shared(const PackedProduct* products, int n, const float* x, int64_t n_tok,
+                          ThreadPool& pool, MatmulScratch& scratch);
+
 }  // namespace silica

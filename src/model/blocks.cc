@@ -138,6 +138,31 @@ void linear(const TensorRef& w, const TensorRef* bias, const float* x, int64_t n
   }
 }
 
+void linear_shared(std::initializer_list<LinearOut> outs, const float* x, int64_t n_tok,
+                   ForwardState& st) {
+  PackedProduct shared[kMaxSharedProducts];
+  const LinearOut* shared_outs[kMaxSharedProducts];
+  int n_shared = 0;
+  for (const LinearOut& o : outs) {
+    const PackedMatrix* p = o.w->packed;
+    if (p && n_shared < kMaxSharedProducts &&
+        (n_shared == 0 || shares_activations(*shared[0].w, *p))) {
+      shared_outs[n_shared] = &o;
+      shared[n_shared++] = {p, o.y, o.w->ne[1]};
+    } else {
+      linear(*o.w, o.bias, x, n_tok, o.y, st);
+    }
+  }
+  if (n_shared > 0) matmul_packed_shared(shared, n_shared, x, n_tok, st.pool(), st.mm);
+  for (int i = 0; i < n_shared; ++i) {
+    const LinearOut& o = *shared_outs[i];
+    if (!o.bias || !*o.bias) continue;
+    const int64_t n_out = o.w->ne[1];
+    const float* b = static_cast<const float*>(o.bias->data);
+    for (int64_t t = 0; t < n_tok; ++t) add(o.y + t * n_out, b, o.y + t * n_out, n_out);
+  }
+}
+
 void rms_norm_rows(const float* x, const TensorRef& w, float* y, int64_t n_tok, int64_t n,
                    float eps, ForwardState& st) {
   const float* wf = static_cast<const float*>(w.data);
@@ -171,9 +196,10 @@ Status attention_block(const LayerWeights& lw, int64_t il, const ModelHParams& h
   const int64_t n_q = hp.n_embd_q(), n_kv = hp.n_embd_kv();
   float* h = st.h.data();
   rms_norm_rows(x, lw.attn_norm, h, n_tok, n_embd, hp.rms_eps, st);
-  linear(lw.wq, flags.qkv_bias ? &lw.bq : nullptr, h, n_tok, st.q.data(), st);
-  linear(lw.wk, flags.qkv_bias ? &lw.bk : nullptr, h, n_tok, st.k.data(), st);
-  linear(lw.wv, flags.qkv_bias ? &lw.bv : nullptr, h, n_tok, st.v.data(), st);
+  linear_shared({{&lw.wq, flags.qkv_bias ? &lw.bq : nullptr, st.q.data()},
+                 {&lw.wk, flags.qkv_bias ? &lw.bk : nullptr, st.k.data()},
+                 {&lw.wv, flags.qkv_bias ? &lw.bv : nullptr, st.v.data()}},
+                h, n_tok, st);
 
   RopeConfig rc;
   rc.n_dims = int(hp.rope_n_dims);
@@ -199,8 +225,8 @@ void ffn_swiglu_block(const LayerWeights& lw, const ModelHParams& hp, int64_t n_
   const int64_t n_embd = hp.n_embd, n_ff = hp.n_ff;
   float* h = st.h.data();
   rms_norm_rows(x, lw.ffn_norm, h, n_tok, n_embd, hp.rms_eps, st);
-  linear(lw.w_gate, nullptr, h, n_tok, st.gate.data(), st);
-  linear(lw.w_up, nullptr, h, n_tok, st.up.data(), st);
+  linear_shared({{&lw.w_gate, nullptr, st.gate.data()}, {&lw.w_up, nullptr, st.up.data()}}, h,
+                n_tok, st);
   swiglu(st.gate.data(), st.up.data(), st.gate.data(), n_tok * n_ff);
   linear(lw.w_down, nullptr, st.gate.data(), n_tok, st.proj.data(), st);
   for (int64_t t = 0; t < n_tok; ++t)

@@ -2,6 +2,8 @@
 // differences between families are flags, not copies.
 #pragma once
 
+#include <initializer_list>
+
 #include "model/batch.h"
 #include "model/forward_state.h"
 #include "model/hparams.h"
@@ -15,6 +17,18 @@ Status embed_tokens(const TensorRef& tok_embd, const Batch& batch, float* x);
 // y = x @ W^T (+ b).  (x: [n_tok, n_in], y: [n_tok, n_out]; W: [n_in, n_out] GGUF order)
 void linear(const TensorRef& w, const TensorRef* bias, const float* x, int64_t n_tok, float* y,
             ForwardState& st);
+
+// One linear layer of a linear_shared call: y = x w^T (+ bias), y rows w.ne[1] apart.
+struct LinearOut {
+  const TensorRef* w;
+  const TensorRef* bias;  // or null
+  float* y;
+};
+// Linear layers over the same input x (Q, K and V; gate and up): the packed ones whose kernels
+// read the same activations run in one matmul_packed_shared dispatch, the rest one by one.
+// Each result is the bits linear() gives.
+void linear_shared(std::initializer_list<LinearOut> outs, const float* x, int64_t n_tok,
+                   ForwardState& st);
 
 // y[t] = rms_norm(x[t]) * w for every token.  (x, y: [n_tok, n])
 void rms_norm_rows(const float* x, const TensorRef& w, float* y, int64_t n_tok, int64_t n,

@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <iterator>
+#include <memory>
 
 #include "kernel_test_util.h"
 #include "kernels/packed.h"
@@ -146,6 +147,58 @@ TEST(Packed, EveryIsaEqualsTheTwinForAnyBatchAndThreads) {
     EXPECT_EQ(checked, int(std::size(kPackedTypes)) * 3);
   }
 #endif
+}
+
+// Q, K and V (gate and up) in one call: each result the bits of its matrix alone, whatever the
+// tokens and threads; the padding between rows untouched.
+TEST(Packed, SharedInputGivesEachMatrixItsOwnResult) {
+  const int64_t n_in = 512, stride = kNOut + kYPad;
+  const int64_t rows[] = {kNOut, 40, 16};  // three matrices over the same input
+  for (DType t : kPackedTypes) {
+    const PackedKernels* k = packed_kernels(t);
+    if (!k) k = packed_reference_kernels(t);
+    for (int64_t n_tok : {1, 9, 70}) {
+      const Problem p = make_problem(t, n_in, n_tok);
+      const size_t row = dtype_row_size(t, n_in);
+      std::unique_ptr<PackedMatrix> m[3];
+      for (int i = 0; i < 3; ++i) {
+        m[i] = PackedMatrix::pack(p.w.data() + size_t(i) * 5 * row, t, rows[i], n_in, nullptr, k);
+        ASSERT_TRUE(m[i]);
+        ASSERT_TRUE(shares_activations(*m[0], *m[i]));
+      }
+      for (int threads : {1, 2, 3}) {
+        std::vector<float> ys[3];
+        PackedProduct prods[3];
+        for (int i = 0; i < 3; ++i) {
+          ys[i].assign(stride * n_tok, kPadValue);
+          prods[i] = {m[i].get(), ys[i].data(), stride};
+        }
+        MatmulScratch scratch;
+        matmul_packed_shared(prods, 3, p.x.data(), n_tok, pool_of(threads), scratch);
+        for (int i = 0; i < 3; ++i) {
+          std::vector<float> alone(stride * n_tok, kPadValue);
+          matmul_packed(*m[i], p.x.data(), n_tok, alone.data(), stride, pool_of(threads), scratch);
+          ASSERT_EQ(0, std::memcmp(alone.data(), ys[i].data(), alone.size() * sizeof(float)))
+              << dtype_name(t) << " matrix " << i << " n_tok " << n_tok << " threads " << threads;
+          for (int64_t r = 0; r < n_tok; ++r)
+            for (int64_t o = rows[i]; o < stride; ++o)
+              ASSERT_EQ(ys[i][r * stride + o], kPadValue) << dtype_name(t) << " matrix " << i;
+        }
+      }
+    }
+  }
+  // Different activations (Q4_K reads prepared q8_K rows, Q6_K the plain ones) do not share.
+  const Problem pk = make_problem(DType::kQ4_K, 256, 1), p6 = make_problem(DType::kQ6_K, 256, 1);
+  auto a = PackedMatrix::pack(pk.w.data(), DType::kQ4_K, kNOut, 256, nullptr,
+                              packed_reference_kernels(DType::kQ4_K));
+  auto b = PackedMatrix::pack(p6.w.data(), DType::kQ6_K, kNOut, 256, nullptr,
+                              packed_reference_kernels(DType::kQ6_K));
+  ASSERT_TRUE(a && b);
+  EXPECT_FALSE(shares_activations(*a, *b));
+  auto c = PackedMatrix::pack(pk.w.data(), DType::kQ4_K, kNOut / 2, 512, nullptr,
+                              packed_reference_kernels(DType::kQ4_K));
+  ASSERT_TRUE(c);
+  EXPECT_FALSE(shares_activations(*a, *c));  // other n_in
 }
 
 }  // namespace
