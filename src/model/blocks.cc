@@ -125,6 +125,17 @@ Status embed_tokens(const TensorRef& tok_embd, const Batch& batch, float* x) {
   return {};
 }
 
+namespace {
+
+// y[t] += bias for every token, when there is a bias.
+void add_bias(const TensorRef* bias, int64_t n_tok, int64_t n_out, float* y) {
+  if (!bias || !*bias) return;
+  const float* b = static_cast<const float*>(bias->data);
+  for (int64_t t = 0; t < n_tok; ++t) add(y + t * n_out, b, y + t * n_out, n_out);
+}
+
+}  // namespace
+
 void linear(const TensorRef& w, const TensorRef* bias, const float* x, int64_t n_tok, float* y,
             ForwardState& st) {
   const int64_t n_in = w.ne[0], n_out = w.ne[1];
@@ -132,10 +143,7 @@ void linear(const TensorRef& w, const TensorRef* bias, const float* x, int64_t n
     matmul_packed(*w.packed, x, n_tok, y, n_out, st.pool(), st.mm);
   else
     matmul(w.data, w.type, n_out, n_in, x, n_tok, y, n_out, st.pool(), st.mm);
-  if (bias && *bias) {
-    const float* b = static_cast<const float*>(bias->data);
-    for (int64_t t = 0; t < n_tok; ++t) add(y + t * n_out, b, y + t * n_out, n_out);
-  }
+  add_bias(bias, n_tok, n_out, y);
 }
 
 void linear_shared(std::initializer_list<LinearOut> outs, const float* x, int64_t n_tok,
@@ -154,13 +162,8 @@ void linear_shared(std::initializer_list<LinearOut> outs, const float* x, int64_
     }
   }
   if (n_shared > 0) matmul_packed_shared(shared, n_shared, x, n_tok, st.pool(), st.mm);
-  for (int i = 0; i < n_shared; ++i) {
-    const LinearOut& o = *shared_outs[i];
-    if (!o.bias || !*o.bias) continue;
-    const int64_t n_out = o.w->ne[1];
-    const float* b = static_cast<const float*>(o.bias->data);
-    for (int64_t t = 0; t < n_tok; ++t) add(o.y + t * n_out, b, o.y + t * n_out, n_out);
-  }
+  for (int i = 0; i < n_shared; ++i)
+    add_bias(shared_outs[i]->bias, n_tok, shared_outs[i]->w->ne[1], shared_outs[i]->y);
 }
 
 void rms_norm_rows(const float* x, const TensorRef& w, float* y, int64_t n_tok, int64_t n,
