@@ -26,6 +26,9 @@ void fill_avx2_kernels(KernelTable& table);
 void fill_avx512_kernels(KernelTable& table);
 // Multi-row x multi-token tiles and their 1 x 1 vec_dots (x86/avx512_tiles.cc); after the above.
 void fill_avx512_tiles(KernelTable& table);
+// The AVX2 tile over packed groups of type t (x86/avx2_packed.cc), or null.
+PackedTileFn avx2_packed_tile(DType t);
+int avx2_packed_tile_tokens(DType t);
 // The VNNI tile over packed groups of type t (x86/avx512_packed.cc), or null.
 PackedTileFn avx512_packed_tile(DType t);
 int avx512_packed_tile_tokens(DType t);

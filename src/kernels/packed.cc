@@ -471,6 +471,12 @@ const PackedKernels* packed_reference_kernels(DType t) {
 namespace {
 
 #if defined(SILICA_HAVE_X86)
+const PackedKernels* avx2_kernels(DType t) {
+  static const PackedSet set =
+      make_set(&kernels_internal::avx2_packed_tile, &kernels_internal::avx2_packed_tile_tokens);
+  return find_in(set, t);
+}
+
 const PackedKernels* avx512_kernels(DType t) {
   static const PackedSet set =
       make_set(&kernels_internal::avx512_packed_tile, &kernels_internal::avx512_packed_tile_tokens);
@@ -516,6 +522,7 @@ const PackedKernels* packed_kernels(DType t, Isa isa) {
     if (const PackedKernels* k = amx_disabled_by_env() ? nullptr : amx_kernels(t)) return k;
     return avx512_kernels(t);
   }
+  if (isa == Isa::kAvx2) return avx2_kernels(t);
 #endif
 #if defined(SILICA_HAVE_NEON)
   if (isa == Isa::kNeon) return neon_kernels(t);
@@ -529,6 +536,9 @@ std::vector<const PackedKernels*> packed_kernel_variants(DType t) {
   std::vector<const PackedKernels*> out;
 #if defined(SILICA_HAVE_X86)
   const std::vector<Isa> isas = available_isas();
+  if (std::find(isas.begin(), isas.end(), Isa::kAvx2) != isas.end()) {
+    if (const PackedKernels* k = avx2_kernels(t)) out.push_back(k);
+  }
   if (std::find(isas.begin(), isas.end(), Isa::kAvx512) != isas.end()) {
     if (const PackedKernels* k = avx512_kernels(t)) out.push_back(k);
     if (const PackedKernels* k = amx_kernels(t)) out.push_back(k);

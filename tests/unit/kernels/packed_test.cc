@@ -4,9 +4,12 @@
 // activations (batch size, thread count, tiling).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <iterator>
 #include <memory>
+#include <random>
+#include <vector>
 
 #include "kernel_test_util.h"
 #include "kernels/packed.h"
@@ -135,18 +138,57 @@ TEST(Packed, EveryIsaEqualsTheTwinForAnyBatchAndThreads) {
       }
     }
   }
-  // Every type has an AVX-512 tile, Q4_0 / Q8_0 / Q4_K / Q6_K an AMX tile too; 3 sizes each.
-  const bool avx512 = packed_kernels(DType::kQ4_K, best_isa()) != nullptr;
-  const int amx = cpu_features().amx_int8 && packed_kernel_variants(DType::kQ8_0).size() > 1;
-  if (avx512) {
-    EXPECT_EQ(checked, (int(std::size(kPackedTypes)) + 4 * amx) * 3);
-  }
+#if defined(SILICA_HAVE_X86)
+  // Every type has an AVX2 tile and an AVX-512 tile, Q4_0 / Q8_0 / Q4_K / Q6_K an AMX tile too;
+  // 3 sizes each. A silently missing implementation fails here.
+  const std::vector<Isa> isas = available_isas();
+  const auto has = [&](Isa isa) { return std::find(isas.begin(), isas.end(), isa) != isas.end(); };
+  const int types = int(std::size(kPackedTypes));
+  const int amx = has(Isa::kAvx512) && cpu_features().amx_int8 &&
+                  packed_kernel_variants(DType::kQ8_0).size() > 2;
+  EXPECT_EQ(checked, (types * has(Isa::kAvx2) + types * has(Isa::kAvx512) + 4 * amx) * 3);
+#endif
 #if defined(__aarch64__)
   // With SDOT: a NEON tile for every type.
   if (cpu_features().dotprod) {
     EXPECT_EQ(checked, int(std::size(kPackedTypes)) * 3);
   }
 #endif
+}
+
+// Raw bytes instead of a quantizer's output: Q8_0 weights of -128, Q6_K scales of -128, every
+// nibble and 6-bit scale and min, against activations at +-127: where int16 sums could saturate,
+// it shows. The fp16 scales are set to 1 so that every result is finite.
+TEST(Packed, EveryIsaEqualsTheTwinOnExtremeBytes) {
+  const DType types[] = {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K};
+  for (DType t : types) {
+    const int64_t n_in = 512, n_tok = 9;
+    const size_t row = dtype_row_size(t, n_in),
+                 block = dtype_row_size(t, t == DType::kQ4_0 || t == DType::kQ8_0 ? 32 : 256);
+    std::vector<uint8_t> w(row * kNOut);
+    std::mt19937 rng(77);
+    for (uint8_t& b : w) b = uint8_t(rng());
+    if (t == DType::kQ8_0)  // a row of -128 only (its scale is set below)
+      std::fill(w.begin() + 5 * row, w.begin() + 6 * row, uint8_t(0x80));
+    const uint16_t one = 0x3C00;
+    for (size_t at = 0; at < w.size(); at += block) {
+      const size_t d_at = t == DType::kQ6_K ? block - 2 : 0;
+      std::memcpy(&w[at + d_at], &one, 2);
+      if (t == DType::kQ4_K) std::memcpy(&w[at + 2], &one, 2);  // dmin
+    }
+    std::vector<float> x(n_in * n_tok);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = rng() % 2 ? 1.0f : -1.0f;  // q8 +-127
+    auto ref = PackedMatrix::pack(w.data(), t, kNOut, n_in, nullptr, packed_reference_kernels(t));
+    ASSERT_TRUE(ref);
+    const auto want = run(*ref, x.data(), n_tok, 1);
+    for (const PackedKernels* k : packed_kernel_variants(t)) {
+      auto simd = PackedMatrix::pack(w.data(), t, kNOut, n_in, nullptr, k);
+      ASSERT_TRUE(simd);
+      const auto got = run(*simd, x.data(), n_tok, 2);
+      ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float)))
+          << dtype_name(t) << " (" << k->tile_tokens << " tokens a call)";
+    }
+  }
 }
 
 // Q, K and V (gate and up) in one call: each result the bits of its matrix alone, whatever the

@@ -1,0 +1,480 @@
+// AVX2 tiles over packed groups (kernels/packed.h), for x86 cores without AVX-512 (AMD Zen 1-3,
+// Intel client cores before Ice Lake and the E-cores since). A group's 64-byte lines hold 16 rows
+// and a 256-bit register 8, so each group is worked as two halves of 8 rows: bytes 0-31 and 32-63
+// of every line, the first and second 8 entries of every per-row array. One call does both halves
+// per block when it has few tokens (decode streams each line once); with more tokens it does one
+// half over all blocks and then the other, so the accumulators of 4-6 tokens fit the 16 ymm.
+//
+// Int8 products: vpmaddubsw (unsigned weights x signed activations, int16 pairs), then vpmaddwd.
+// The int16 sums of a block are added only while they cannot saturate (the bound is stated at
+// each use), then widened once. Per lane (row) and token the float steps are the twin's in
+// packed.cc, so every tile size, token count and thread split equals tile_ref bit for bit.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <utility>
+
+#include "kernels/kernel_tables.h"
+#include "kernels/packed.h"
+#include "tensor/blocks.h"
+
+#define SILICA_UNROLL _Pragma("GCC unroll 16")
+
+namespace silica::kernels_internal {
+namespace {
+
+constexpr int kHalfRows = kPackRows / 2;
+// Decode streams the packed matrix from DRAM: prefetch this far ahead of the block being read.
+constexpr int kPrefetchBytes = 2048;
+
+// Halves per microkernel call: both for 1-2 tokens (decode), else one (register budget).
+constexpr int halves_for(int tokens) {
+  return tokens <= 2 ? 2 : 1;
+}
+
+// 4 activation bytes broadcast to every 32-bit lane.
+inline __m256i bcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+inline __m256i load(const uint8_t* p) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+}
+
+// 8 fp16 values (one per row of a half) to f32: exact, as fp16_to_f32.
+inline __m256 load_f16x8(const void* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(static_cast<const __m128i*>(p)));
+}
+
+// The 8 bytes at p (one per row of a half) as int16 pairs (x, x) in each 32-bit lane, the form in
+// which vpmaddwd multiplies both int16 sums of a lane by the row's scale.
+inline __m256i u8_scale_pairs(const uint8_t* p) {
+  const __m256i x = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_or_si256(x, _mm256_slli_epi32(x, 16));
+}
+
+// The lines of [p + ahead, p + ahead + bytes).
+inline void prefetch_lines(const uint8_t* p, size_t bytes, size_t ahead) {
+  for (size_t line = 0; line < bytes; line += 64)
+    _mm_prefetch(reinterpret_cast<const char*>(p + ahead + line), _MM_HINT_T0);
+}
+
+// Rows [8h, 8h + 8) of y from the lanes of v; rows: the group's rows (< 16 in a last group).
+inline void store_half(__m256 v, float* y, int h, int64_t rows) {
+  const int64_t n = std::min<int64_t>(kHalfRows, rows - kHalfRows * h);
+  if (n >= kHalfRows) {
+    _mm256_storeu_ps(y + kHalfRows * h, v);
+  } else if (n > 0) {
+    float tmp[kHalfRows];
+    _mm256_storeu_ps(tmp, v);
+    std::memcpy(y + kHalfRows * h, tmp, size_t(n) * sizeof(float));
+  }
+}
+
+// ---- Q4_0 / Q8_0: per block and token, isum = sum(w * a) exactly in int32, then
+// acc = fma(float(isum), dw * da, acc).
+
+// Q4_0: stored piece j holds pieces j (low nibbles) and j + 4 (high nibbles), values 0..15.
+// A block's int16 sums stay within 8 * 2 * 15 * 128 = 30720: one widening per block.
+struct Q4_0Avx2 {
+  static constexpr int64_t kValueBytes = 256;
+  static constexpr int kSteps = 4;
+  template <int T>
+  [[gnu::always_inline]] static inline void step(const uint8_t* v, int j, const int8_t* (&aq)[T],
+                                                 __m256i (&s)[T]) {
+    const __m256i low = _mm256_set1_epi8(0x0f);
+    const __m256i p = load(v + 64 * j);
+    const __m256i lo = _mm256_and_si256(p, low),
+                  hi = _mm256_and_si256(_mm256_srli_epi16(p, 4), low);
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) {
+      const __m256i plo = _mm256_maddubs_epi16(lo, bcast4(aq[t] + 4 * j));
+      const __m256i phi = _mm256_maddubs_epi16(hi, bcast4(aq[t] + 16 + 4 * j));
+      s[t] = _mm256_add_epi16(s[t], _mm256_add_epi16(plo, phi));
+    }
+  }
+  // The block's int32 sum: the int16 pairs widened, plus the activations' offset term.
+  static inline __m256i finish(__m256i s, const PackedActBlock& ab) {
+    return _mm256_add_epi32(_mm256_madd_epi16(s, _mm256_set1_epi16(1)), _mm256_set1_epi32(ab.neg));
+  }
+};
+
+// Q8_0: the stored bytes are w + 128; w itself (top bit flipped) goes through |w| * sign(a, w),
+// which is sum(w * a) exactly without the offset term: |w| <= 128 and |a| <= 127 (activations
+// never hold -128), so a pair is at most 32512 and each pair is widened at once.
+struct Q8_0Avx2 {
+  static constexpr int64_t kValueBytes = 512;
+  static constexpr int kSteps = 8;
+  template <int T>
+  [[gnu::always_inline]] static inline void step(const uint8_t* v, int j, const int8_t* (&aq)[T],
+                                                 __m256i (&s)[T]) {
+    const __m256i w = _mm256_xor_si256(load(v + 64 * j), _mm256_set1_epi8(char(0x80)));
+    const __m256i u = _mm256_abs_epi8(w);
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) {
+      const __m256i pairs = _mm256_maddubs_epi16(u, _mm256_sign_epi8(bcast4(aq[t] + 4 * j), w));
+      s[t] = _mm256_add_epi32(s[t], _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+    }
+  }
+  static inline __m256i finish(__m256i s, const PackedActBlock&) { return s; }
+};
+
+// kH halves from half h0 of one group x T tokens over nb blocks.
+template <class W, int T, int kH>
+void micro_q0(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, int64_t ys,
+              int64_t rows, int h0) {
+  const auto* scales = reinterpret_cast<const uint16_t*>(g + nb * W::kValueBytes);
+  const PackedActBlock* ab[T];
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) ab[t] = reinterpret_cast<const PackedActBlock*>(a + t * as);
+  __m256 acc[kH][T];
+  SILICA_UNROLL
+  for (int hh = 0; hh < kH; ++hh) {
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) acc[hh][t] = _mm256_setzero_ps();
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* v = g + b * W::kValueBytes;
+    if (h0 == 0) {  // the second half's pass finds the lines in cache
+      prefetch_lines(v, W::kValueBytes, kPrefetchBytes);
+      _mm_prefetch(reinterpret_cast<const char*>(scales + b * kPackRows) + kPrefetchBytes / 8,
+                   _MM_HINT_T0);
+    }
+    const int8_t* aq[T];
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) aq[t] = ab[t][b].qs;
+    SILICA_UNROLL
+    for (int hh = 0; hh < kH; ++hh) {
+      const int h = h0 + hh;
+      __m256i s[T];
+      SILICA_UNROLL
+      for (int t = 0; t < T; ++t) s[t] = _mm256_setzero_si256();
+      SILICA_UNROLL
+      for (int j = 0; j < W::kSteps; ++j) W::template step<T>(v + 32 * h, j, aq, s);
+      const __m256 dw = load_f16x8(scales + b * kPackRows + kHalfRows * h);
+      SILICA_UNROLL
+      for (int t = 0; t < T; ++t) {
+        const __m256 sc = _mm256_mul_ps(dw, _mm256_set1_ps(ab[t][b].d));
+        acc[hh][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(W::finish(s[t], ab[t][b])), sc, acc[hh][t]);
+      }
+    }
+  }
+  SILICA_UNROLL
+  for (int hh = 0; hh < kH; ++hh) {
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) store_half(acc[hh][t], y + t * ys, h0 + hh, rows);
+  }
+}
+
+// ---- Q4_K: per super-block and token, isc = sum_s sc_s * isum_s (the scale applied by vpmaddwd
+// on the sub-block's int16 sums) and imin = sum_s m_s * bsum_s, then the twin's two FMAs.
+template <int T, int kH>
+void micro_q4_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, int64_t ys,
+                int64_t rows, int h0) {
+  const PackedActBlockK* ab[T];
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) ab[t] = reinterpret_cast<const PackedActBlockK*>(a + t * as);
+  __m256 acc[kH][T];
+  SILICA_UNROLL
+  for (int hh = 0; hh < kH; ++hh) {
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) acc[hh][t] = _mm256_setzero_ps();
+  }
+  const __m256i low = _mm256_set1_epi8(0x0f);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* sb = g + b * kPackQ4_KBytes;
+    if (h0 == 0) prefetch_lines(sb, kPackQ4_KBytes, kPackQ4_KBytes);  // the next super-block
+    SILICA_UNROLL
+    for (int hh = 0; hh < kH; ++hh) {
+      const int h = h0 + hh;
+      __m256i isc[T];
+      SILICA_UNROLL
+      for (int t = 0; t < T; ++t) isc[t] = _mm256_setzero_si256();
+      for (int sub = 0; sub < 8; ++sub) {
+        const uint8_t* pieces = sb + (sub / 2) * 512 + 32 * h;
+        // 8 pieces of 2 * 15 * 128: at most 30720, no saturation.
+        __m256i s[T];
+        SILICA_UNROLL
+        for (int t = 0; t < T; ++t) s[t] = _mm256_setzero_si256();
+        SILICA_UNROLL
+        for (int c = 0; c < 8; ++c) {
+          const __m256i p = load(pieces + 64 * c);
+          const __m256i w = _mm256_and_si256(sub % 2 ? _mm256_srli_epi16(p, 4) : p, low);
+          SILICA_UNROLL
+          for (int t = 0; t < T; ++t)
+            s[t] = _mm256_add_epi16(
+                s[t], _mm256_maddubs_epi16(w, bcast4(ab[t][b].qs + 32 * sub + 4 * c)));
+        }
+        const __m256i sc = u8_scale_pairs(sb + kQ4KScales + sub * kPackRows + kHalfRows * h);
+        SILICA_UNROLL
+        for (int t = 0; t < T; ++t) isc[t] = _mm256_add_epi32(isc[t], _mm256_madd_epi16(s[t], sc));
+      }
+      const __m256 dw = load_f16x8(sb + kQ4KD + 2 * kHalfRows * h);
+      const __m256 dm = load_f16x8(sb + kQ4KDmin + 2 * kHalfRows * h);
+      __m256i mins[4];  // (m, m') of sub-blocks (2k, 2k+1) as int16 pairs
+      SILICA_UNROLL
+      for (int k = 0; k < 4; ++k)
+        mins[k] = _mm256_cvtepu8_epi16(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + kQ4KMins + 32 * k + 16 * h)));
+      SILICA_UNROLL
+      for (int t = 0; t < T; ++t) {
+        __m256i imin = _mm256_setzero_si256();
+        SILICA_UNROLL
+        for (int k = 0; k < 4; ++k) {
+          int32_t pair;
+          std::memcpy(&pair, ab[t][b].bsum + 2 * k, 4);
+          imin = _mm256_add_epi32(imin, _mm256_madd_epi16(mins[k], _mm256_set1_epi32(pair)));
+        }
+        const __m256 da = _mm256_set1_ps(ab[t][b].d);
+        __m256 r = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isc[t]), _mm256_mul_ps(dw, da), acc[hh][t]);
+        acc[hh][t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(imin), _mm256_mul_ps(dm, da), r);
+      }
+    }
+  }
+  SILICA_UNROLL
+  for (int hh = 0; hh < kH; ++hh) {
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) store_half(acc[hh][t], y + t * ys, h0 + hh, rows);
+  }
+}
+
+// Piece j (elements 4j..4j+3) of half h of a packed Q6_K super-block as unsigned 6-bit values.
+[[gnu::always_inline]] inline __m256i q6_K_piece(const uint8_t* sb, int j, int h) {
+  const __m256i lo_src = load(sb + (j % 32) * 64 + 32 * h);
+  const __m256i lo =
+      _mm256_and_si256(j < 32 ? lo_src : _mm256_srli_epi16(lo_src, 4), _mm256_set1_epi8(0x0f));
+  const __m256i hs = load(sb + kQ6KHigh + (j % 16) * 64 + 32 * h);
+  const int sh = 2 * (j / 16);  // bits sh, sh+1 of each byte go to bits 4, 5
+  const __m256i hi = sh <= 4 ? _mm256_slli_epi16(hs, 4 - sh) : _mm256_srli_epi16(hs, sh - 4);
+  return _mm256_or_si256(lo, _mm256_and_si256(hi, _mm256_set1_epi8(0x30)));
+}
+
+// ---- Q6_K: values 0..63; per sub-block of 16, two pieces' int16 sums at a time (at most
+// 2 * 2 * 63 * 128 = 32256) times the int8 scale by vpmaddwd; the -32 offset as
+// -32 * sum(sc * bsum); one FMA per super-block and token.
+template <int T, int kH>
+void micro_q6_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, int64_t ys,
+                int64_t rows, int h0) {
+  const BlockQ8_K* ab[T];
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) ab[t] = reinterpret_cast<const BlockQ8_K*>(a + t * as);
+  __m256 acc[kH][T];
+  SILICA_UNROLL
+  for (int hh = 0; hh < kH; ++hh) {
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) acc[hh][t] = _mm256_setzero_ps();
+  }
+  // Picks the even (first) or odd (second) int16 of each lane's pair into both halves.
+  const __m256i dup_even = _mm256_setr_epi8(0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13, 0,
+                                            1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13);
+  const __m256i dup_odd = _mm256_add_epi8(dup_even, _mm256_set1_epi8(2));
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* sb = g + b * kPackQ6_KBytes;
+    if (h0 == 0) prefetch_lines(sb, kPackQ6_KBytes, kPackQ6_KBytes);  // the next super-block
+    SILICA_UNROLL
+    for (int hh = 0; hh < kH; ++hh) {
+      const int h = h0 + hh;
+      __m256i isc[T];
+      SILICA_UNROLL
+      for (int t = 0; t < T; ++t) isc[t] = _mm256_setzero_si256();
+      for (int k = 0; k < 8; ++k) {  // sub-blocks 2k and 2k + 1
+        const __m256i pair = _mm256_cvtepi8_epi16(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + kQ6KScales + 32 * k + 16 * h)));
+        SILICA_UNROLL
+        for (int odd = 0; odd < 2; ++odd) {
+          const int sub = 2 * k + odd;
+          const __m256i sc = _mm256_shuffle_epi8(pair, odd ? dup_odd : dup_even);
+          SILICA_UNROLL
+          for (int c = 0; c < 4; c += 2) {
+            const __m256i w0 = q6_K_piece(sb, 4 * sub + c, h);
+            const __m256i w1 = q6_K_piece(sb, 4 * sub + c + 1, h);
+            SILICA_UNROLL
+            for (int t = 0; t < T; ++t) {
+              const int8_t* aq = ab[t][b].qs + 16 * sub + 4 * c;
+              const __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(w0, bcast4(aq)),
+                                                 _mm256_maddubs_epi16(w1, bcast4(aq + 4)));
+              isc[t] = _mm256_add_epi32(isc[t], _mm256_madd_epi16(s, sc));
+            }
+          }
+        }
+      }
+      __m256i pairs[8];
+      SILICA_UNROLL
+      for (int k = 0; k < 8; ++k)
+        pairs[k] = _mm256_cvtepi8_epi16(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + kQ6KScales + 32 * k + 16 * h)));
+      const __m256 dw = load_f16x8(sb + kQ6KD + 2 * kHalfRows * h);
+      SILICA_UNROLL
+      for (int t = 0; t < T; ++t) {
+        __m256i ioff = _mm256_setzero_si256();
+        SILICA_UNROLL
+        for (int k = 0; k < 8; ++k) {
+          int32_t bs;
+          std::memcpy(&bs, ab[t][b].bsums + 2 * k, 4);
+          ioff = _mm256_add_epi32(ioff, _mm256_madd_epi16(pairs[k], _mm256_set1_epi32(bs)));
+        }
+        const __m256i total = _mm256_sub_epi32(isc[t], _mm256_slli_epi32(ioff, 5));
+        acc[hh][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total),
+                                     _mm256_mul_ps(dw, _mm256_set1_ps(ab[t][b].d)), acc[hh][t]);
+      }
+    }
+  }
+  SILICA_UNROLL
+  for (int hh = 0; hh < kH; ++hh) {
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) store_half(acc[hh][t], y + t * ys, h0 + hh, rows);
+  }
+}
+
+// ---- F16 / BF16: element i of 8 rows widened once, then one FMA per token with the token's f32
+// activation broadcast; per lane and token exactly tile_ref_half (even and odd elements in two
+// fma chains, added at the end).
+struct F16Widen {
+  [[gnu::always_inline]] static inline __m256 load8(const uint16_t* p) { return load_f16x8(p); }
+};
+struct BF16Widen {
+  [[gnu::always_inline]] static inline __m256 load8(const uint16_t* p) {
+    const __m256i u = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(u, 16));
+  }
+};
+
+// nb: blocks of 32 elements (1 KiB of the group).
+template <class Wd, int T, int kH>
+void micro_half(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, int64_t ys,
+                int64_t rows, int h0) {
+  const auto* w = reinterpret_cast<const uint16_t*>(g);
+  const float* x[T];
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) x[t] = reinterpret_cast<const float*>(a + t * as);
+  __m256 acc0[kH][T], acc1[kH][T];
+  SILICA_UNROLL
+  for (int hh = 0; hh < kH; ++hh) {
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) acc0[hh][t] = acc1[hh][t] = _mm256_setzero_ps();
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint16_t* wb = w + b * 32 * kPackRows;
+    SILICA_UNROLL
+    for (int i = 0; i < 32; i += 2) {
+      if (h0 == 0)  // one line (two elements of 16 rows) a step
+        _mm_prefetch(reinterpret_cast<const char*>(wb + i * kPackRows) + kPrefetchBytes,
+                     _MM_HINT_T0);
+      const int64_t e = b * 32 + i;
+      SILICA_UNROLL
+      for (int hh = 0; hh < kH; ++hh) {
+        const int h = h0 + hh;
+        const __m256 w0 = Wd::load8(wb + i * kPackRows + kHalfRows * h);
+        const __m256 w1 = Wd::load8(wb + (i + 1) * kPackRows + kHalfRows * h);
+        SILICA_UNROLL
+        for (int t = 0; t < T; ++t) {
+          acc0[hh][t] = _mm256_fmadd_ps(w0, _mm256_set1_ps(x[t][e]), acc0[hh][t]);
+          acc1[hh][t] = _mm256_fmadd_ps(w1, _mm256_set1_ps(x[t][e + 1]), acc1[hh][t]);
+        }
+      }
+    }
+  }
+  SILICA_UNROLL
+  for (int hh = 0; hh < kH; ++hh) {
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t)
+      store_half(_mm256_add_ps(acc0[hh][t], acc1[hh][t]), y + t * ys, h0 + hh, rows);
+  }
+}
+
+// ---- Driving: a whole group from a microkernel over kH halves at a time.
+using HalfFn = void (*)(const uint8_t*, int64_t, const uint8_t*, size_t, float*, int64_t, int64_t,
+                        int);
+using MicroFn = void (*)(const uint8_t*, int64_t, const uint8_t*, size_t, float*, int64_t, int64_t);
+
+template <HalfFn kFn, int kH>
+void whole_group(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, int64_t ys,
+                 int64_t rows) {
+  for (int h0 = 0; h0 < 2; h0 += kH) kFn(g, nb, a, as, y, ys, rows, h0);
+}
+
+// Tokens per microkernel call (accumulators in the 16 ymm registers).
+constexpr int kMaxTokQ0 = 4, kMaxTokK = 4, kMaxTokHalf = 6;
+
+template <int... Ts>
+constexpr std::array<MicroFn, sizeof...(Ts)> q4_0_table(std::integer_sequence<int, Ts...>) {
+  return {&whole_group<&micro_q0<Q4_0Avx2, Ts + 1, halves_for(Ts + 1)>, halves_for(Ts + 1)>...};
+}
+template <int... Ts>
+constexpr std::array<MicroFn, sizeof...(Ts)> q8_0_table(std::integer_sequence<int, Ts...>) {
+  return {&whole_group<&micro_q0<Q8_0Avx2, Ts + 1, halves_for(Ts + 1)>, halves_for(Ts + 1)>...};
+}
+template <int... Ts>
+constexpr std::array<MicroFn, sizeof...(Ts)> q4_K_table(std::integer_sequence<int, Ts...>) {
+  return {&whole_group<&micro_q4_K<Ts + 1, halves_for(Ts + 1)>, halves_for(Ts + 1)>...};
+}
+template <int... Ts>
+constexpr std::array<MicroFn, sizeof...(Ts)> q6_K_table(std::integer_sequence<int, Ts...>) {
+  return {&whole_group<&micro_q6_K<Ts + 1, halves_for(Ts + 1)>, halves_for(Ts + 1)>...};
+}
+template <class Wd, int... Ts>
+constexpr std::array<MicroFn, sizeof...(Ts)> half_table(std::integer_sequence<int, Ts...>) {
+  return {&whole_group<&micro_half<Wd, Ts + 1, halves_for(Ts + 1)>, halves_for(Ts + 1)>...};
+}
+
+// Tokens outer, groups inner: max_t tokens' activations stay in L1 while the tile's groups
+// stream from L2. fns[t - 1] is the microkernel for t tokens; nb blocks per row.
+void drive_tiles(const MicroFn* fns, int max_t, int64_t nb, const void* g, size_t g_bytes,
+                 int64_t n_groups, int64_t n_rows, const void* a, size_t as, int64_t n_tok,
+                 float* y, int64_t ys) {
+  const auto* gb = static_cast<const uint8_t*>(g);
+  const auto* abytes = static_cast<const uint8_t*>(a);
+  for (int64_t t = 0; t < n_tok; t += max_t) {
+    const int tt = int(std::min<int64_t>(max_t, n_tok - t));
+    for (int64_t gi = 0; gi < n_groups; ++gi)
+      fns[tt - 1](gb + size_t(gi) * g_bytes, nb, abytes + t * as, as, y + t * ys + gi * kPackRows,
+                  ys, std::min<int64_t>(kPackRows, n_rows - gi * kPackRows));
+  }
+}
+
+template <const auto& kFns, int kBlock>
+void tile(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, const void* a, size_t as,
+          int64_t n_tok, int64_t n, float* y, int64_t ys) {
+  drive_tiles(kFns.data(), int(kFns.size()), n / kBlock, g, g_bytes, n_groups, n_rows, a, as, n_tok,
+              y, ys);
+}
+
+constexpr auto kQ4_0Fns = q4_0_table(std::make_integer_sequence<int, kMaxTokQ0>());
+constexpr auto kQ8_0Fns = q8_0_table(std::make_integer_sequence<int, kMaxTokQ0>());
+constexpr auto kQ4_KFns = q4_K_table(std::make_integer_sequence<int, kMaxTokK>());
+constexpr auto kQ6_KFns = q6_K_table(std::make_integer_sequence<int, kMaxTokK>());
+constexpr auto kF16Fns = half_table<F16Widen>(std::make_integer_sequence<int, kMaxTokHalf>());
+constexpr auto kBF16Fns = half_table<BF16Widen>(std::make_integer_sequence<int, kMaxTokHalf>());
+
+}  // namespace
+
+PackedTileFn avx2_packed_tile(DType t) {
+  switch (t) {
+    case DType::kQ4_0:
+      return &tile<kQ4_0Fns, 32>;
+    case DType::kQ8_0:
+      return &tile<kQ8_0Fns, 32>;
+    case DType::kQ4_K:
+      return &tile<kQ4_KFns, 256>;
+    case DType::kQ6_K:
+      return &tile<kQ6_KFns, 256>;
+    case DType::kF16:
+      return &tile<kF16Fns, 32>;
+    case DType::kBF16:
+      return &tile<kBF16Fns, 32>;
+    default:
+      return nullptr;
+  }
+}
+
+int avx2_packed_tile_tokens(DType t) {
+  if (t == DType::kF16 || t == DType::kBF16) return kMaxTokHalf;
+  if (t == DType::kQ4_K || t == DType::kQ6_K) return kMaxTokK;
+  return kMaxTokQ0;
+}
+
+}  // namespace silica::kernels_internal
