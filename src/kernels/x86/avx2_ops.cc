@@ -1,8 +1,10 @@
-// AVX2 + FMA versions of rms_norm, softmax and swiglu (8 floats per step, scalar tails).
+// AVX2 + FMA + F16C versions of rms_norm, softmax, swiglu (8 floats per step, scalar tails) and
+// attention's two products over fp16 K / V rows (head sizes that are a multiple of 8).
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "kernels/ops.h"
 
@@ -111,10 +113,87 @@ void swiglu_avx2(const float* g, const float* u, float* y, int64_t n) {
   for (; i < n; ++i) y[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
 }
 
+// ---- attention products over fp16 rows, one head at a time (so a head's result cannot depend
+// on how many heads share the call). Scores: the query in f32 once, then per key row two FMA
+// chains over the row and one reduction. Values: a head's output in registers, 64 columns (8
+// accumulators) at a time, every value row widened as it is read.
+inline __m256 load_ph8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+inline float hsum_f32x8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
+constexpr int64_t kMaxHeadDim = 512;
+
+void attn_scores_avx2(const uint16_t* q16, int n_q, const uint16_t* k, int64_t n_kv, int64_t hd,
+                      float scale, float* scores) {
+  if (hd % 8 != 0 || hd > kMaxHeadDim) {
+    ops_internal::attn_scores_f16_scalar(q16, n_q, k, n_kv, hd, scale, scores);
+    return;
+  }
+  alignas(32) float qf[kMaxHeadDim];  // [hd]
+  for (int h = 0; h < n_q; ++h) {
+    for (int64_t d = 0; d < hd; d += 8) _mm256_store_ps(qf + d, load_ph8(q16 + h * hd + d));
+    for (int64_t j = 0; j < n_kv; ++j) {
+      const uint16_t* kj = k + j * hd;
+      __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+      int64_t d = 0;
+      for (; d + 16 <= hd; d += 16) {
+        acc0 = _mm256_fmadd_ps(load_ph8(kj + d), _mm256_load_ps(qf + d), acc0);
+        acc1 = _mm256_fmadd_ps(load_ph8(kj + d + 8), _mm256_load_ps(qf + d + 8), acc1);
+      }
+      if (d < hd) acc0 = _mm256_fmadd_ps(load_ph8(kj + d), _mm256_load_ps(qf + d), acc0);
+      scores[h * n_kv + j] = hsum_f32x8(_mm256_add_ps(acc0, acc1)) * scale;
+    }
+  }
+}
+
+// o[0, 8C) = sum_j p[j] * v[j * hd + (0, 8C)]  (o: one head's output columns, v: [n_kv, hd]).
+template <int C>
+void values_columns(const uint16_t* p, const uint16_t* v, int64_t n_kv, int64_t hd, float* o) {
+  __m256 acc[C];
+  for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_ps();
+  for (int64_t j = 0; j < n_kv; ++j) {
+    const __m256 pj = _mm256_set1_ps(_cvtsh_ss(p[j]));
+    for (int c = 0; c < C; ++c) acc[c] = _mm256_fmadd_ps(pj, load_ph8(v + j * hd + 8 * c), acc[c]);
+  }
+  for (int c = 0; c < C; ++c) _mm256_storeu_ps(o + 8 * c, acc[c]);
+}
+
+void attn_values_avx2(const uint16_t* p, int n_q, const uint16_t* v, int64_t n_kv, int64_t hd,
+                      float* out, int64_t out_stride) {
+  if (hd % 8 != 0) {
+    ops_internal::attn_values_f16_scalar(p, n_q, v, n_kv, hd, out, out_stride);
+    return;
+  }
+  using Columns = void (*)(const uint16_t*, const uint16_t*, int64_t, int64_t, float*);
+  static constexpr Columns kTail[8] = {nullptr,
+                                       &values_columns<1>,
+                                       &values_columns<2>,
+                                       &values_columns<3>,
+                                       &values_columns<4>,
+                                       &values_columns<5>,
+                                       &values_columns<6>,
+                                       &values_columns<7>};
+  for (int h = 0; h < n_q; ++h) {
+    const uint16_t* ph = p + h * n_kv;
+    float* o = out + h * out_stride;
+    int64_t d0 = 0;
+    for (; d0 + 64 <= hd; d0 += 64) values_columns<8>(ph, v + d0, n_kv, hd, o + d0);
+    if (d0 < hd) kTail[(hd - d0) / 8](ph, v + d0, n_kv, hd, o + d0);
+  }
+}
+
 }  // namespace
 
 namespace ops_internal {
 void fill_avx2_ops(OpsKernels& k) {
+  k.attn_scores_f16 = &attn_scores_avx2;
+  k.attn_values_f16 = &attn_values_avx2;
   k.rms_norm = &rms_norm_avx2;
   k.softmax_inplace = &softmax_avx2;
   k.swiglu = &swiglu_avx2;
