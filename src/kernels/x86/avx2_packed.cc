@@ -242,19 +242,56 @@ void micro_q4_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
   }
 }
 
-// Piece j (elements 4j..4j+3) of half h of a packed Q6_K super-block as unsigned 6-bit values.
+// Piece j (elements 4j..4j+3) of half h of a packed Q6_K super-block as unsigned 6-bit values;
+// kQuarter = j / 16 fixes which nibble and which 2 high bits (the shifts are immediates).
+template <int kQuarter>
 [[gnu::always_inline]] inline __m256i q6_K_piece(const uint8_t* sb, int j, int h) {
   const __m256i lo_src = load(sb + (j % 32) * 64 + 32 * h);
-  const __m256i lo =
-      _mm256_and_si256(j < 32 ? lo_src : _mm256_srli_epi16(lo_src, 4), _mm256_set1_epi8(0x0f));
+  const __m256i lo = _mm256_and_si256(kQuarter < 2 ? lo_src : _mm256_srli_epi16(lo_src, 4),
+                                      _mm256_set1_epi8(0x0f));
   const __m256i hs = load(sb + kQ6KHigh + (j % 16) * 64 + 32 * h);
-  const int sh = 2 * (j / 16);  // bits sh, sh+1 of each byte go to bits 4, 5
+  constexpr int sh = 2 * kQuarter;  // bits sh, sh+1 of each byte go to bits 4, 5
   const __m256i hi = sh <= 4 ? _mm256_slli_epi16(hs, 4 - sh) : _mm256_srli_epi16(hs, sh - 4);
   return _mm256_or_si256(lo, _mm256_and_si256(hi, _mm256_set1_epi8(0x30)));
 }
 
-// ---- Q6_K: values 0..63; per sub-block of 16, two pieces' int16 sums at a time (at most
-// 2 * 2 * 63 * 128 = 32256) times the int8 scale by vpmaddwd; the -32 offset as
+// Picks the even (first) or odd (second) int16 of each 32-bit lane into both of its halves.
+inline __m256i dup_pair_half(__m256i pairs, int odd) {
+  const __m256i even = _mm256_setr_epi8(0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13, 0, 1, 0,
+                                        1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13);
+  return _mm256_shuffle_epi8(pairs, odd ? _mm256_add_epi8(even, _mm256_set1_epi8(2)) : even);
+}
+
+// isc[t] += sc_s * dot_s for the 4 sub-blocks of 16 of quarter kQuarter (pieces 16 kQuarter..+15)
+// of half h: two pieces' int16 sums at a time (at most 2 * 2 * 63 * 128 = 32256).
+template <int T, int kQuarter>
+[[gnu::always_inline]] inline void q6_K_quarter(const uint8_t* sb, int h, const BlockQ8_K* (&ab)[T],
+                                                int64_t b, __m256i (&isc)[T]) {
+  for (int k = 2 * kQuarter; k < 2 * kQuarter + 2; ++k) {  // sub-blocks 2k and 2k + 1
+    const __m256i pairs = _mm256_cvtepi8_epi16(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + kQ6KScales + 32 * k + 16 * h)));
+    SILICA_UNROLL
+    for (int odd = 0; odd < 2; ++odd) {
+      const int sub = 2 * k + odd;
+      const __m256i sc = dup_pair_half(pairs, odd);
+      SILICA_UNROLL
+      for (int c = 0; c < 4; c += 2) {
+        const __m256i w0 = q6_K_piece<kQuarter>(sb, 4 * sub + c, h);
+        const __m256i w1 = q6_K_piece<kQuarter>(sb, 4 * sub + c + 1, h);
+        SILICA_UNROLL
+        for (int t = 0; t < T; ++t) {
+          const int8_t* aq = ab[t][b].qs + 16 * sub + 4 * c;
+          const __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(w0, bcast4(aq)),
+                                             _mm256_maddubs_epi16(w1, bcast4(aq + 4)));
+          isc[t] = _mm256_add_epi32(isc[t], _mm256_madd_epi16(s, sc));
+        }
+      }
+    }
+  }
+}
+
+// ---- Q6_K: values 0..63; per sub-block of 16 the int16 sums times the int8 scale by
+// vpmaddwd (q6_K_quarter); the -32 offset as
 // -32 * sum(sc * bsum); one FMA per super-block and token.
 template <int T, int kH>
 void micro_q6_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, int64_t ys,
@@ -268,10 +305,6 @@ void micro_q6_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) acc[hh][t] = _mm256_setzero_ps();
   }
-  // Picks the even (first) or odd (second) int16 of each lane's pair into both halves.
-  const __m256i dup_even = _mm256_setr_epi8(0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13, 0,
-                                            1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13);
-  const __m256i dup_odd = _mm256_add_epi8(dup_even, _mm256_set1_epi8(2));
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* sb = g + b * kPackQ6_KBytes;
     if (h0 == 0) prefetch_lines(sb, kPackQ6_KBytes, kPackQ6_KBytes);  // the next super-block
@@ -281,27 +314,10 @@ void micro_q6_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
       __m256i isc[T];
       SILICA_UNROLL
       for (int t = 0; t < T; ++t) isc[t] = _mm256_setzero_si256();
-      for (int k = 0; k < 8; ++k) {  // sub-blocks 2k and 2k + 1
-        const __m256i pair = _mm256_cvtepi8_epi16(
-            _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + kQ6KScales + 32 * k + 16 * h)));
-        SILICA_UNROLL
-        for (int odd = 0; odd < 2; ++odd) {
-          const int sub = 2 * k + odd;
-          const __m256i sc = _mm256_shuffle_epi8(pair, odd ? dup_odd : dup_even);
-          SILICA_UNROLL
-          for (int c = 0; c < 4; c += 2) {
-            const __m256i w0 = q6_K_piece(sb, 4 * sub + c, h);
-            const __m256i w1 = q6_K_piece(sb, 4 * sub + c + 1, h);
-            SILICA_UNROLL
-            for (int t = 0; t < T; ++t) {
-              const int8_t* aq = ab[t][b].qs + 16 * sub + 4 * c;
-              const __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(w0, bcast4(aq)),
-                                                 _mm256_maddubs_epi16(w1, bcast4(aq + 4)));
-              isc[t] = _mm256_add_epi32(isc[t], _mm256_madd_epi16(s, sc));
-            }
-          }
-        }
-      }
+      q6_K_quarter<T, 0>(sb, h, ab, b, isc);
+      q6_K_quarter<T, 1>(sb, h, ab, b, isc);
+      q6_K_quarter<T, 2>(sb, h, ab, b, isc);
+      q6_K_quarter<T, 3>(sb, h, ab, b, isc);
       __m256i pairs[8];
       SILICA_UNROLL
       for (int k = 0; k < 8; ++k)
