@@ -104,7 +104,7 @@ TEST(Packed, ReferenceTileIsCloseToTheReferenceDot) {
   }
 }
 
-// Every implementation (AVX-512 VNNI, AMX where the CPU has it, NEON) against the twin.
+// Every implementation (AVX2, AVX-512 VNNI, AMX where the CPU has them; NEON) against the twin.
 TEST(Packed, EveryIsaEqualsTheTwinForAnyBatchAndThreads) {
   int checked = 0;
   for (DType t : kPackedTypes) {
