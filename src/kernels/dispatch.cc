@@ -1,6 +1,8 @@
 // The per-ISA kernel tables: scalar twins from tensor/reference.h everywhere, overridden by the
 // SIMD kernels each ISA file provides. Built once, on first use.
+#include <algorithm>
 #include <array>
+#include <vector>
 
 #include "kernels/kernel_tables.h"
 #include "tensor/reference.h"
@@ -61,9 +63,15 @@ const TypeKernels& type_kernels(DType t, Isa isa) {
     std::array<KernelTable, 4> out{};
     for (KernelTable& table : out) kernels_internal::fill_scalar_kernels(table);
 #if defined(SILICA_HAVE_X86)
-    kernels_internal::fill_avx2_kernels(out[int(Isa::kAvx2)]);
-    kernels_internal::fill_avx512_kernels(out[int(Isa::kAvx512)]);
-    kernels_internal::fill_avx512_tiles(out[int(Isa::kAvx512)]);
+    // The fill functions are compiled with their ISA's flags and may use its instructions
+    // themselves (the sanitizer build's do): call them only where the CPU has that ISA.
+    const std::vector<Isa> isas = available_isas();
+    const auto has = [&](Isa i) { return std::find(isas.begin(), isas.end(), i) != isas.end(); };
+    if (has(Isa::kAvx2)) kernels_internal::fill_avx2_kernels(out[int(Isa::kAvx2)]);
+    if (has(Isa::kAvx512)) {
+      kernels_internal::fill_avx512_kernels(out[int(Isa::kAvx512)]);
+      kernels_internal::fill_avx512_tiles(out[int(Isa::kAvx512)]);
+    }
 #endif
 #if defined(SILICA_HAVE_NEON)
     kernels_internal::fill_neon_kernels(out[int(Isa::kNeon)], cpu_features().dotprod);

@@ -6,6 +6,7 @@
 #include <array>
 #include <cassert>
 #include <cmath>
+#include <vector>
 
 #include "base/half.h"
 
@@ -91,8 +92,11 @@ const OpsKernels& ops_kernels(Isa isa) {
     std::array<OpsKernels, 4> out{};
     for (OpsKernels& k : out) ops_internal::fill_scalar_ops(k);
 #if defined(SILICA_HAVE_X86)
-    ops_internal::fill_avx2_ops(out[int(Isa::kAvx2)]);
-    ops_internal::fill_avx512_ops(out[int(Isa::kAvx512)]);
+    // Compiled with their ISA's flags: called only where the CPU has it (see dispatch.cc).
+    const std::vector<Isa> isas = available_isas();
+    const auto has = [&](Isa i) { return std::find(isas.begin(), isas.end(), i) != isas.end(); };
+    if (has(Isa::kAvx2)) ops_internal::fill_avx2_ops(out[int(Isa::kAvx2)]);
+    if (has(Isa::kAvx512)) ops_internal::fill_avx512_ops(out[int(Isa::kAvx512)]);
 #endif
     return out;
   }();
