@@ -298,48 +298,45 @@ template <int T, int kQuarter>
 
 // ---- Q6_K: values 0..63; per sub-block of 16 the int16 sums times the int8 scale by vpmaddwd
 // (q6_K_quarter); the -32 offset as -32 * sum(sc * bsum); one FMA per super-block and token.
-template <int T, int kH>
+// One 8-row half h a call (see q6_K_table).
+template <int T>
 void micro_q6_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, int64_t ys,
-                int64_t rows, int h0) {
+                int64_t rows, int h) {
   const BlockQ8_K* ab[T];
   act_rows(a, as, ab);
-  __m256 acc[kH][T];
+  __m256 acc[1][T];
   zero_acc(acc);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* sb = g + b * kPackQ6_KBytes;
-    if (h0 == 0) prefetch_lines(sb, kPackQ6_KBytes, kPackQ6_KBytes);  // the next super-block
+    if (h == 0) prefetch_lines(sb, kPackQ6_KBytes, kPackQ6_KBytes);  // the next super-block
+    __m256i isc[T];
     SILICA_UNROLL
-    for (int hh = 0; hh < kH; ++hh) {
-      const int h = h0 + hh;
-      __m256i isc[T];
+    for (int t = 0; t < T; ++t) isc[t] = _mm256_setzero_si256();
+    q6_K_quarter<T, 0>(sb, h, ab, b, isc);
+    q6_K_quarter<T, 1>(sb, h, ab, b, isc);
+    q6_K_quarter<T, 2>(sb, h, ab, b, isc);
+    q6_K_quarter<T, 3>(sb, h, ab, b, isc);
+    __m256i pairs[8];
+    SILICA_UNROLL
+    for (int k = 0; k < 8; ++k)
+      pairs[k] = _mm256_cvtepi8_epi16(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + kQ6KScales + 32 * k + 16 * h)));
+    const __m256 dw = load_f16x8(sb + kQ6KD + 2 * kHalfRows * h);
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) {
+      __m256i ioff = _mm256_setzero_si256();
       SILICA_UNROLL
-      for (int t = 0; t < T; ++t) isc[t] = _mm256_setzero_si256();
-      q6_K_quarter<T, 0>(sb, h, ab, b, isc);
-      q6_K_quarter<T, 1>(sb, h, ab, b, isc);
-      q6_K_quarter<T, 2>(sb, h, ab, b, isc);
-      q6_K_quarter<T, 3>(sb, h, ab, b, isc);
-      __m256i pairs[8];
-      SILICA_UNROLL
-      for (int k = 0; k < 8; ++k)
-        pairs[k] = _mm256_cvtepi8_epi16(
-            _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + kQ6KScales + 32 * k + 16 * h)));
-      const __m256 dw = load_f16x8(sb + kQ6KD + 2 * kHalfRows * h);
-      SILICA_UNROLL
-      for (int t = 0; t < T; ++t) {
-        __m256i ioff = _mm256_setzero_si256();
-        SILICA_UNROLL
-        for (int k = 0; k < 8; ++k) {
-          int32_t bs;
-          std::memcpy(&bs, ab[t][b].bsums + 2 * k, 4);
-          ioff = _mm256_add_epi32(ioff, _mm256_madd_epi16(pairs[k], _mm256_set1_epi32(bs)));
-        }
-        const __m256i total = _mm256_sub_epi32(isc[t], _mm256_slli_epi32(ioff, 5));
-        acc[hh][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total),
-                                     _mm256_mul_ps(dw, _mm256_set1_ps(ab[t][b].d)), acc[hh][t]);
+      for (int k = 0; k < 8; ++k) {
+        int32_t bs;
+        std::memcpy(&bs, ab[t][b].bsums + 2 * k, 4);
+        ioff = _mm256_add_epi32(ioff, _mm256_madd_epi16(pairs[k], _mm256_set1_epi32(bs)));
       }
+      const __m256i total = _mm256_sub_epi32(isc[t], _mm256_slli_epi32(ioff, 5));
+      acc[0][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total),
+                                  _mm256_mul_ps(dw, _mm256_set1_ps(ab[t][b].d)), acc[0][t]);
     }
   }
-  store_acc(acc, y, ys, h0, rows);
+  store_acc(acc, y, ys, h, rows);
 }
 
 // ---- F16 / BF16: element i of 8 rows widened once, then one FMA per token with the token's f32
@@ -425,7 +422,7 @@ constexpr std::array<MicroFn, sizeof...(Ts)> q4_K_table(std::integer_sequence<in
 // 8192x2048, median of 15, interleaved).
 template <int... Ts>
 constexpr std::array<MicroFn, sizeof...(Ts)> q6_K_table(std::integer_sequence<int, Ts...>) {
-  return {&whole_group<&micro_q6_K<Ts + 1, 1>, 1>...};
+  return {&whole_group<&micro_q6_K<Ts + 1>, 1>...};
 }
 template <class Wd, int... Ts>
 constexpr std::array<MicroFn, sizeof...(Ts)> half_table(std::integer_sequence<int, Ts...>) {
