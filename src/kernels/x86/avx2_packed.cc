@@ -41,6 +41,15 @@ inline __m256i bcast4(const int8_t* p) {
   return _mm256_set1_epi32(v);
 }
 
+// For calls of more than 2 tokens, an empty asm that takes a running sum in a register: the sums
+// of a block are then added in program order instead of reassociated into a tree whose partial
+// products GCC spills to the stack (packed_matmul64 one core: Q4_0 16.5 -> 12.7 ms, Q8_0 22.5 ->
+// 20.9, median of 15, interleaved). The 1-2 token (decode) calls are faster left to GCC (3-6%).
+template <int T>
+[[gnu::always_inline]] inline void keep_in_register(__m256i& v) {
+  if constexpr (T > 2) __asm__("" : "+x"(v));
+}
+
 inline __m256i load(const uint8_t* p) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
 }
@@ -119,6 +128,7 @@ struct Q4_0Avx2 {
       const __m256i plo = _mm256_maddubs_epi16(lo, bcast4(aq[t] + 4 * j));
       const __m256i phi = _mm256_maddubs_epi16(hi, bcast4(aq[t] + 16 + 4 * j));
       s[t] = _mm256_add_epi16(s[t], _mm256_add_epi16(plo, phi));
+      keep_in_register<T>(s[t]);
     }
   }
   // The block's int32 sum: the int16 pairs widened, plus the activations' offset term.
@@ -142,6 +152,7 @@ struct Q8_0Avx2 {
     for (int t = 0; t < T; ++t) {
       const __m256i pairs = _mm256_maddubs_epi16(u, _mm256_sign_epi8(bcast4(aq[t] + 4 * j), w));
       s[t] = _mm256_add_epi32(s[t], _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+      keep_in_register<T>(s[t]);
     }
   }
   static inline __m256i finish(__m256i s, const PackedActBlock&) { return s; }
@@ -215,9 +226,11 @@ void micro_q4_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
           const __m256i p = load(pieces + 64 * c);
           const __m256i w = _mm256_and_si256(sub % 2 ? _mm256_srli_epi16(p, 4) : p, low);
           SILICA_UNROLL
-          for (int t = 0; t < T; ++t)
+          for (int t = 0; t < T; ++t) {
             s[t] = _mm256_add_epi16(
                 s[t], _mm256_maddubs_epi16(w, bcast4(ab[t][b].qs + 32 * sub + 4 * c)));
+            keep_in_register<T>(s[t]);
+          }
         }
         const __m256i sc = u8_scale_pairs(sb + kQ4KScales + sub * kPackRows + kHalfRows * h);
         SILICA_UNROLL
@@ -290,6 +303,7 @@ template <int T, int kQuarter>
           const __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(w0, bcast4(aq)),
                                              _mm256_maddubs_epi16(w1, bcast4(aq + 4)));
           isc[t] = _mm256_add_epi32(isc[t], _mm256_madd_epi16(s, sc));
+          keep_in_register<T>(isc[t]);
         }
       }
     }
