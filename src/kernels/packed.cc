@@ -12,6 +12,7 @@
 
 #include "base/half.h"
 #include "base/large_alloc.h"
+#include "base/mapped_file.h"
 #include "kernels/kernel_tables.h"
 #include "tensor/blocks.h"
 #include "tensor/kquant_layout.h"
@@ -553,7 +554,7 @@ std::vector<const PackedKernels*> packed_kernel_variants(DType t) {
 
 std::unique_ptr<PackedMatrix> PackedMatrix::pack(const void* w, DType t, int64_t n_out,
                                                  int64_t n_in, ThreadPool* pool,
-                                                 const PackedKernels* k) {
+                                                 const PackedKernels* k, bool release_source) {
   // F16 / BF16 have no blocks; 32 keeps the tiles' element pairs and prefetch lines whole.
   const int64_t block = t == DType::kQ4_K || t == DType::kQ6_K ? 256 : 32;
   if (!k || k->type != t || n_in % block != 0 || n_out <= 0) return nullptr;
@@ -572,6 +573,12 @@ std::unique_ptr<PackedMatrix> PackedMatrix::pack(const void* w, DType t, int64_t
       const int64_t rows = std::min(kPackRows, n_out - g * kPackRows);
       k->pack_group(wb + size_t(g * kPackRows) * w_row, w_row, rows, n_in,
                     m->data_ + size_t(g) * m->g_bytes_);
+    }
+    // Whole pages inside the stretch only; the caller releases the whole matrix at the end.
+    // A page another thread has still to read is faulted back in from the file.
+    if (release_source) {
+      const int64_t r0 = g0 * kPackRows, r1 = std::min(n_out, g1 * kPackRows);
+      release_pages(wb + size_t(r0) * w_row, size_t(r1 - r0) * w_row);
     }
   };
   if (pool)

@@ -97,8 +97,12 @@ class PackedMatrix {
  public:
   // Packs w ([n_out] rows of n_in elements of type t); null if k packs no such type or n_in is
   // not a multiple of the type's block. Groups are packed in parallel on the pool.
+  // release_source: w lies in a read-only file mapping, whose pages are dropped from this process
+  // (release_pages) as each stretch of rows is packed, so that a large matrix's file copy and
+  // packed copy are not both resident at the peak of a load. Never for memory the caller owns.
   static std::unique_ptr<PackedMatrix> pack(const void* w, DType t, int64_t n_out, int64_t n_in,
-                                            ThreadPool* pool, const PackedKernels* k);
+                                            ThreadPool* pool, const PackedKernels* k,
+                                            bool release_source = false);
   ~PackedMatrix();
   PackedMatrix(const PackedMatrix&) = delete;
   PackedMatrix& operator=(const PackedMatrix&) = delete;

@@ -71,14 +71,16 @@ size_t Model::repack_weights() {
   for (TensorRef* t : mats) {
     if (!*t || t->packed) continue;
     const PackedKernels* k = packed_kernels(t->type);
+    // The file's copy is read no more once packed: its pages need not stay in this process's
+    // memory (a GGUF or safetensors mapping; never the source's own converted copies). Released
+    // stretch by stretch while packing (a tied F16 output matrix is 500 MiB), then whole.
+    const bool mapped = src_.is_mapped(t->data);
     std::unique_ptr<PackedMatrix> p =
-        k ? PackedMatrix::pack(t->data, t->type, t->ne[1], t->ne[0], &pool, k) : nullptr;
+        k ? PackedMatrix::pack(t->data, t->type, t->ne[1], t->ne[0], &pool, k, mapped) : nullptr;
     if (!p) continue;
     t->packed = p.get();
     bytes += p->bytes();
-    // The file's copy is read no more: its pages need not stay in this process's memory (a
-    // GGUF or safetensors mapping; never the source's own converted copies).
-    if (src_.is_mapped(t->data)) release_pages(t->data, size_t(t->rows()) * t->row_bytes());
+    if (mapped) release_pages(t->data, size_t(t->rows()) * t->row_bytes());
     packed_.push_back(std::move(p));
   }
   if (tied) w_.tok_embd.packed = w_.output.packed;

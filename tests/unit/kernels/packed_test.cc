@@ -4,13 +4,19 @@
 // activations (batch size, thread count, tiling).
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iterator>
 #include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
+#include "base/mapped_file.h"
 #include "kernel_test_util.h"
 #include "kernels/packed.h"
 
@@ -68,6 +74,61 @@ TEST(Packed, RowsReadBackAsTheFileRows) {
     }
   }
 }
+
+#ifdef __linux__
+// Resident bytes of the mapping that holds p (the "Rss:" of its /proc/self/smaps entry).
+int64_t resident_bytes_of_mapping(const void* p) {
+  std::ifstream smaps("/proc/self/smaps");
+  const auto addr = reinterpret_cast<uintptr_t>(p);
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    unsigned long lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && line.find(':') > line.find(' ')) {
+      inside = addr >= lo && addr < hi;
+    } else if (inside && line.rfind("Rss:", 0) == 0) {
+      return std::stoll(line.substr(4)) * 1024;
+    }
+  }
+  return -1;
+}
+
+// Packing a matrix of a file mapping with release_source drops its pages from this process as
+// it goes (a load's peak holds no second copy of a large matrix) and loses nothing: the rows
+// read back equal the file's rows, which fault back in from the file.
+TEST(Packed, ReleasingTheSourceWhilePackingDropsItsPagesAndLosesNothing) {
+  const DType t = DType::kQ8_0;
+  const int64_t n_in = 1024, n_out = 4096;  // 4.25 MiB: 16 stretches of 16 groups
+  const size_t row = dtype_row_size(t, n_in);
+  std::vector<uint8_t> w(row * n_out);
+  for (int64_t o = 0; o < n_out; ++o) {
+    const auto wf = test::random_floats(n_in, uint32_t(900 + o));
+    quantize_row_ref(t, wf.data(), w.data() + o * row, n_in);
+  }
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("silica_release_" + std::to_string(getpid())))
+          .string();
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(w.data()), w.size());
+  auto file = MappedFile::open(path);
+  std::filesystem::remove(path);  // the mapping keeps it alive
+  ASSERT_TRUE(file) << file.message();
+  ASSERT_EQ(0, std::memcmp(file->data(), w.data(), w.size()));  // every page now resident
+  const int64_t before = resident_bytes_of_mapping(file->data());
+  ASSERT_GE(before, int64_t(w.size()) * 9 / 10);
+
+  auto m = PackedMatrix::pack(file->data(), t, n_out, n_in, &pool_of(2),
+                              packed_reference_kernels(t), /*release_source=*/true);
+  ASSERT_TRUE(m);
+  // Only pages shared by two stretches may stay (two a stretch at most).
+  EXPECT_LE(resident_bytes_of_mapping(file->data()), int64_t(w.size()) / 10);
+  std::vector<float> want(n_in), got(n_in);
+  for (int64_t r = 0; r < n_out; r += 7) {
+    dequantize_row_ref(t, file->data() + r * row, want.data(), n_in);
+    m->row_to_float(r, got.data());
+    ASSERT_EQ(want, got) << "row " << r;
+  }
+  EXPECT_EQ(0, std::memcmp(file->data(), w.data(), w.size()));
+}
+#endif
 
 TEST(Packed, RefusesWhatItCannotPack) {
   const Problem p = make_problem(DType::kQ4_0, 256, 1);
