@@ -3,7 +3,12 @@
 // and a 256-bit register 8, so each group is worked as two halves of 8 rows: bytes 0-31 and 32-63
 // of every line, the first and second 8 entries of every per-row array. One call does both halves
 // per block when it has few tokens (decode streams each line once); with more tokens it does one
-// half over all blocks and then the other, so the accumulators of 4-6 tokens fit the 16 ymm.
+// half over all blocks and then the other, so the accumulators of 4 tokens fit the 16 ymm.
+//
+// F16 / BF16 have no tile here: matrices of those types stay in the file's layout on these cores
+// and go through the unpacked dot tile (avx2_kernels.cc), as fast at prefill and decode on a Zen 3
+// (1B shape, 2 threads: pp128 57-59 vs 50-55 t/s, tg 7.0-7.2 vs 7.2-7.4) without repacking
+// 2.3 GiB into fresh memory at load (0.35-0.42 s instead of 2.4-2.9 s in a VM).
 //
 // Int8 products: vpmaddubsw (unsigned weights x signed activations, int16 pairs), then vpmaddwd.
 // The int16 sums of a block are added only while they cannot saturate (the bound is stated at
@@ -353,58 +358,6 @@ void micro_q6_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
   store_acc(acc, y, ys, h, rows);
 }
 
-// ---- F16 / BF16: element i of 8 rows widened once, then one FMA per token with the token's f32
-// activation broadcast; per lane and token exactly tile_ref_half (even and odd elements in two
-// fma chains, added at the end).
-struct F16Widen {
-  [[gnu::always_inline]] static inline __m256 load8(const uint16_t* p) { return load_f16x8(p); }
-};
-struct BF16Widen {
-  [[gnu::always_inline]] static inline __m256 load8(const uint16_t* p) {
-    const __m256i u = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(u, 16));
-  }
-};
-
-// nb: blocks of 32 elements (1 KiB of the group).
-template <class Wd, int T, int kH>
-void micro_half(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, int64_t ys,
-                int64_t rows, int h0) {
-  const auto* w = reinterpret_cast<const uint16_t*>(g);
-  const float* x[T];
-  act_rows(a, as, x);
-  __m256 acc0[kH][T], acc1[kH][T];
-  zero_acc(acc0);
-  zero_acc(acc1);
-  for (int64_t b = 0; b < nb; ++b) {
-    const uint16_t* wb = w + b * 32 * kPackRows;
-    SILICA_UNROLL
-    for (int i = 0; i < 32; i += 2) {
-      if (h0 == 0)  // one line (two elements of 16 rows) a step
-        _mm_prefetch(reinterpret_cast<const char*>(wb + i * kPackRows) + kPrefetchBytes,
-                     _MM_HINT_T0);
-      const int64_t e = b * 32 + i;
-      SILICA_UNROLL
-      for (int hh = 0; hh < kH; ++hh) {
-        const int h = h0 + hh;
-        const __m256 w0 = Wd::load8(wb + i * kPackRows + kHalfRows * h);
-        const __m256 w1 = Wd::load8(wb + (i + 1) * kPackRows + kHalfRows * h);
-        SILICA_UNROLL
-        for (int t = 0; t < T; ++t) {
-          acc0[hh][t] = _mm256_fmadd_ps(w0, _mm256_set1_ps(x[t][e]), acc0[hh][t]);
-          acc1[hh][t] = _mm256_fmadd_ps(w1, _mm256_set1_ps(x[t][e + 1]), acc1[hh][t]);
-        }
-      }
-    }
-  }
-  SILICA_UNROLL
-  for (int hh = 0; hh < kH; ++hh) {
-    SILICA_UNROLL
-    for (int t = 0; t < T; ++t) acc0[hh][t] = _mm256_add_ps(acc0[hh][t], acc1[hh][t]);
-  }
-  store_acc(acc0, y, ys, h0, rows);
-}
-
 // ---- Driving: a whole group from a microkernel over kH halves at a time.
 using HalfFn = void (*)(const uint8_t*, int64_t, const uint8_t*, size_t, float*, int64_t, int64_t,
                         int);
@@ -417,7 +370,7 @@ void whole_group(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, floa
 }
 
 // Tokens per microkernel call (accumulators in the 16 ymm registers).
-constexpr int kMaxTokQ0 = 4, kMaxTokK = 4, kMaxTokHalf = 6;
+constexpr int kMaxTokQ0 = 4, kMaxTokK = 4;
 
 template <int... Ts>
 constexpr std::array<MicroFn, sizeof...(Ts)> q4_0_table(std::integer_sequence<int, Ts...>) {
@@ -438,11 +391,6 @@ template <int... Ts>
 constexpr std::array<MicroFn, sizeof...(Ts)> q6_K_table(std::integer_sequence<int, Ts...>) {
   return {&whole_group<&micro_q6_K<Ts + 1>, 1>...};
 }
-template <class Wd, int... Ts>
-constexpr std::array<MicroFn, sizeof...(Ts)> half_table(std::integer_sequence<int, Ts...>) {
-  return {&whole_group<&micro_half<Wd, Ts + 1, halves_for(Ts + 1)>, halves_for(Ts + 1)>...};
-}
-
 // Tokens outer, groups inner: max_t tokens' activations stay in L1 while the tile's groups
 // stream from L2. fns[t - 1] is the microkernel for t tokens; nb blocks per row.
 void drive_tiles(const MicroFn* fns, int max_t, int64_t nb, const void* g, size_t g_bytes,
@@ -469,8 +417,6 @@ constexpr auto kQ4_0Fns = q4_0_table(std::make_integer_sequence<int, kMaxTokQ0>(
 constexpr auto kQ8_0Fns = q8_0_table(std::make_integer_sequence<int, kMaxTokQ0>());
 constexpr auto kQ4_KFns = q4_K_table(std::make_integer_sequence<int, kMaxTokK>());
 constexpr auto kQ6_KFns = q6_K_table(std::make_integer_sequence<int, kMaxTokK>());
-constexpr auto kF16Fns = half_table<F16Widen>(std::make_integer_sequence<int, kMaxTokHalf>());
-constexpr auto kBF16Fns = half_table<BF16Widen>(std::make_integer_sequence<int, kMaxTokHalf>());
 
 }  // namespace
 
@@ -484,17 +430,12 @@ PackedTileFn avx2_packed_tile(DType t) {
       return &tile<kQ4_KFns, 256>;
     case DType::kQ6_K:
       return &tile<kQ6_KFns, 256>;
-    case DType::kF16:
-      return &tile<kF16Fns, 32>;
-    case DType::kBF16:
-      return &tile<kBF16Fns, 32>;
     default:
       return nullptr;
   }
 }
 
 int avx2_packed_tile_tokens(DType t) {
-  if (t == DType::kF16 || t == DType::kBF16) return kMaxTokHalf;
   if (t == DType::kQ4_K || t == DType::kQ6_K) return kMaxTokK;
   return kMaxTokQ0;
 }
