@@ -10,14 +10,16 @@ namespace silica {
 
 class ThreadPool;
 
-// Bytes for the bandwidth buffer: 1 GiB (far beyond any last-level cache), less when
-// available memory is short (at most a quarter of it, at least 64 MiB).
-size_t bandwidth_buffer_bytes();
+// Memory a decode step streams: one span per weight matrix as the kernels read it.
+struct MemorySpan {
+  const void* data;
+  size_t bytes;
+};
 
-// Streaming read over `bytes` split across the pool's threads: one untimed pass (faults the
-// pages in), then `passes` timed ones. Returns GB/s (1e9 bytes/s) of each timed pass; empty
-// when the buffer cannot be allocated.
-std::vector<double> measure_read_bandwidth(ThreadPool& pool, size_t bytes, int passes);
+// One plain streaming read over the spans, split evenly (by bytes) across the pool's threads:
+// GB/s (1e9 bytes/s). Reading the model's own weights (the same pages, huge or not, the same
+// threads) right beside a decode rep makes "weight bytes per token / this" the step's bound.
+double measure_span_read_gbps(ThreadPool& pool, const std::vector<MemorySpan>& spans);
 
 // Peak resident set size of this process in bytes: VmHWM on Linux (resettable), otherwise
 // getrusage ru_maxrss (KiB on Linux, bytes on macOS).

@@ -26,7 +26,7 @@ struct BenchRow {
   double load_ms = kNotMeasured;
   int64_t peak_rss_bytes = 0;             // 0: not measured
   int64_t runtime_rss_bytes = 0;          // llama.cpp: node's own resident size before loading
-  double bandwidth_gbps = kNotMeasured;   // tg rows: streaming read, same thread count, same run
+  double bandwidth_gbps = kNotMeasured;   // tg rows: a plain read of the weights beside each rep
   double bytes_per_token = kNotMeasured;  // tg rows: weight bytes read per generated token
 
   double mean() const;

@@ -17,12 +17,12 @@
 #include "cli/bench_report.h"
 #include "cli/commands.h"
 #include "engine/session.h"
+#include "kernels/packed.h"
+#include "model/weights.h"
 #include "store/model_layers.h"
 
 namespace silica {
 namespace {
-
-constexpr int kBandwidthPasses = 3;
 
 struct BenchOptions {
   std::vector<std::string> models;
@@ -59,6 +59,23 @@ double bytes_per_token(const Model& m) {
   if (m.file().find_tensor("output.weight") != nullptr && emb)
     n -= double(emb.rows() - 1) * double(emb.row_bytes());
   return n;
+}
+
+// The memory one decode step streams: every matrix as the kernels read it (its packed copy,
+// else the file's bytes); the norms are noise beside them.
+std::vector<MemorySpan> decode_spans(const Model& m) {
+  std::vector<MemorySpan> spans;
+  auto add = [&](const TensorRef& t) {
+    if (!t) return;
+    if (t.packed)
+      spans.push_back({t.packed->group(0), t.packed->bytes()});
+    else
+      spans.push_back({t.data, size_t(t.rows()) * t.row_bytes()});
+  };
+  for (const LayerWeights& l : m.weights().layers)
+    for (const TensorRef* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) add(*t);
+  add(m.weights().output);
+  return spans;
 }
 
 std::string upper(std::string s) {
@@ -148,6 +165,12 @@ void bench_threads(const LoadedModel& lm, int threads, const BenchOptions& o, Ll
   fo.n_batch = n_batch;
   fo.n_threads = threads;
   std::unique_ptr<Session> session = need(Session::create(lm, fo));
+  // The bandwidth bound is measured beside every counted tg rep of either engine (the host's
+  // bandwidth moves by tens of percent within minutes), by reading the weights themselves.
+  ThreadPool probe_pool(threads);
+  const std::vector<MemorySpan> spans = decode_spans(*lm.model);
+  std::vector<double> gbps;
+  auto probe = [&] { gbps.push_back(measure_span_read_gbps(probe_pool, spans)); };
   if (peer)
     need(peer->call(
         {{"op", "context"}, {"threads", threads}, {"n_ctx", fo.n_ctx}, {"n_batch", n_batch}}));
@@ -161,20 +184,25 @@ void bench_threads(const LoadedModel& lm, int threads, const BenchOptions& o, Ll
       if (count) silica.pp.tokens_per_s.push_back(tps), silica.pp.ttft_ms += ttft;
     }
     if (o.n_gen > 0) {
+      if (count) probe();
       const double tps = silica_tg(*session, prompt[0], o.n_gen);
       if (count) silica.tg.tokens_per_s.push_back(tps);
     }
     if (peer && o.n_prompt > 0) llama_pp(*peer, prompt, llama, count);
-    if (peer && o.n_gen > 0) llama_tg(*peer, prompt[0], o.n_gen, llama, count);
+    if (peer && o.n_gen > 0) {
+      if (count) probe();
+      llama_tg(*peer, prompt[0], o.n_gen, llama, count);
+    }
   }
   fmt::print(stderr, "\n");
+  silica.tg.bandwidth_gbps = llama.tg.bandwidth_gbps = mean_of(gbps);
   silica.pp.ttft_ms /= o.reps;
   llama.pp.ttft_ms /= o.reps;
 }
 
 void bench_model(const std::string& path, const BenchOptions& o,
-                 const std::vector<std::pair<int, double>>& bandwidth,
-                 const LlamaCppPaths* peer_paths, std::vector<BenchRow>& out) {
+                 const std::vector<int>& thread_counts, const LlamaCppPaths* peer_paths,
+                 std::vector<BenchRow>& out) {
   LoadedModel lm = need(load_model_with_tokenizer(path));
   const double load_ms = double(lm.load_ns) / 1e6;
   std::unique_ptr<LlamaCppRunner> peer;
@@ -184,12 +212,11 @@ void bench_model(const std::string& path, const BenchOptions& o,
     llama_load_ms = need(peer->call({{"op", "load"}, {"model", path}})).at("load_ms").get<double>();
   }
   std::vector<BenchRow> silica_rows, llama_rows;
-  for (const auto& [threads, gbps] : bandwidth) {
+  for (int threads : thread_counts) {
     RowSet s = make_rows("silica", path, *lm.model, threads, o);
     RowSet l = make_rows("llama.cpp", path, *lm.model, threads, o);
     bench_threads(lm, threads, o, peer.get(), s, l);
     for (RowSet* rs : {&s, &l}) {
-      rs->tg.bandwidth_gbps = gbps;
       if (o.n_prompt > 0) (rs == &s ? silica_rows : llama_rows).push_back(rs->pp);
       if (o.n_gen > 0) (rs == &s ? silica_rows : llama_rows).push_back(rs->tg);
     }
@@ -249,19 +276,10 @@ void bench(BenchOptions o, bool json_given) {
   std::unique_ptr<LlamaCppPaths> peer;
   if (o.vs_llamacpp) peer = std::make_unique<LlamaCppPaths>(need(find_llamacpp_peer()));
 
-  // Bandwidth first, before any model is mapped: its buffer must not count in a model's peak RSS.
-  std::vector<std::pair<int, double>> bandwidth;  // (threads, GB/s)
-  const size_t bw_bytes = bandwidth_buffer_bytes();
-  for (int t : o.threads) {
-    ThreadPool pool(t);
-    bandwidth.emplace_back(t, mean_of(measure_read_bandwidth(pool, bw_bytes, kBandwidthPasses)));
-    fmt::print(stderr, "read bandwidth, {} thread(s), {} MiB buffer: {:.1f} GB/s\n", t,
-               bw_bytes >> 20, bandwidth.back().second);
-  }
   std::vector<BenchRow> rows;
   for (const auto& m : o.models) {
     reset_peak_rss();  // where it works (Linux), each model's peak is its own
-    bench_model(m, o, bandwidth, peer.get(), rows);
+    bench_model(m, o, o.threads, peer.get(), rows);
   }
   const nlohmann::json j = bench_json(rows);
   const bool json_to_stdout = json_given && (o.json_path.empty() || o.json_path == "-");
