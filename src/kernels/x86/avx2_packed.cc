@@ -327,7 +327,13 @@ void micro_q6_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
   zero_acc(acc);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* sb = g + b * kPackQ6_KBytes;
-    if (h == 0) prefetch_lines(sb, kPackQ6_KBytes, kPackQ6_KBytes);  // the next super-block
+    // In a decode, half 0 streams the group from DRAM and half 1 finds it in cache, so half 1
+    // fetches the next group's lines meanwhile (else DRAM idles through half 1: packed_stream/q6_K
+    // one core 6.8 -> 9.0 GB/s, median of 9, interleaved).
+    if (h == 0)
+      prefetch_lines(sb, kPackQ6_KBytes, kPackQ6_KBytes);  // the next super-block
+    else if (T <= 2)
+      prefetch_lines(sb, kPackQ6_KBytes, size_t(nb) * kPackQ6_KBytes);  // the next group's
     __m256i isc[T];
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) isc[t] = _mm256_setzero_si256();
