@@ -77,6 +77,18 @@ inline void prefetch_lines(const uint8_t* p, size_t bytes, size_t ahead) {
     _mm_prefetch(reinterpret_cast<const char*>(p + ahead + line), _MM_HINT_T0);
 }
 
+// Step i of kSteps of prefetching the kBytes at p: a line or two per step, so that a decode's
+// prefetches are spread through the work. Issued all at once, they fill the core's miss buffers
+// and the instructions behind them wait in the reorder buffer, so DRAM and the arithmetic take
+// turns (Q4_K decode tile: packed_stream one core 8.4 -> 12.1 GB/s, two cores 15.0 -> 17.5;
+// median of 9-12, interleaved; further ahead than one super-block was no better).
+template <size_t kBytes, int kSteps>
+[[gnu::always_inline]] inline void spread_prefetch(const uint8_t* p, int i) {
+  constexpr int kLines = int(kBytes / 64);
+  for (int line = kLines * i / kSteps; line < kLines * (i + 1) / kSteps; ++line)
+    _mm_prefetch(reinterpret_cast<const char*>(p + 64 * line), _MM_HINT_T0);
+}
+
 // Rows [8h, 8h + 8) of y from the lanes of v; rows: the group's rows (< 16 in a last group).
 inline void store_half(__m256 v, float* y, int h, int64_t rows) {
   const int64_t n = std::min<int64_t>(kHalfRows, rows - kHalfRows * h);
@@ -213,34 +225,63 @@ void micro_q4_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
   const __m256i low = _mm256_set1_epi8(0x0f);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* sb = g + b * kPackQ4_KBytes;
-    if (h0 == 0) prefetch_lines(sb, kPackQ4_KBytes, kPackQ4_KBytes);  // the next super-block
+    // The next super-block: at once in a prefill; in a decode a line or two per step below.
+    if (T > 2 && h0 == 0) prefetch_lines(sb, kPackQ4_KBytes, kPackQ4_KBytes);
+    // Sub-blocks 2k and 2k + 1 are the low and high nibbles of the same stored pieces: each
+    // piece is loaded once for both, and each activation broadcast serves every half (was a
+    // sub-block a step, with a branch on the nibble: packed_matmul1/q4_K 8192x2048 one core
+    // 634 -> 523 us, packed_matmul8 2287 -> 2160, median of 15, interleaved).
+    __m256i isc[kH][T];
+    SILICA_UNROLL
+    for (int hh = 0; hh < kH; ++hh) {
+      SILICA_UNROLL
+      for (int t = 0; t < T; ++t) isc[hh][t] = _mm256_setzero_si256();
+    }
+    for (int k = 0; k < 4; ++k) {
+      // 8 pieces of 2 * 15 * 128 per sub-block: at most 30720, no saturation.
+      __m256i s_lo[kH][T], s_hi[kH][T];
+      SILICA_UNROLL
+      for (int hh = 0; hh < kH; ++hh) {
+        SILICA_UNROLL
+        for (int t = 0; t < T; ++t) s_lo[hh][t] = s_hi[hh][t] = _mm256_setzero_si256();
+      }
+      SILICA_UNROLL
+      for (int c = 0; c < 8; ++c) {
+        if constexpr (T <= 2) spread_prefetch<kPackQ4_KBytes, 32>(sb + kPackQ4_KBytes, 8 * k + c);
+        __m256i a_lo[T], a_hi[T];
+        SILICA_UNROLL
+        for (int t = 0; t < T; ++t) {
+          a_lo[t] = bcast4(ab[t][b].qs + 64 * k + 4 * c);
+          a_hi[t] = bcast4(ab[t][b].qs + 64 * k + 32 + 4 * c);
+        }
+        SILICA_UNROLL
+        for (int hh = 0; hh < kH; ++hh) {
+          const __m256i p = load(sb + k * 512 + 64 * c + 32 * (h0 + hh));
+          const __m256i w_lo = _mm256_and_si256(p, low);
+          const __m256i w_hi = _mm256_and_si256(_mm256_srli_epi16(p, 4), low);
+          SILICA_UNROLL
+          for (int t = 0; t < T; ++t) {
+            s_lo[hh][t] = _mm256_add_epi16(s_lo[hh][t], _mm256_maddubs_epi16(w_lo, a_lo[t]));
+            s_hi[hh][t] = _mm256_add_epi16(s_hi[hh][t], _mm256_maddubs_epi16(w_hi, a_hi[t]));
+            keep_in_register<T>(s_lo[hh][t]);
+            keep_in_register<T>(s_hi[hh][t]);
+          }
+        }
+      }
+      SILICA_UNROLL
+      for (int hh = 0; hh < kH; ++hh) {
+        const uint8_t* scales = sb + kQ4KScales + 2 * k * kPackRows + kHalfRows * (h0 + hh);
+        const __m256i sc_lo = u8_scale_pairs(scales), sc_hi = u8_scale_pairs(scales + kPackRows);
+        SILICA_UNROLL
+        for (int t = 0; t < T; ++t)
+          isc[hh][t] =
+              _mm256_add_epi32(isc[hh][t], _mm256_add_epi32(_mm256_madd_epi16(s_lo[hh][t], sc_lo),
+                                                            _mm256_madd_epi16(s_hi[hh][t], sc_hi)));
+      }
+    }
     SILICA_UNROLL
     for (int hh = 0; hh < kH; ++hh) {
       const int h = h0 + hh;
-      __m256i isc[T];
-      SILICA_UNROLL
-      for (int t = 0; t < T; ++t) isc[t] = _mm256_setzero_si256();
-      for (int sub = 0; sub < 8; ++sub) {
-        const uint8_t* pieces = sb + (sub / 2) * 512 + 32 * h;
-        // 8 pieces of 2 * 15 * 128: at most 30720, no saturation.
-        __m256i s[T];
-        SILICA_UNROLL
-        for (int t = 0; t < T; ++t) s[t] = _mm256_setzero_si256();
-        SILICA_UNROLL
-        for (int c = 0; c < 8; ++c) {
-          const __m256i p = load(pieces + 64 * c);
-          const __m256i w = _mm256_and_si256(sub % 2 ? _mm256_srli_epi16(p, 4) : p, low);
-          SILICA_UNROLL
-          for (int t = 0; t < T; ++t) {
-            s[t] = _mm256_add_epi16(
-                s[t], _mm256_maddubs_epi16(w, bcast4(ab[t][b].qs + 32 * sub + 4 * c)));
-            keep_in_register<T>(s[t]);
-          }
-        }
-        const __m256i sc = u8_scale_pairs(sb + kQ4KScales + sub * kPackRows + kHalfRows * h);
-        SILICA_UNROLL
-        for (int t = 0; t < T; ++t) isc[t] = _mm256_add_epi32(isc[t], _mm256_madd_epi16(s[t], sc));
-      }
       const __m256 dw = load_f16x8(sb + kQ4KD + 2 * kHalfRows * h);
       const __m256 dm = load_f16x8(sb + kQ4KDmin + 2 * kHalfRows * h);
       __m256i mins[4];  // (m, m') of sub-blocks (2k, 2k+1) as int16 pairs
@@ -258,7 +299,8 @@ void micro_q4_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
           imin = _mm256_add_epi32(imin, _mm256_madd_epi16(mins[k], _mm256_set1_epi32(pair)));
         }
         const __m256 da = _mm256_set1_ps(ab[t][b].d);
-        __m256 r = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isc[t]), _mm256_mul_ps(dw, da), acc[hh][t]);
+        __m256 r =
+            _mm256_fmadd_ps(_mm256_cvtepi32_ps(isc[hh][t]), _mm256_mul_ps(dw, da), acc[hh][t]);
         acc[hh][t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(imin), _mm256_mul_ps(dm, da), r);
       }
     }
@@ -290,7 +332,7 @@ inline __m256i dup_pair_half(__m256i pairs, int odd) {
 // of half h: two pieces' int16 sums at a time (at most 2 * 2 * 63 * 128 = 32256).
 template <int T, int kQuarter>
 [[gnu::always_inline]] inline void q6_K_quarter(const uint8_t* sb, int h, const BlockQ8_K* (&ab)[T],
-                                                int64_t b, __m256i (&isc)[T]) {
+                                                int64_t b, __m256i (&isc)[T], const uint8_t* pf) {
   for (int k = 2 * kQuarter; k < 2 * kQuarter + 2; ++k) {  // sub-blocks 2k and 2k + 1
     const __m256i pairs = _mm256_cvtepi8_epi16(
         _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + kQ6KScales + 32 * k + 16 * h)));
@@ -300,6 +342,7 @@ template <int T, int kQuarter>
       const __m256i sc = dup_pair_half(pairs, odd);
       SILICA_UNROLL
       for (int c = 0; c < 4; c += 2) {
+        spread_prefetch<kPackQ6_KBytes, 32>(pf, 2 * sub + c / 2);
         const __m256i w0 = q6_K_piece<kQuarter>(sb, 4 * sub + c, h);
         const __m256i w1 = q6_K_piece<kQuarter>(sb, 4 * sub + c + 1, h);
         SILICA_UNROLL
@@ -329,18 +372,15 @@ void micro_q6_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
     const uint8_t* sb = g + b * kPackQ6_KBytes;
     // In a decode, half 0 streams the group from DRAM and half 1 finds it in cache, so half 1
     // fetches the next group's lines meanwhile (else DRAM idles through half 1: packed_stream/q6_K
-    // one core 6.8 -> 9.0 GB/s, median of 9, interleaved).
-    if (h == 0)
-      prefetch_lines(sb, kPackQ6_KBytes, kPackQ6_KBytes);  // the next super-block
-    else if (T <= 2)
-      prefetch_lines(sb, kPackQ6_KBytes, size_t(nb) * kPackQ6_KBytes);  // the next group's
+    // one core 6.8 -> 9.0 GB/s, median of 9, interleaved), spread over the steps of the half.
+    const uint8_t* pf = sb + (h == 1 && T <= 2 ? size_t(nb) : 1) * kPackQ6_KBytes;
     __m256i isc[T];
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) isc[t] = _mm256_setzero_si256();
-    q6_K_quarter<T, 0>(sb, h, ab, b, isc);
-    q6_K_quarter<T, 1>(sb, h, ab, b, isc);
-    q6_K_quarter<T, 2>(sb, h, ab, b, isc);
-    q6_K_quarter<T, 3>(sb, h, ab, b, isc);
+    q6_K_quarter<T, 0>(sb, h, ab, b, isc, pf);
+    q6_K_quarter<T, 1>(sb, h, ab, b, isc, pf);
+    q6_K_quarter<T, 2>(sb, h, ab, b, isc, pf);
+    q6_K_quarter<T, 3>(sb, h, ab, b, isc, pf);
     __m256i pairs[8];
     SILICA_UNROLL
     for (int k = 0; k < 8; ++k)
