@@ -328,30 +328,44 @@ inline __m256i dup_pair_half(__m256i pairs, int odd) {
   return _mm256_shuffle_epi8(pairs, odd ? _mm256_add_epi8(even, _mm256_set1_epi8(2)) : even);
 }
 
-// isc[t] += sc_s * dot_s for the 4 sub-blocks of 16 of quarter kQuarter (pieces 16 kQuarter..+15)
-// of half h: two pieces' int16 sums at a time (at most 2 * 2 * 63 * 128 = 32256).
-template <int T, int kQuarter>
-[[gnu::always_inline]] inline void q6_K_quarter(const uint8_t* sb, int h, const BlockQ8_K* (&ab)[T],
-                                                int64_t b, __m256i (&isc)[T], const uint8_t* pf) {
+// isc[hh][t] += sc_s * dot_s for the 4 sub-blocks of 16 of quarter kQuarter (pieces
+// 16 kQuarter..+15) of halves h0..h0 + kH - 1: two pieces' int16 sums at a time (at most
+// 2 * 2 * 63 * 128 = 32256); each activation broadcast serves every half.
+template <int T, int kH, int kQuarter>
+[[gnu::always_inline]] inline void q6_K_quarter(const uint8_t* sb, int h0,
+                                                const BlockQ8_K* (&ab)[T], int64_t b,
+                                                __m256i (&isc)[kH][T], const uint8_t* pf) {
   for (int k = 2 * kQuarter; k < 2 * kQuarter + 2; ++k) {  // sub-blocks 2k and 2k + 1
-    const __m256i pairs = _mm256_cvtepi8_epi16(
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + kQ6KScales + 32 * k + 16 * h)));
+    __m256i pairs[kH];
+    SILICA_UNROLL
+    for (int hh = 0; hh < kH; ++hh)
+      pairs[hh] = _mm256_cvtepi8_epi16(_mm_loadu_si128(
+          reinterpret_cast<const __m128i*>(sb + kQ6KScales + 32 * k + 16 * (h0 + hh))));
     SILICA_UNROLL
     for (int odd = 0; odd < 2; ++odd) {
       const int sub = 2 * k + odd;
-      const __m256i sc = dup_pair_half(pairs, odd);
       SILICA_UNROLL
       for (int c = 0; c < 4; c += 2) {
         spread_prefetch<kPackQ6_KBytes, 32>(pf, 2 * sub + c / 2);
-        const __m256i w0 = q6_K_piece<kQuarter>(sb, 4 * sub + c, h);
-        const __m256i w1 = q6_K_piece<kQuarter>(sb, 4 * sub + c + 1, h);
+        __m256i a0[T], a1[T];
         SILICA_UNROLL
         for (int t = 0; t < T; ++t) {
           const int8_t* aq = ab[t][b].qs + 16 * sub + 4 * c;
-          const __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(w0, bcast4(aq)),
-                                             _mm256_maddubs_epi16(w1, bcast4(aq + 4)));
-          isc[t] = _mm256_add_epi32(isc[t], _mm256_madd_epi16(s, sc));
-          keep_in_register<T>(isc[t]);
+          a0[t] = bcast4(aq);
+          a1[t] = bcast4(aq + 4);
+        }
+        SILICA_UNROLL
+        for (int hh = 0; hh < kH; ++hh) {
+          const __m256i sc = dup_pair_half(pairs[hh], odd);
+          const __m256i w0 = q6_K_piece<kQuarter>(sb, 4 * sub + c, h0 + hh);
+          const __m256i w1 = q6_K_piece<kQuarter>(sb, 4 * sub + c + 1, h0 + hh);
+          SILICA_UNROLL
+          for (int t = 0; t < T; ++t) {
+            const __m256i s =
+                _mm256_add_epi16(_mm256_maddubs_epi16(w0, a0[t]), _mm256_maddubs_epi16(w1, a1[t]));
+            isc[hh][t] = _mm256_add_epi32(isc[hh][t], _mm256_madd_epi16(s, sc));
+            keep_in_register<T>(isc[hh][t]);
+          }
         }
       }
     }
@@ -360,48 +374,56 @@ template <int T, int kQuarter>
 
 // ---- Q6_K: values 0..63; per sub-block of 16 the int16 sums times the int8 scale by vpmaddwd
 // (q6_K_quarter); the -32 offset as -32 * sum(sc * bsum); one FMA per super-block and token.
-// One 8-row half h a call (see q6_K_table).
-template <int T>
+// kH halves from half h0 a call (see q6_K_table).
+template <int T, int kH>
 void micro_q6_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, int64_t ys,
-                int64_t rows, int h) {
+                int64_t rows, int h0) {
   const BlockQ8_K* ab[T];
   act_rows(a, as, ab);
-  __m256 acc[1][T];
+  __m256 acc[kH][T];
   zero_acc(acc);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* sb = g + b * kPackQ6_KBytes;
-    // In a decode, half 0 streams the group from DRAM and half 1 finds it in cache, so half 1
-    // fetches the next group's lines meanwhile (else DRAM idles through half 1: packed_stream/q6_K
-    // one core 6.8 -> 9.0 GB/s, median of 9, interleaved), spread over the steps of the half.
-    const uint8_t* pf = sb + (h == 1 && T <= 2 ? size_t(nb) : 1) * kPackQ6_KBytes;
-    __m256i isc[T];
+    // The next super-block, a line or two per step. With one half a call, a decode's half 0
+    // streams the group from DRAM and half 1 finds it in cache, so half 1 fetches the next
+    // group's lines meanwhile (else DRAM idles through half 1: packed_stream/q6_K one core
+    // 6.8 -> 9.0 GB/s, median of 9, interleaved).
+    const uint8_t* pf = sb + (kH == 1 && h0 == 1 && T <= 2 ? size_t(nb) : 1) * kPackQ6_KBytes;
+    __m256i isc[kH][T];
     SILICA_UNROLL
-    for (int t = 0; t < T; ++t) isc[t] = _mm256_setzero_si256();
-    q6_K_quarter<T, 0>(sb, h, ab, b, isc, pf);
-    q6_K_quarter<T, 1>(sb, h, ab, b, isc, pf);
-    q6_K_quarter<T, 2>(sb, h, ab, b, isc, pf);
-    q6_K_quarter<T, 3>(sb, h, ab, b, isc, pf);
-    __m256i pairs[8];
-    SILICA_UNROLL
-    for (int k = 0; k < 8; ++k)
-      pairs[k] = _mm256_cvtepi8_epi16(
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + kQ6KScales + 32 * k + 16 * h)));
-    const __m256 dw = load_f16x8(sb + kQ6KD + 2 * kHalfRows * h);
-    SILICA_UNROLL
-    for (int t = 0; t < T; ++t) {
-      __m256i ioff = _mm256_setzero_si256();
+    for (int hh = 0; hh < kH; ++hh) {
       SILICA_UNROLL
-      for (int k = 0; k < 8; ++k) {
-        int32_t bs;
-        std::memcpy(&bs, ab[t][b].bsums + 2 * k, 4);
-        ioff = _mm256_add_epi32(ioff, _mm256_madd_epi16(pairs[k], _mm256_set1_epi32(bs)));
+      for (int t = 0; t < T; ++t) isc[hh][t] = _mm256_setzero_si256();
+    }
+    q6_K_quarter<T, kH, 0>(sb, h0, ab, b, isc, pf);
+    q6_K_quarter<T, kH, 1>(sb, h0, ab, b, isc, pf);
+    q6_K_quarter<T, kH, 2>(sb, h0, ab, b, isc, pf);
+    q6_K_quarter<T, kH, 3>(sb, h0, ab, b, isc, pf);
+    SILICA_UNROLL
+    for (int hh = 0; hh < kH; ++hh) {
+      const int h = h0 + hh;
+      __m256i pairs[8];
+      SILICA_UNROLL
+      for (int k = 0; k < 8; ++k)
+        pairs[k] = _mm256_cvtepi8_epi16(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + kQ6KScales + 32 * k + 16 * h)));
+      const __m256 dw = load_f16x8(sb + kQ6KD + 2 * kHalfRows * h);
+      SILICA_UNROLL
+      for (int t = 0; t < T; ++t) {
+        __m256i ioff = _mm256_setzero_si256();
+        SILICA_UNROLL
+        for (int k = 0; k < 8; ++k) {
+          int32_t bs;
+          std::memcpy(&bs, ab[t][b].bsums + 2 * k, 4);
+          ioff = _mm256_add_epi32(ioff, _mm256_madd_epi16(pairs[k], _mm256_set1_epi32(bs)));
+        }
+        const __m256i total = _mm256_sub_epi32(isc[hh][t], _mm256_slli_epi32(ioff, 5));
+        acc[hh][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total),
+                                     _mm256_mul_ps(dw, _mm256_set1_ps(ab[t][b].d)), acc[hh][t]);
       }
-      const __m256i total = _mm256_sub_epi32(isc[t], _mm256_slli_epi32(ioff, 5));
-      acc[0][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total),
-                                  _mm256_mul_ps(dw, _mm256_set1_ps(ab[t][b].d)), acc[0][t]);
     }
   }
-  store_acc(acc, y, ys, h, rows);
+  store_acc(acc, y, ys, h0, rows);
 }
 
 // ---- Driving: a whole group from a microkernel over kH halves at a time.
@@ -430,12 +452,14 @@ template <int... Ts>
 constexpr std::array<MicroFn, sizeof...(Ts)> q4_K_table(std::integer_sequence<int, Ts...>) {
   return {&whole_group<&micro_q4_K<Ts + 1, halves_for(Ts + 1)>, halves_for(Ts + 1)>...};
 }
-// Q6_K takes one half a call even for one token: with both, GCC keeps the 64 activation
-// broadcasts of a super-block for the second half and spills them (one token: 909 -> 805 us for
-// 8192x2048, median of 15, interleaved).
+// Q6_K takes both halves a call for one token only (each broadcast serves both halves, each
+// super-block streams once); from two tokens on, the accumulators of both halves would spill.
+constexpr int q6_K_halves(int tokens) {
+  return tokens == 1 ? 2 : 1;
+}
 template <int... Ts>
 constexpr std::array<MicroFn, sizeof...(Ts)> q6_K_table(std::integer_sequence<int, Ts...>) {
-  return {&whole_group<&micro_q6_K<Ts + 1>, 1>...};
+  return {&whole_group<&micro_q6_K<Ts + 1, q6_K_halves(Ts + 1)>, q6_K_halves(Ts + 1)>...};
 }
 // Tokens outer, groups inner: max_t tokens' activations stay in L1 while the tile's groups
 // stream from L2. fns[t - 1] is the microkernel for t tokens; nb blocks per row.
