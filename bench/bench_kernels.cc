@@ -154,7 +154,7 @@ void register_all() {
   }
   for (DType t : kTypes) {
     if (!packed_kernels(t)) continue;
-    for (int64_t n_tok : {int64_t(1), int64_t(8), kPromptTokens}) {
+    for (int64_t n_tok : {int64_t(1), int64_t(2), int64_t(8), kPromptTokens}) {
       const std::string name =
           "packed_matmul" + std::to_string(n_tok) + "/" + dtype_name(t) + "/8192x2048";
       benchmark::RegisterBenchmark(
