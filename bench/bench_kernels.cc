@@ -43,7 +43,6 @@ std::vector<uint8_t> make_weights(DType t, int64_t n_out, int64_t n_in) {
   std::vector<uint8_t> w(dtype_row_size(t, n_in) * n_out);
   const FromFloatFn from = type_kernels(t).from_float;
   const size_t row_bytes = dtype_row_size(t, n_in);
-  std::mt19937 rng(2);
   if (from) {
     // Every row is the same row quantized once (the K-quant searches took minutes per process).
     const auto row = random_floats(n_in, 1);
@@ -51,6 +50,7 @@ std::vector<uint8_t> make_weights(DType t, int64_t n_out, int64_t n_in) {
     for (int64_t o = 1; o < n_out; ++o)
       std::copy_n(w.data(), row_bytes, w.data() + size_t(o) * row_bytes);
   } else {
+    std::mt19937 rng(2);
     for (auto& byte : w) byte = uint8_t(rng());
   }
   return w;

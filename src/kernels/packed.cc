@@ -255,25 +255,23 @@ size_t group_bytes_q6_K(int64_t n) {
 
 void pack_group_q6_K(const void* w, size_t w_stride, int64_t n_rows, int64_t n, void* out) {
   const int64_t nb = n / 256;
-  if (n_rows < kPackRows) std::memset(out, 0, group_bytes_q6_K(n));  // padding rows
+  if (n_rows < kPackRows) {
+    std::memset(out, 0, group_bytes_q6_K(n));  // padding rows
+  } else {
+    for (int64_t b = 0; b < nb; ++b) {  // each super-block's alignment tail after its scales
+      uint8_t* tail = static_cast<uint8_t*>(out) + b * kPackQ6_KBytes + kQ6KD + 2 * kPackRows;
+      std::memset(tail, 0, kPackQ6_KBytes - kQ6KD - 2 * kPackRows);
+    }
+  }
   for (int64_t l = 0; l < n_rows; ++l) {
     const auto* row =
         reinterpret_cast<const BlockQ6_K*>(static_cast<const uint8_t*>(w) + l * w_stride);
     for (int64_t b = 0; b < nb; ++b) {
       uint8_t* sb = static_cast<uint8_t*>(out) + b * kPackQ6_KBytes;
-      // The block's 256 values (q + 32, 0..63) in order, then whole 4-byte words of the
-      // layout: element by element through q6k_get, the repacking had been half of a Q4_K_M
-      // model's load.
+      // The block's values in order, then whole 4-byte words of the layout (element by element
+      // through q6k_get, the repacking had been half of a Q4_K_M model's load).
       uint8_t u[256];
-      for (int h = 0; h < 2; ++h)
-        for (int i = 0; i < 32; ++i) {
-          const uint8_t ql0 = row[b].ql[64 * h + i], ql1 = row[b].ql[64 * h + 32 + i];
-          const uint8_t qh = row[b].qh[32 * h + i];
-          u[128 * h + i] = uint8_t((ql0 & 0x0f) | ((qh & 3) << 4));
-          u[128 * h + 32 + i] = uint8_t((ql1 & 0x0f) | (((qh >> 2) & 3) << 4));
-          u[128 * h + 64 + i] = uint8_t((ql0 >> 4) | (((qh >> 4) & 3) << 4));
-          u[128 * h + 96 + i] = uint8_t((ql1 >> 4) | (((qh >> 6) & 3) << 4));
-        }
+      ref::q6k_get_all_biased(row[b], u);
       // Piece j's low nibbles with piece j + 32's as high nibbles; piece j's high bits with those
       // of pieces j + 16, j + 32, j + 48 at bits 2, 4, 6.
       for (int j = 0; j < 32; ++j) {
@@ -294,8 +292,6 @@ void pack_group_q6_K(const void* w, size_t w_stride, int64_t n_rows, int64_t n, 
       for (int sub = 0; sub < 16; ++sub)
         sb[kQ6KScales + (sub / 2) * 32 + 2 * l + sub % 2] = uint8_t(row[b].scales[sub]);
       reinterpret_cast<uint16_t*>(sb + kQ6KD)[l] = row[b].d;
-      if (l == 0)  // the super-block's alignment tail after the 16 scales
-        std::memset(sb + kQ6KD + 2 * kPackRows, 0, kPackQ6_KBytes - kQ6KD - 2 * kPackRows);
     }
   }
 }
