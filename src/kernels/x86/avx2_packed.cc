@@ -107,12 +107,13 @@ template <class B, int T>
   SILICA_UNROLL
   for (int t = 0; t < T; ++t) ab[t] = reinterpret_cast<const B*>(a + t * as);
 }
-template <int kH, int T>
-[[gnu::always_inline]] inline void zero_acc(__m256 (&acc)[kH][T]) {
+// Zeroes per half and token: float accumulators or int sums (V{} is the all-zero register).
+template <class V, int kH, int T>
+[[gnu::always_inline]] inline void zero_acc(V (&acc)[kH][T]) {
   SILICA_UNROLL
   for (int hh = 0; hh < kH; ++hh) {
     SILICA_UNROLL
-    for (int t = 0; t < T; ++t) acc[hh][t] = _mm256_setzero_ps();
+    for (int t = 0; t < T; ++t) acc[hh][t] = V{};
   }
 }
 template <int kH, int T>
@@ -232,19 +233,12 @@ void micro_q4_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
     // sub-block a step, with a branch on the nibble: packed_matmul1/q4_K 8192x2048 one core
     // 634 -> 523 us, packed_matmul8 2287 -> 2160, median of 15, interleaved).
     __m256i isc[kH][T];
-    SILICA_UNROLL
-    for (int hh = 0; hh < kH; ++hh) {
-      SILICA_UNROLL
-      for (int t = 0; t < T; ++t) isc[hh][t] = _mm256_setzero_si256();
-    }
+    zero_acc(isc);
     for (int k = 0; k < 4; ++k) {
       // 8 pieces of 2 * 15 * 128 per sub-block: at most 30720, no saturation.
       __m256i s_lo[kH][T], s_hi[kH][T];
-      SILICA_UNROLL
-      for (int hh = 0; hh < kH; ++hh) {
-        SILICA_UNROLL
-        for (int t = 0; t < T; ++t) s_lo[hh][t] = s_hi[hh][t] = _mm256_setzero_si256();
-      }
+      zero_acc(s_lo);
+      zero_acc(s_hi);
       SILICA_UNROLL
       for (int c = 0; c < 8; ++c) {
         if constexpr (T <= 2) spread_prefetch<kPackQ4_KBytes, 32>(sb + kPackQ4_KBytes, 8 * k + c);
@@ -390,11 +384,7 @@ void micro_q6_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
     // 6.8 -> 9.0 GB/s, median of 9, interleaved).
     const uint8_t* pf = sb + (kH == 1 && h0 == 1 && T <= 2 ? size_t(nb) : 1) * kPackQ6_KBytes;
     __m256i isc[kH][T];
-    SILICA_UNROLL
-    for (int hh = 0; hh < kH; ++hh) {
-      SILICA_UNROLL
-      for (int t = 0; t < T; ++t) isc[hh][t] = _mm256_setzero_si256();
-    }
+    zero_acc(isc);
     q6_K_quarter<T, kH, 0>(sb, h0, ab, b, isc, pf);
     q6_K_quarter<T, kH, 1>(sb, h0, ab, b, isc, pf);
     q6_K_quarter<T, kH, 2>(sb, h0, ab, b, isc, pf);
