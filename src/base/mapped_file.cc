@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 namespace silica {
 
@@ -67,6 +68,45 @@ void MappedFile::advise_willneed(size_t offset, size_t len) const {
   const size_t start = offset / page * page;
   const size_t end = std::min(size_, offset + len);
   madvise(const_cast<uint8_t*>(data_) + start, end - start, MADV_WILLNEED);
+}
+
+double MappedFile::resident_fraction() const {
+  if (!data_) return 1.0;
+  const size_t page = size_t(sysconf(_SC_PAGESIZE));
+  const size_t n = (size_ + page - 1) / page;
+#if defined(__APPLE__)
+  std::vector<char> in(n);  // one byte per page; macOS declares it char, Linux unsigned char
+#else
+  std::vector<unsigned char> in(n);
+#endif
+  if (mincore(const_cast<uint8_t*>(data_), size_, in.data()) != 0) return 1.0;
+  size_t resident = 0;
+  for (auto v : in) resident += (v & 1);
+  return double(resident) / double(n);
+}
+
+Expected<double> evict_from_page_cache(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return make_error("cannot open '{}': {}", path, std::strerror(errno));
+  struct stat st;
+  int err = fstat(fd, &st) != 0 ? errno : 0;
+#if defined(__linux__)
+  // Drops the clean pages no process maps.
+  if (!err) err = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+#else
+  // macOS has no posix_fadvise; invalidating a shared mapping drops the file's cached pages.
+  if (!err && st.st_size > 0) {
+    void* p = mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) err = errno;
+    if (!err && msync(p, size_t(st.st_size), MS_INVALIDATE) != 0) err = errno;
+    if (p != MAP_FAILED) munmap(p, size_t(st.st_size));
+  }
+#endif
+  ::close(fd);
+  if (err) return make_error("cannot evict '{}' from the page cache: {}", path, std::strerror(err));
+  auto m = MappedFile::open(path);
+  if (!m) return m.error();
+  return m->size() == 0 ? 0.0 : m->resident_fraction();
 }
 
 void release_pages(const void* p, size_t len) {

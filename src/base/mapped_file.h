@@ -28,6 +28,9 @@ class MappedFile {
   // Hints the OS that the range [offset, offset+len) will be read soon (page-cache warmup).
   void advise_willneed(size_t offset, size_t len) const;
 
+  // The fraction of the file's pages in memory now (the page cache), 0..1; 1 for an empty file.
+  double resident_fraction() const;
+
  private:
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
@@ -38,5 +41,10 @@ class MappedFile {
 // read soon: they leave this process's resident memory (the page cache may keep them, and a
 // later read faults them back in from the file).
 void release_pages(const void* p, size_t len);
+
+// Asks the OS to drop the file's clean pages from the page cache, so that the next read comes
+// from the disk (a cold load). Returns the fraction of its pages still in memory afterwards:
+// pages another process maps, or a file system that keeps files in memory (tmpfs), stay.
+Expected<double> evict_from_page_cache(const std::string& path);
 
 }  // namespace silica

@@ -48,7 +48,19 @@ std::string ms_pair(double silica, const BenchRow* llama, double BenchRow::*fiel
   return s;
 }
 
-// "load 120 ms (llama.cpp 340 ms); TTFT pp512 ...; peak RSS ...; bandwidth ..." for one
+// "load 120 ms, cold 900 ms (llama.cpp 340 ms, cold 1100 ms)": cold where it was measured.
+std::string load_text(const BenchRow& r, const BenchRow* llama) {
+  auto one = [](const BenchRow& x) {
+    std::string s = fmt::format("{:.0f} ms", x.load_ms);
+    if (std::isfinite(x.load_cold_ms)) s += fmt::format(", cold {:.0f} ms", x.load_cold_ms);
+    return s;
+  };
+  std::string s = "load " + one(r);
+  if (llama && std::isfinite(llama->load_ms)) s += " (llama.cpp " + one(*llama) + ")";
+  return s;
+}
+
+// "load ... (see load_text); TTFT pp512 ...; peak RSS ...; bandwidth ..." for one
 // (model, threads), from its silica rows.
 std::string figures_line(const std::vector<BenchRow>& rows, const BenchRow& first) {
   std::vector<std::string> parts;
@@ -56,7 +68,7 @@ std::string figures_line(const std::vector<BenchRow>& rows, const BenchRow& firs
     if (r.engine != kEngineSilica || r.model != first.model || r.threads != first.threads) continue;
     const BenchRow* l = peer_of(rows, r);
     if (parts.empty()) {
-      parts.push_back("load " + ms_pair(r.load_ms, l, &BenchRow::load_ms));
+      parts.push_back(load_text(r, l));
       std::string rss = "peak RSS " + human_size(double(r.peak_rss_bytes));
       if (l && l->peak_rss_bytes > 0)
         rss += fmt::format(" (llama.cpp {}, of which node before loading {})",
@@ -147,6 +159,7 @@ nlohmann::json bench_json(const std::vector<BenchRow>& rows) {
     };
     put("ttft_ms", r.ttft_ms);
     put("load_ms", r.load_ms);
+    put("load_cold_ms", r.load_cold_ms);
     if (r.peak_rss_bytes > 0) j["peak_rss_bytes"] = r.peak_rss_bytes;
     if (r.runtime_rss_bytes > 0) j["runtime_rss_bytes"] = r.runtime_rss_bytes;
     put("bandwidth_gbps", r.bandwidth_gbps);

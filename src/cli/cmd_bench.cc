@@ -1,7 +1,8 @@
 // `silica bench MODEL...`: prompt-processing and generation speed as llama-bench measures them
 // (pp: one prompt of N tokens in batches; tg: N tokens one at a time on an empty context), with
-// time to first token, load time, peak RSS and the memory-bandwidth bound, optionally side by
-// side with llama.cpp (node-llama-cpp) in the same run, reps interleaved.
+// time to first token, load time (cold and warm page cache), peak RSS and the memory-bandwidth
+// bound, optionally side by side with llama.cpp (node-llama-cpp) in the same run, reps
+// interleaved.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <fstream>
 #include <memory>
 
+#include "base/mapped_file.h"
 #include "base/thread_pool.h"
 #include "base/timer.h"
 #include "cli/bench_llamacpp.h"
@@ -32,6 +34,7 @@ struct BenchOptions {
   int reps = 3;
   int64_t batch = 512;
   bool vs_llamacpp = false;
+  bool no_cold = false;
   std::string json_path;  // "-": stdout
   std::string plot_path;
 };
@@ -200,17 +203,39 @@ void bench_threads(const LoadedModel& lm, int threads, const BenchOptions& o, Ll
   llama.pp.ttft_ms /= o.reps;
 }
 
+// Drops `path` from the page cache so that the next load reads the disk; false, with a warning,
+// where its pages stay in memory (another process maps it, tmpfs, an OS that does not let us).
+bool make_cold(const std::string& path) {
+  constexpr double kColdEnough = 0.05;  // of the file's pages still in memory
+  auto left = evict_from_page_cache(path);
+  if (left && *left <= kColdEnough) return true;
+  fmt::print(stderr, "warning: {}: cold load not measured ({})\n", path,
+             left ? fmt::format("{:.0f}% of the file stayed in the page cache: another process "
+                                "may map it, or it lives on tmpfs",
+                                *left * 100)
+                  : left.message());
+  return false;
+}
+
 void bench_model(const std::string& path, const BenchOptions& o,
                  const std::vector<int>& thread_counts, const LlamaCppPaths* peer_paths,
                  std::vector<BenchRow>& out) {
-  LoadedModel lm = need(load_model_with_tokenizer(path));
-  const double load_ms = double(lm.load_ns) / 1e6;
+  // Cold loads first, each engine from an emptied page cache; then the warm loads (the file
+  // just read) of the models that are measured.
+  double cold_ms = kNotMeasured, llama_cold_ms = kNotMeasured;
+  if (!o.no_cold && make_cold(path))
+    cold_ms = double(need(load_model_with_tokenizer(path)).load_ns) / 1e6;
   std::unique_ptr<LlamaCppRunner> peer;
-  double llama_load_ms = kNotMeasured;
+  auto llama_load = [&] {
+    return need(peer->call({{"op", "load"}, {"model", path}})).at("load_ms").get<double>();
+  };
   if (peer_paths) {
     peer = need(LlamaCppRunner::start(*peer_paths));
-    llama_load_ms = need(peer->call({{"op", "load"}, {"model", path}})).at("load_ms").get<double>();
+    if (!o.no_cold && make_cold(path)) llama_cold_ms = llama_load();
   }
+  LoadedModel lm = need(load_model_with_tokenizer(path));
+  const double load_ms = double(lm.load_ns) / 1e6;
+  const double llama_load_ms = peer ? llama_load() : kNotMeasured;
   std::vector<BenchRow> silica_rows, llama_rows;
   for (int threads : thread_counts) {
     RowSet s = make_rows("silica", path, *lm.model, threads, o);
@@ -224,9 +249,11 @@ void bench_model(const std::string& path, const BenchOptions& o,
   const int64_t silica_rss = peak_rss_bytes();
   const nlohmann::json llama_rss =
       peer ? need(peer->call({{"op", "rss"}})) : nlohmann::json::object();
-  for (auto& r : silica_rows) r.load_ms = load_ms, r.peak_rss_bytes = silica_rss;
+  for (auto& r : silica_rows)
+    r.load_ms = load_ms, r.load_cold_ms = cold_ms, r.peak_rss_bytes = silica_rss;
   for (auto& r : llama_rows) {
     r.load_ms = llama_load_ms;
+    r.load_cold_ms = llama_cold_ms;
     r.peak_rss_bytes = llama_rss.value("peak_rss_bytes", int64_t(0));
     r.runtime_rss_bytes = llama_rss.value("node_rss_bytes", int64_t(0));
   }
@@ -304,6 +331,9 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("-r,--reps", o->reps, "Measured repetitions after one warm-up round")
       ->capture_default_str();
   cmd->add_option("-b,--batch", o->batch, "Prompt tokens per forward step")->capture_default_str();
+  cmd->add_flag("--no-cold", o->no_cold,
+                "Skip the cold load (by default each engine first loads the model after the "
+                "file is dropped from the OS page cache, then again warm)");
   cmd->add_flag("--vs-llamacpp", o->vs_llamacpp,
                 "Also measure llama.cpp (node-llama-cpp), reps interleaved, with ratios");
   CLI::Option* json = cmd->add_option("--json", o->json_path,
