@@ -1,6 +1,7 @@
 // BPE merge loop (byte-level or UTF-8 symbols) and rank table construction.
 #include "tokenizer/bpe.h"
 
+#include <algorithm>
 #include <queue>
 
 #include "tokenizer/byte_level.h"
@@ -13,11 +14,7 @@ Expected<BpeModel> BpeModel::create(const Vocab& vocab, BpeOptions options) {
   BpeModel m;
   m.options_ = options;
   m.unk_ = vocab.unk;
-  m.text_to_id_.reserve(vocab.tokens.size());
-  // Later duplicates win, as in llama.cpp's text -> id map.
-  for (size_t i = 0; i < vocab.tokens.size(); ++i) {
-    m.text_to_id_[vocab.tokens[i]] = static_cast<int32_t>(i);
-  }
+  m.text_to_id_ = TokenIndex(vocab.tokens);  // later duplicates win, as in llama.cpp
   const bool byte_level = options.symbols == BpeSymbols::kByteLevel;
   for (int b = 0; b < 256; ++b) {
     const char c = static_cast<char>(b);
@@ -33,33 +30,52 @@ Expected<BpeModel> BpeModel::create(const Vocab& vocab, BpeOptions options) {
         "(tokenizer.ggml.merges missing or empty)",
         vocab.model);
   }
-  m.merges_.reserve(vocab.merges.size());
-  for (size_t r = 0; r < vocab.merges.size(); ++r) {
-    const std::string& s = vocab.merges[r];
-    // Split at the first space after the first character: a merge side is never empty.
-    const size_t sp = s.find(' ', 1);
-    if (sp == std::string::npos) {
-      return make_error("tokenizer: merge {} '{}' has no space separating its two sides", r, s);
+  // A chunk of merges at a time: the chunk's lookups (each side and the merged text) go to the
+  // index together, then the pairs' slots are fetched together; one by one, each lookup and
+  // insert waited for its own cache miss (the load spent a quarter of a second here).
+  m.merges_ = PairTable<Merge>(vocab.merges.size());
+  constexpr size_t kChunk = 256;
+  std::vector<std::string_view> texts(3 * kChunk);
+  std::vector<int32_t> ids(3 * kChunk);
+  std::string joined;  // the chunk's merged texts, one after another
+  for (size_t r0 = 0; r0 < vocab.merges.size(); r0 += kChunk) {
+    const size_t n = std::min(kChunk, vocab.merges.size() - r0);
+    size_t total = 0;
+    for (size_t k = 0; k < n; ++k) total += vocab.merges[r0 + k].size();
+    joined.clear();
+    joined.reserve(total);  // never grows below: the views into it stay valid
+    for (size_t k = 0; k < n; ++k) {
+      const std::string& s = vocab.merges[r0 + k];
+      // Split at the first space after the first character: a merge side is never empty.
+      const size_t sp = s.find(' ', 1);
+      if (sp == std::string::npos) {
+        return make_error("tokenizer: merge {} '{}' has no space separating its two sides", r0 + k,
+                          s);
+      }
+      const std::string_view left(s.data(), sp), right(s.data() + sp + 1, s.size() - sp - 1);
+      texts[3 * k] = left, texts[3 * k + 1] = right;
+      const size_t at = joined.size();
+      joined.append(left).append(right);
+      texts[3 * k + 2] = std::string_view(joined.data() + at, joined.size() - at);
     }
-    const std::string_view left(s.data(), sp), right(s.data() + sp + 1, s.size() - sp - 1);
-    const int32_t l = m.text_to_id(left), rt = m.text_to_id(right);
-    const int32_t merged = m.text_to_id(std::string(left) + std::string(right));
-    // A merge whose sides or result are not tokens can never fire on token ids: skip it.
-    if (l < 0 || rt < 0 || merged < 0) continue;
-    m.merges_.try_emplace(pair_key(l, rt), Merge{static_cast<int32_t>(r), merged});
+    m.text_to_id_.find_batch(texts.data(), 3 * n, ids.data());
+    for (size_t k = 0; k < n; ++k) m.merges_.prefetch(ids[3 * k], ids[3 * k + 1]);
+    for (size_t k = 0; k < n; ++k) {
+      const int32_t l = ids[3 * k], rt = ids[3 * k + 1], merged = ids[3 * k + 2];
+      // A merge whose sides or result are not tokens can never fire on token ids: skip it.
+      if (l < 0 || rt < 0 || merged < 0) continue;
+      m.merges_.insert(l, rt, Merge{static_cast<int32_t>(r0 + k), merged});
+    }
   }
   return m;
 }
 
 int32_t BpeModel::text_to_id(std::string_view text) const {
-  const auto it = text_to_id_.find(std::string(text));
-  return it == text_to_id_.end() ? -1 : it->second;
+  return text_to_id_.find(text);
 }
 
 const BpeModel::Merge* BpeModel::find_merge(int32_t left, int32_t right) const {
-  if (left < 0 || right < 0) return nullptr;
-  const auto it = merges_.find(pair_key(left, right));
-  return it == merges_.end() ? nullptr : &it->second;
+  return merges_.find(left, right);
 }
 
 namespace {

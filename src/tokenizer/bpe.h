@@ -6,10 +6,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "base/status.h"
+#include "tokenizer/token_index.h"
 #include "tokenizer/vocab.h"
 
 namespace silica {
@@ -43,10 +43,6 @@ class BpeModel {
     int32_t rank;
     int32_t id;  // token the pair merges into
   };
-  static uint64_t pair_key(int32_t left, int32_t right) {
-    return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) |
-           static_cast<uint32_t>(right);
-  }
   const Merge* find_merge(int32_t left, int32_t right) const;
   int32_t whole_word_id(std::string_view word) const;
   int32_t symbol_id(std::string_view text) const;
@@ -56,8 +52,8 @@ class BpeModel {
   int32_t unk_ = -1;
   std::array<int32_t, 256> byte_to_id_{};  // raw byte -> its single-byte (or ASCII char) token
   std::vector<int32_t> fallback_ids_;      // [256] <0xAB> tokens (kUtf8), -1 where missing
-  std::unordered_map<std::string, int32_t> text_to_id_;  // encoded token text -> id
-  std::unordered_map<uint64_t, Merge> merges_;           // (left id, right id) -> merge
+  TokenIndex text_to_id_;                  // encoded token text -> id
+  PairTable<Merge> merges_;                // (left id, right id) -> merge
 };
 
 }  // namespace silica

@@ -12,8 +12,7 @@ std::vector<int32_t> find_byte_tokens(const TokenIndex& index) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   for (int b = 0; b < 256; ++b) {
     const char name[] = {'<', '0', 'x', kHex[b >> 4], kHex[b & 15], '>'};
-    const auto it = index.find(std::string(name, sizeof(name)));
-    if (it != index.end()) ids[b] = it->second;
+    ids[b] = index.find(std::string_view(name, sizeof(name)));
   }
   return ids;
 }
@@ -26,10 +25,7 @@ Expected<SpmModel> SpmModel::create(const Vocab& vocab) {
         vocab.scores.size(), vocab.tokens.size());
   }
   SpmModel m;
-  m.index_.reserve(vocab.tokens.size());
-  for (size_t i = 0; i < vocab.tokens.size(); ++i) {
-    m.index_[vocab.tokens[i]] = static_cast<int32_t>(i);
-  }
+  m.index_ = TokenIndex(vocab.tokens);
   m.scores_ = vocab.scores;
   m.byte_ids_ = find_byte_tokens(m.index_);
   m.unk_ = vocab.unk;
@@ -37,8 +33,7 @@ Expected<SpmModel> SpmModel::create(const Vocab& vocab) {
 }
 
 int32_t SpmModel::find(std::string_view text) const {
-  const auto it = index_.find(std::string(text));
-  return it == index_.end() ? -1 : it->second;
+  return index_.find(text);
 }
 
 // A character with no token of its own: its bytes as <0xAB> tokens. Old vocabularies without

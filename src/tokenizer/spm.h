@@ -5,16 +5,13 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "base/status.h"
+#include "tokenizer/token_index.h"
 #include "tokenizer/vocab.h"
 
 namespace silica {
-
-// Token text -> id over the whole vocabulary; the later of two equal texts wins (llama.cpp).
-using TokenIndex = std::unordered_map<std::string, int32_t>;
 
 // Ids of the 256 byte tokens, written "<0xAB>" in SentencePiece vocabularies; -1 where missing.
 std::vector<int32_t> find_byte_tokens(const TokenIndex& index);
