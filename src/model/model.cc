@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "base/mapped_file.h"
 #include "model/arch/registry.h"
@@ -19,6 +20,19 @@ namespace {
 bool repack_disabled_by_env() {
   const char* v = std::getenv("SILICA_NO_REPACK");
   return v && *v && std::string(v) != "0";
+}
+
+// Repacks the weights (unless turned off) while opts.alongside_repack runs beside it.
+void finish_load(Model& m, const LoadOptions& opts) {
+  const bool repack = opts.repack && !repack_disabled_by_env();
+  if (!opts.alongside_repack) {
+    if (repack) m.repack_weights();
+    return;
+  }
+  if (!repack) return opts.alongside_repack(m);
+  std::thread side([&] { opts.alongside_repack(m); });
+  m.repack_weights();
+  side.join();
 }
 
 Expected<std::unique_ptr<Model>> load_folder(const std::string& path, const LoadOptions& opts) {
@@ -36,7 +50,7 @@ Expected<std::unique_ptr<Model>> load_folder(const std::string& path, const Load
     return make_error("{}/config.json: vocab_size is {} but model.embed_tokens.weight has {} rows",
                       path, vocab_size, m->hparams().n_vocab);
   m->set_chat_template(std::move(tmpl));
-  if (opts.repack && !repack_disabled_by_env()) m->repack_weights();
+  finish_load(*m, opts);
   return m;
 }
 
@@ -55,7 +69,7 @@ Expected<std::unique_ptr<Model>> load_model(const std::string& path, const LoadO
   SILICA_ASSIGN_OR_RETURN(std::unique_ptr<Model> m,
                           create(TensorSource::from_gguf(std::move(file)), std::move(hp)));
   m->set_chat_template(std::move(tmpl));
-  if (opts.repack && !repack_disabled_by_env()) m->repack_weights();
+  finish_load(*m, opts);
   return m;
 }
 

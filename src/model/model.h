@@ -3,6 +3,7 @@
 // names to paths).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -64,6 +65,9 @@ struct LoadOptions {
   // Repack matrices into the kernels' interleaved layout (see Model::repack_weights). Off in
   // SILICA_NO_REPACK=1 environments, to compare the two paths.
   bool repack = true;
+  // Work that needs the opened model but not its packed weights (building the tokenizer), run
+  // on a thread of its own while the weights are repacked; done before load_model returns.
+  std::function<void(const Model&)> alongside_repack;
 };
 
 // Opens a GGUF file, or a Hugging Face safetensors folder (F32/F16/BF16 Llama, Mistral, Qwen2),

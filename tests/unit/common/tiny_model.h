@@ -1,10 +1,10 @@
 // Writes tiny random-weight decoder models (llama / qwen2) to a temporary GGUF for unit tests.
 #pragma once
 
+#include <unistd.h>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <unistd.h>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -20,7 +20,8 @@ struct TinyModelSpec {
   DType type = DType::kF32;  // matrices; norms and biases stay f32
   bool tied = false;
   bool rope_freqs = false;
-  bool vocab = true;  // a byte-level vocab of n_vocab = 96 tokens (see add_tiny_vocab)
+  bool vocab = true;            // a byte-level vocab of n_vocab = 96 tokens (see add_tiny_vocab)
+  bool vocab_any_size = false;  // that vocab even when n_vocab is not 96 (a broken file)
   uint64_t seed = 1;
 };
 
@@ -97,7 +98,7 @@ inline std::string write_tiny_model(const TinyModelSpec& s, const std::string& f
   w.set_u32(a + "attention.head_count_kv", uint32_t(s.n_head_kv));
   w.set_f32(a + "attention.layer_norm_rms_epsilon", 1e-5f);
   w.set_f32(a + "rope.freq_base", 10000.0f);
-  if (s.vocab && s.n_vocab == 96) add_tiny_vocab(w);
+  if (s.vocab && (s.n_vocab == 96 || s.vocab_any_size)) add_tiny_vocab(w);
   add_matrix(w, rng, "token_embd.weight", s.type, s.n_embd, s.n_vocab, 1.0f);
   add_vector(w, rng, "output_norm.weight", s.n_embd, 1.0f, 0.1f);
   if (!s.tied)
