@@ -2,7 +2,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <string_view>
 
 #include "cli/bench_report.h"
 
@@ -66,20 +68,14 @@ struct Layout {
   double panel_width() const { return kMarginLeft + plot_width() + kMarginRight; }
 };
 
-// One panel: axes, ticks, the bars of one test and the group labels, at x offset `x0`.
-std::string panel(const std::vector<BenchRow>& rows, const Layout& L, const std::string& test,
-                  double x0) {
-  double ymax = 0;
-  for (const auto& r : rows)
-    if (r.test == test) ymax = std::max(ymax, r.mean() + r.stddev());
-  ymax = ymax > 0 ? ymax * kHeadroom : 1.0;
-  const double step = nice_step(ymax);
-  const double left = x0 + kMarginLeft, bottom = kMarginTop + kPlotHeight, w = L.plot_width();
+// Grid lines and tick labels from 0 to ymax, the two axes and their labels, of a panel whose
+// plot area starts at x `left` and is `w` wide (x0: the panel's own left edge).
+std::string axes(double left, double w, double ymax, const char* y_label, const char* x_label,
+                 double x0) {
+  const double bottom = kMarginTop + kPlotHeight;
   auto y_of = [&](double v) { return bottom - v / ymax * kPlotHeight; };
-  std::string s = fmt::format("<g class=\"panel\" data-test=\"{}\">\n", esc(test));
-  s += fmt::format(
-      "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-weight=\"bold\">{}</text>\n",
-      left + w / 2, kMarginTop - 12, esc(test));
+  std::string s;
+  const double step = nice_step(ymax);
   for (double t = 0; t <= ymax; t += step) {
     s += fmt::format(
         "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>\n", left,
@@ -96,11 +92,27 @@ std::string panel(const std::vector<BenchRow>& rows, const Layout& L, const std:
       left + w, bottom);
   s += fmt::format(
       "<text transform=\"translate({:.1f},{:.1f}) rotate(-90)\" "
-      "text-anchor=\"middle\">tokens/s</text>\n",
-      x0 + 16, kMarginTop + kPlotHeight / 2);
+      "text-anchor=\"middle\">{}</text>\n",
+      x0 + 16, kMarginTop + kPlotHeight / 2, y_label);
+  s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n",
+                   left + w / 2, bottom + 56, x_label);
+  return s;
+}
+
+// One panel: axes, ticks, the bars of one test and the group labels, at x offset `x0`.
+std::string panel(const std::vector<BenchRow>& rows, const Layout& L, const std::string& test,
+                  double x0) {
+  double ymax = 0;
+  for (const auto& r : rows)
+    if (r.test == test) ymax = std::max(ymax, r.mean() + r.stddev());
+  ymax = ymax > 0 ? ymax * kHeadroom : 1.0;
+  const double left = x0 + kMarginLeft, bottom = kMarginTop + kPlotHeight, w = L.plot_width();
+  auto y_of = [&](double v) { return bottom - v / ymax * kPlotHeight; };
+  std::string s = fmt::format("<g class=\"panel\" data-test=\"{}\">\n", esc(test));
   s += fmt::format(
-      "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">weight type, threads</text>\n",
-      left + w / 2, bottom + 56);
+      "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-weight=\"bold\">{}</text>\n",
+      left + w / 2, kMarginTop - 12, esc(test));
+  s += axes(left, w, ymax, "tokens/s", "weight type, threads", x0);
   for (size_t g = 0; g < L.groups.size(); ++g) {
     const double gx = left + double(g) * L.group_width() + kGroupGap / 2;
     const auto& [model, threads] = L.groups[g];
@@ -136,6 +148,92 @@ std::string panel(const std::vector<BenchRow>& rows, const Layout& L, const std:
   return s + "</g>\n";
 }
 
+// The load panel: per model (labelled as its first group), one bar per engine and kind of load
+// (warm: the file in the page cache; cold: read from the disk), in seconds.
+struct LoadPanel {
+  std::vector<std::string> models, labels;
+  std::vector<const char*> kinds;  // "warm", and "cold" where any was measured
+  size_t bars_per_group(const Layout& L) const { return L.engines.size() * kinds.size(); }
+  double group_width(const Layout& L) const {
+    return double(bars_per_group(L)) * (kBarWidth + kBarGap) + kGroupGap;
+  }
+  double plot_width(const Layout& L) const {
+    return std::max(kMinPlotWidth, double(models.size()) * group_width(L));
+  }
+  double panel_width(const Layout& L) const { return kMarginLeft + plot_width(L) + kMarginRight; }
+};
+
+double load_seconds(const BenchRow& r, const char* kind) {
+  return (std::string_view(kind) == "cold" ? r.load_cold_ms : r.load_ms) / 1e3;
+}
+
+LoadPanel load_layout(const std::vector<BenchRow>& rows, const Layout& L) {
+  LoadPanel P;
+  bool any_warm = false, any_cold = false;
+  for (const auto& r : rows) {
+    any_warm |= std::isfinite(r.load_ms);
+    any_cold |= std::isfinite(r.load_cold_ms);
+  }
+  if (!any_warm) return P;
+  P.kinds.push_back("warm");
+  if (any_cold) P.kinds.push_back("cold");
+  for (size_t g = 0; g < L.groups.size(); ++g)
+    if (std::find(P.models.begin(), P.models.end(), L.groups[g].first) == P.models.end()) {
+      P.models.push_back(L.groups[g].first);
+      P.labels.push_back(L.labels[g]);
+    }
+  return P;
+}
+
+std::string load_panel(const std::vector<BenchRow>& rows, const Layout& L, const LoadPanel& P,
+                       double x0) {
+  // The first row of each (engine, model) carries the model's load times.
+  auto first = [&](const std::string& engine, const std::string& model) -> const BenchRow* {
+    for (const auto& r : rows)
+      if (r.engine == engine && r.model == model) return &r;
+    return nullptr;
+  };
+  double ymax = 0;
+  for (const auto& r : rows)
+    for (const char* k : P.kinds)
+      if (std::isfinite(load_seconds(r, k))) ymax = std::max(ymax, load_seconds(r, k));
+  ymax = ymax > 0 ? ymax * kHeadroom : 1.0;
+  const double left = x0 + kMarginLeft, bottom = kMarginTop + kPlotHeight, w = P.plot_width(L);
+  auto y_of = [&](double v) { return bottom - v / ymax * kPlotHeight; };
+  std::string s = "<g class=\"panel\" data-test=\"load\">\n";
+  s += fmt::format(
+      "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-weight=\"bold\">load{}</text>\n",
+      left + w / 2, kMarginTop - 12, P.kinds.size() > 1 ? " (solid: warm, pale: cold)" : "");
+  s += axes(left, w, ymax, "seconds", "weight type", x0);
+  for (size_t g = 0; g < P.models.size(); ++g) {
+    const double gx = left + double(g) * P.group_width(L) + kGroupGap / 2;
+    s += fmt::format(
+        "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"11\">{}</text>\n",
+        gx + (P.group_width(L) - kGroupGap) / 2, bottom + 16, esc(P.labels[g]));
+    for (size_t e = 0; e < L.engines.size(); ++e) {
+      const BenchRow* r = first(L.engines[e], P.models[g]);
+      for (size_t k = 0; k < P.kinds.size(); ++k) {
+        const double v = r ? load_seconds(*r, P.kinds[k]) : kNotMeasured;
+        if (!std::isfinite(v)) continue;
+        const double x = gx + double(e * P.kinds.size() + k) * (kBarWidth + kBarGap);
+        const char* color = kColors[e % std::size(kColors)];
+        s += fmt::format(
+            "<rect class=\"load-bar\" data-engine=\"{}\" data-model=\"{}\" data-kind=\"{}\" "
+            "data-value=\"{:.4f}\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" "
+            "fill=\"{}\" fill-opacity=\"{}\" stroke=\"{}\"><title>{} {} load {:.2f} "
+            "s</title></rect>\n",
+            esc(L.engines[e]), esc(P.models[g]), P.kinds[k], v, x, y_of(v), kBarWidth,
+            bottom - y_of(v), color, k == 0 ? "1" : "0.4", color, esc(L.engines[e]), P.kinds[k], v);
+        s += fmt::format(
+            "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" "
+            "font-size=\"10\">{:.2f}</text>\n",
+            x + kBarWidth / 2, y_of(v) - 4, v);
+      }
+    }
+  }
+  return s + "</g>\n";
+}
+
 }  // namespace
 
 std::string bench_svg(const std::vector<BenchRow>& rows) {
@@ -160,7 +258,9 @@ std::string bench_svg(const std::vector<BenchRow>& rows) {
         L.labels[g] = std::filesystem::path(L.groups[g].first).filename().string();
     }
   }
-  const double width = std::max(1.0, double(L.tests.size())) * L.panel_width();
+  const LoadPanel P = load_layout(rows, L);
+  const double tests_width = std::max(1.0, double(L.tests.size())) * L.panel_width();
+  const double width = tests_width + (P.kinds.empty() ? 0.0 : P.panel_width(L));
   const double height = kMarginTop + kPlotHeight + kMarginBottom;
   std::string s = fmt::format(
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -177,6 +277,7 @@ std::string bench_svg(const std::vector<BenchRow>& rows) {
   }
   for (size_t t = 0; t < L.tests.size(); ++t)
     s += panel(rows, L, L.tests[t], double(t) * L.panel_width());
+  if (!P.kinds.empty()) s += load_panel(rows, L, P, tests_width);
   return s + "</svg>\n";
 }
 

@@ -45,7 +45,8 @@ std::string bench_markdown(const std::vector<BenchRow>& rows);
 nlohmann::json bench_json(const std::vector<BenchRow>& rows);
 
 // A self-contained SVG: one panel per test, bars grouped by model and thread count, one bar
-// (class "bar") per row with its value and a ±sd whisker.
+// (class "bar") per row with its value and a ±sd whisker; then a load panel, one bar (class
+// "load-bar") per engine, model and kind of load (warm, and cold where measured), in seconds.
 std::string bench_svg(const std::vector<BenchRow>& rows);
 
 }  // namespace silica

@@ -21,6 +21,24 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), `silica-bench-${process.pid}-`
 const kTmpfsMagic = 0x01021994;
 const coldPossible = fs.statfsSync(dir).type !== kTmpfsMagic;
 
+// The load panel: one bar per engine, model and kind of load, in seconds, matching the JSON.
+function checkLoadBars(tags, rows) {
+  const bars = tags.filter((t) => t.attrs.class === "load-bar");
+  const kinds = coldPossible ? ["warm", "cold"] : ["warm"];
+  const pairs = new Set(rows.map((x) => `${x.engine}|${x.model}`));
+  assert.equal(bars.length, pairs.size * kinds.length, "one load bar per engine, model and kind");
+  for (const x of rows) {
+    for (const kind of kinds) {
+      const bar = bars.find((b) => b.attrs["data-engine"] === x.engine &&
+        b.attrs["data-model"] === x.model && b.attrs["data-kind"] === kind);
+      assert.ok(bar, `no ${kind} load bar for ${x.engine} ${x.model}`);
+      const ms = kind === "warm" ? x.load_ms : x.load_cold_ms;
+      assert.ok(Math.abs(Number(bar.attrs["data-value"]) - ms / 1e3) <= 1e-4, `${kind}: ${ms} ms`);
+      assert.ok(Number(bar.attrs.height) > 0);
+    }
+  }
+}
+
 // Each row has its cold load time where one could be measured, else the warning says why.
 function checkColdLoad(x, stderr) {
   if (coldPossible) assert.ok(positive(x.load_cold_ms), `load_cold_ms in ${JSON.stringify(x)}`);
@@ -123,8 +141,10 @@ test("two models, -t 1,2: JSON rows, SVG bars and the table", async () => {
       assert.ok(x.peak_rss_bytes >= x.bytes_per_token, `peak RSS ${x.peak_rss_bytes} B`);
     }
   }
-  const bars = parseXml(fs.readFileSync(svg, "utf8")).filter((t) => t.attrs.class === "bar");
+  const tags = parseXml(fs.readFileSync(svg, "utf8"));
+  const bars = tags.filter((t) => t.attrs.class === "bar");
   assert.equal(bars.length, rows.length, "one bar per row");
+  checkLoadBars(tags, rows);
   for (const x of rows) {
     const bar = bars.find((b) => b.attrs["data-model"] === x.model && b.attrs["data-test"] === x.test &&
       Number(b.attrs["data-threads"]) === x.threads && b.attrs["data-engine"] === x.engine);
@@ -203,8 +223,9 @@ test("--vs-llamacpp: llama.cpp rows beside silica's, with ratios", async (t) => 
       assert.ok(Math.abs(x.ratio_vs_llamacpp - x.tokens_per_s / peer.tokens_per_s) < 1e-9 * x.ratio_vs_llamacpp);
     }
   }
-  const bars = parseXml(fs.readFileSync(svg, "utf8")).filter((t) => t.attrs.class === "bar");
-  assert.equal(bars.length, 4);
+  const tags = parseXml(fs.readFileSync(svg, "utf8"));
+  assert.equal(tags.filter((t) => t.attrs.class === "bar").length, 4);
+  checkLoadBars(tags, rows);
   assert.match(r.out, /\| silica t\/s \| llama\.cpp t\/s \| ratio \|/);
   if (coldPossible)
     assert.match(r.out, /load \d+ ms, cold \d+ ms \(llama\.cpp \d+ ms, cold \d+ ms\)/);
