@@ -98,6 +98,42 @@ float dot_q4_K_q8_K(const void* a, const void* b, int64_t n) {
   return sum;
 }
 
+// q5_K: q4_K's nibbles plus a 5th bit, bit s of qh[l] for element l of sub-block s (0..31).
+template <bool kDot>
+float dot_q5_K_q8_K(const void* a, const void* b, int64_t n) {
+  const auto* x = static_cast<const BlockQ5_K*>(a);
+  const auto* y = static_cast<const BlockQ8_K*>(b);
+  const uint8x16_t kLow = vdupq_n_u8(0x0f), kBit = vdupq_n_u8(0x10);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    uint8_t sc[8], mn[8];
+    unpack_k4_scales(x[i].scales, sc, mn);
+    int32_t summ = 0, sumi = 0;
+    for (int j = 0; j < 8; ++j) summ += mn[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+    uint8x16_t h0 = vld1q_u8(x[i].qh),
+               h1 = vld1q_u8(x[i].qh + 16);  // shifted right once a sub-block
+    auto fifth = [&](uint8x16_t h) { return vandq_u8(vshlq_n_u8(h, 4), kBit); };
+    for (int j = 0; j < 4; ++j) {
+      const uint8x16_t q0 = vld1q_u8(x[i].qs + 32 * j), q1 = vld1q_u8(x[i].qs + 32 * j + 16);
+      const int8_t* q8 = y[i].qs + 64 * j;
+      const uint8x16_t lo0 = vorrq_u8(vandq_u8(q0, kLow), fifth(h0));
+      const uint8x16_t lo1 = vorrq_u8(vandq_u8(q1, kLow), fifth(h1));
+      h0 = vshrq_n_u8(h0, 1), h1 = vshrq_n_u8(h1, 1);
+      const uint8x16_t hi0 = vorrq_u8(vshrq_n_u8(q0, 4), fifth(h0));
+      const uint8x16_t hi1 = vorrq_u8(vshrq_n_u8(q1, 4), fifth(h1));
+      h0 = vshrq_n_u8(h0, 1), h1 = vshrq_n_u8(h1, 1);
+      int32x4_t plo = dot_s8<kDot>(vdupq_n_s32(0), vreinterpretq_s8_u8(lo0), vld1q_s8(q8));
+      plo = dot_s8<kDot>(plo, vreinterpretq_s8_u8(lo1), vld1q_s8(q8 + 16));
+      int32x4_t phi = dot_s8<kDot>(vdupq_n_s32(0), vreinterpretq_s8_u8(hi0), vld1q_s8(q8 + 32));
+      phi = dot_s8<kDot>(phi, vreinterpretq_s8_u8(hi1), vld1q_s8(q8 + 48));
+      sumi += sc[2 * j] * vaddvq_s32(plo) + sc[2 * j + 1] * vaddvq_s32(phi);
+    }
+    sum += y[i].d * half_to_float(x[i].d) * float(sumi) -
+           y[i].d * half_to_float(x[i].dmin) * float(summ);
+  }
+  return sum;
+}
+
 // q6_K: q = (ql nibble) | (2 bits of qh) << 4 in 0..63, value = d * sc * (q - 32); the offset is
 // applied once per block through the q8_K per-16 sums.
 template <bool kDot>
@@ -280,6 +316,7 @@ void fill(kernels_internal::KernelTable& table) {
   entry(table, DType::kQ8_0).from_float = &from_float_q8_0;
   entry(table, DType::kQ4_0).vec_dot = &dot_q4_0_q8_0<kDot>;
   entry(table, DType::kQ4_K).vec_dot = &dot_q4_K_q8_K<kDot>;
+  entry(table, DType::kQ5_K).vec_dot = &dot_q5_K_q8_K<kDot>;
   entry(table, DType::kQ6_K).vec_dot = &dot_q6_K_q8_K<kDot>;
   entry(table, DType::kQ8_K).from_float = &from_float_q8_K;
 }

@@ -103,6 +103,43 @@ float dot_q4_K_q8_K(const void* a, const void* b, int64_t n) {
   return hsum_f32x8(acc) - mins;
 }
 
+// q5_K: q4_K's nibbles plus a 5th bit, bit s of qh[l] for element l of sub-block s; q in 0..31
+// stays a valid unsigned byte for dot_u8s8 (maddubs pairs: 2 * 31 * 127 < 32767).
+float dot_q5_K_q8_K(const void* a, const void* b, int64_t n) {
+  const auto* x = static_cast<const BlockQ5_K*>(a);
+  const auto* y = static_cast<const BlockQ8_K*>(b);
+  const __m256i kLow = _mm256_set1_epi8(0x0f), kBit = _mm256_set1_epi8(0x10);
+  __m256 acc = _mm256_setzero_ps();
+  float mins = 0.0f;
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    uint8_t sc[8], mn[8];
+    unpack_k4_scales(x[i].scales, sc, mn);
+    int32_t summ = 0;
+    for (int j = 0; j < 8; ++j) summ += mn[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+    // hs >> s puts sub-block s's bit at bit 0 of every byte (a 16-bit shift carries the high
+    // byte's low bits into the low byte's top, which the mask after << 4 drops).
+    __m256i hs = loadu256(x[i].qh);
+    __m256i sumi = _mm256_setzero_si256();
+    for (int j = 0; j < 4; ++j) {
+      const __m256i q4 = loadu256(x[i].qs + 32 * j);
+      const __m256i lo = _mm256_or_si256(_mm256_and_si256(q4, kLow),
+                                         _mm256_and_si256(_mm256_slli_epi16(hs, 4), kBit));
+      hs = _mm256_srli_epi16(hs, 1);
+      const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q4, 4), kLow),
+                                         _mm256_and_si256(_mm256_slli_epi16(hs, 4), kBit));
+      hs = _mm256_srli_epi16(hs, 1);
+      const __m256i plo = dot_u8s8(_mm256_setzero_si256(), lo, loadu256(y[i].qs + 64 * j));
+      const __m256i phi = dot_u8s8(_mm256_setzero_si256(), hi, loadu256(y[i].qs + 64 * j + 32));
+      sumi = _mm256_add_epi32(sumi, _mm256_mullo_epi32(plo, _mm256_set1_epi32(sc[2 * j])));
+      sumi = _mm256_add_epi32(sumi, _mm256_mullo_epi32(phi, _mm256_set1_epi32(sc[2 * j + 1])));
+    }
+    const float d = y[i].d * half_to_float(x[i].d);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    mins += y[i].d * half_to_float(x[i].dmin) * float(summ);
+  }
+  return hsum_f32x8(acc) - mins;
+}
+
 // q6_K: 6-bit q = (4 low bits from ql) | (2 high bits from qh) << 4, value = d * sc * (q - 32).
 // The -32 offset is applied once per block through the q8_K per-16 sums.
 float dot_q6_K_q8_K(const void* a, const void* b, int64_t n) {
