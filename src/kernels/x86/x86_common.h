@@ -1,7 +1,7 @@
 // Shared x86 kernel bodies, included by avx2_kernels.cc and avx512_kernels.cc after each defines
 // dot_u8s8() for its ISA (maddubs+madd on AVX2, vpdpbusd on AVX-512 VNNI). Everything here has
 // internal linkage, so the two copies, compiled with different flags, never meet at link time.
-// Requires: <immintrin.h>, base/half.h, tensor/blocks.h, and
+// Requires: <immintrin.h>, <cstring>, base/half.h, tensor/blocks.h, and
 //   __m256i dot_u8s8(__m256i acc, __m256i u, __m256i s)  // acc[k] += sum_{j<4} u[4k+j]*s[4k+j]
 #pragma once
 
@@ -103,19 +103,37 @@ float dot_q4_K_q8_K(const void* a, const void* b, int64_t n) {
   return hsum_f32x8(acc) - mins;
 }
 
-// q5_K: q4_K's nibbles plus a 5th bit, bit s of qh[l] for element l of sub-block s; q in 0..31
-// stays a valid unsigned byte for dot_u8s8 (maddubs pairs: 2 * 31 * 127 < 32767).
+// The 8 scales (bytes 0..7 of sc) and 8 mins (mn) of a q4_K / q5_K super-block, from its 12
+// packed bytes read as three words: sub-blocks 0..3 keep 6 bits in words 0 (scale) and 1 (min),
+// sub-blocks 4..7 their low nibbles in word 2 and their top 2 bits atop words 0 and 1.
+inline void unpack_k4_scales_words(const uint8_t* q, uint32_t sc[2], uint32_t mn[2]) {
+  uint32_t w[3];
+  std::memcpy(w, q, 12);
+  constexpr uint32_t k6 = 0x3f3f3f3f, kNib = 0x0f0f0f0f, k2 = 0x03030303;
+  sc[0] = w[0] & k6;
+  sc[1] = (w[2] & kNib) | (((w[0] >> 6) & k2) << 4);
+  mn[0] = w[1] & k6;
+  mn[1] = ((w[2] >> 4) & kNib) | (((w[1] >> 6) & k2) << 4);
+}
+
+// q5_K: q4_K's nibbles plus a 5th bit, bit s of qh[l] for element l of sub-block s; q in 0..31.
+// Each 32-element product is maddubs (int16 pair sums: 2 * 31 * 127 < 32767) then madd by the
+// sub-block's scale; the mins term is one madd of the q8_K per-16 sums by the doubled mins.
 float dot_q5_K_q8_K(const void* a, const void* b, int64_t n) {
   const auto* x = static_cast<const BlockQ5_K*>(a);
   const auto* y = static_cast<const BlockQ8_K*>(b);
   const __m256i kLow = _mm256_set1_epi8(0x0f), kBit = _mm256_set1_epi8(0x10);
-  __m256 acc = _mm256_setzero_ps();
-  float mins = 0.0f;
+  __m256 acc = _mm256_setzero_ps(), acc_min = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / kQK_K; ++i) {
-    uint8_t sc[8], mn[8];
-    unpack_k4_scales(x[i].scales, sc, mn);
-    int32_t summ = 0;
-    for (int j = 0; j < 8; ++j) summ += mn[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+    uint32_t scw[2], mnw[2];
+    unpack_k4_scales_words(x[i].scales, scw, mnw);
+    uint8_t sc[8];
+    std::memcpy(sc, scw, 8);
+    // [m0 m0 m1 m1 ... m7 m7] against bsums[0..15]: sum_j m_j * (bsums[2j] + bsums[2j + 1]).
+    const __m128i m16 = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(mnw)));
+    const __m256i mins =
+        _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
+    const __m256i summ = _mm256_madd_epi16(loadu256(y[i].bsums), mins);
     // hs >> s puts sub-block s's bit at bit 0 of every byte (a 16-bit shift carries the high
     // byte's low bits into the low byte's top, which the mask after << 4 drops).
     __m256i hs = loadu256(x[i].qh);
@@ -128,16 +146,16 @@ float dot_q5_K_q8_K(const void* a, const void* b, int64_t n) {
       const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q4, 4), kLow),
                                          _mm256_and_si256(_mm256_slli_epi16(hs, 4), kBit));
       hs = _mm256_srli_epi16(hs, 1);
-      const __m256i plo = dot_u8s8(_mm256_setzero_si256(), lo, loadu256(y[i].qs + 64 * j));
-      const __m256i phi = dot_u8s8(_mm256_setzero_si256(), hi, loadu256(y[i].qs + 64 * j + 32));
-      sumi = _mm256_add_epi32(sumi, _mm256_mullo_epi32(plo, _mm256_set1_epi32(sc[2 * j])));
-      sumi = _mm256_add_epi32(sumi, _mm256_mullo_epi32(phi, _mm256_set1_epi32(sc[2 * j + 1])));
+      const __m256i plo = _mm256_maddubs_epi16(lo, loadu256(y[i].qs + 64 * j));
+      const __m256i phi = _mm256_maddubs_epi16(hi, loadu256(y[i].qs + 64 * j + 32));
+      sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(plo, _mm256_set1_epi16(sc[2 * j])));
+      sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(phi, _mm256_set1_epi16(sc[2 * j + 1])));
     }
-    const float d = y[i].d * half_to_float(x[i].d);
+    const float d = y[i].d * half_to_float(x[i].d), dmin = y[i].d * half_to_float(x[i].dmin);
     acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
-    mins += y[i].d * half_to_float(x[i].dmin) * float(summ);
+    acc_min = _mm256_fmadd_ps(_mm256_set1_ps(dmin), _mm256_cvtepi32_ps(summ), acc_min);
   }
-  return hsum_f32x8(acc) - mins;
+  return hsum_f32x8(_mm256_sub_ps(acc, acc_min));
 }
 
 // q6_K: 6-bit q = (4 low bits from ql) | (2 high bits from qh) << 4, value = d * sc * (q - 32).
