@@ -186,6 +186,7 @@ void fill_avx2_kernels(KernelTable& table) {
   entry(table, DType::kQ4_0).vec_dot = &dot_q4_0_q8_0;
   entry(table, DType::kQ4_K).vec_dot = &dot_q4_K_q8_K;
   entry(table, DType::kQ5_K).vec_dot = &dot_q5_K_q8_K;
+  entry(table, DType::kQ5_K).dot_tile = &dot_q5_K_tile;
   entry(table, DType::kQ6_K).vec_dot = &dot_q6_K_q8_K;
   entry(table, DType::kQ8_K).from_float = &from_float_q8_K;
 }

@@ -1,7 +1,7 @@
 // Shared x86 kernel bodies, included by avx2_kernels.cc and avx512_kernels.cc after each defines
 // dot_u8s8() for its ISA (maddubs+madd on AVX2, vpdpbusd on AVX-512 VNNI). Everything here has
 // internal linkage, so the two copies, compiled with different flags, never meet at link time.
-// Requires: <immintrin.h>, <cstring>, base/half.h, tensor/blocks.h, and
+// Requires: <immintrin.h>, <algorithm>, <cstring>, base/half.h, tensor/blocks.h, and
 //   __m256i dot_u8s8(__m256i acc, __m256i u, __m256i s)  // acc[k] += sum_{j<4} u[4k+j]*s[4k+j]
 #pragma once
 
@@ -119,12 +119,15 @@ inline void unpack_k4_scales_words(const uint8_t* q, uint32_t sc[2], uint32_t mn
 // q5_K: q4_K's nibbles plus a 5th bit, bit s of qh[l] for element l of sub-block s; q in 0..31.
 // Each 32-element product is maddubs (int16 pair sums: 2 * 31 * 127 < 32767) then madd by the
 // sub-block's scale; the mins term is one madd of the q8_K per-16 sums by the doubled mins.
-float dot_q5_K_q8_K(const void* a, const void* b, int64_t n) {
-  const auto* x = static_cast<const BlockQ5_K*>(a);
-  const auto* y = static_cast<const BlockQ8_K*>(b);
+// One weight row against T tokens: the unpacking is shared, and every token's arithmetic is
+// the T = 1 case's (the vec_dot), so a pair's result does not depend on its tile.
+template <int T>
+void micro_q5_K(const BlockQ5_K* x, const BlockQ8_K* const (&y)[T], int64_t nb, float* out,
+                int64_t ys) {
   const __m256i kLow = _mm256_set1_epi8(0x0f), kBit = _mm256_set1_epi8(0x10);
-  __m256 acc = _mm256_setzero_ps(), acc_min = _mm256_setzero_ps();
-  for (int64_t i = 0; i < n / kQK_K; ++i) {
+  __m256 acc[T], acc_min[T];
+  for (int t = 0; t < T; ++t) acc[t] = acc_min[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
     uint32_t scw[2], mnw[2];
     unpack_k4_scales_words(x[i].scales, scw, mnw);
     uint8_t sc[8];
@@ -133,11 +136,11 @@ float dot_q5_K_q8_K(const void* a, const void* b, int64_t n) {
     const __m128i m16 = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(mnw)));
     const __m256i mins =
         _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
-    const __m256i summ = _mm256_madd_epi16(loadu256(y[i].bsums), mins);
     // hs >> s puts sub-block s's bit at bit 0 of every byte (a 16-bit shift carries the high
     // byte's low bits into the low byte's top, which the mask after << 4 drops).
     __m256i hs = loadu256(x[i].qh);
-    __m256i sumi = _mm256_setzero_si256();
+    __m256i sumi[T];
+    for (int t = 0; t < T; ++t) sumi[t] = _mm256_setzero_si256();
     for (int j = 0; j < 4; ++j) {
       const __m256i q4 = loadu256(x[i].qs + 32 * j);
       const __m256i lo = _mm256_or_si256(_mm256_and_si256(q4, kLow),
@@ -146,16 +149,56 @@ float dot_q5_K_q8_K(const void* a, const void* b, int64_t n) {
       const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q4, 4), kLow),
                                          _mm256_and_si256(_mm256_slli_epi16(hs, 4), kBit));
       hs = _mm256_srli_epi16(hs, 1);
-      const __m256i plo = _mm256_maddubs_epi16(lo, loadu256(y[i].qs + 64 * j));
-      const __m256i phi = _mm256_maddubs_epi16(hi, loadu256(y[i].qs + 64 * j + 32));
-      sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(plo, _mm256_set1_epi16(sc[2 * j])));
-      sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(phi, _mm256_set1_epi16(sc[2 * j + 1])));
+      const __m256i s_lo = _mm256_set1_epi16(sc[2 * j]), s_hi = _mm256_set1_epi16(sc[2 * j + 1]);
+      for (int t = 0; t < T; ++t) {
+        const __m256i plo = _mm256_maddubs_epi16(lo, loadu256(y[t][i].qs + 64 * j));
+        const __m256i phi = _mm256_maddubs_epi16(hi, loadu256(y[t][i].qs + 64 * j + 32));
+        sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(plo, s_lo));
+        sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(phi, s_hi));
+      }
     }
-    const float d = y[i].d * half_to_float(x[i].d), dmin = y[i].d * half_to_float(x[i].dmin);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
-    acc_min = _mm256_fmadd_ps(_mm256_set1_ps(dmin), _mm256_cvtepi32_ps(summ), acc_min);
+    const float xd = half_to_float(x[i].d), xmin = half_to_float(x[i].dmin);
+    for (int t = 0; t < T; ++t) {
+      const __m256i summ = _mm256_madd_epi16(loadu256(y[t][i].bsums), mins);
+      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(y[t][i].d * xd), _mm256_cvtepi32_ps(sumi[t]), acc[t]);
+      acc_min[t] =
+          _mm256_fmadd_ps(_mm256_set1_ps(y[t][i].d * xmin), _mm256_cvtepi32_ps(summ), acc_min[t]);
+    }
   }
-  return hsum_f32x8(_mm256_sub_ps(acc, acc_min));
+  for (int t = 0; t < T; ++t) out[t * ys] = hsum_f32x8(_mm256_sub_ps(acc[t], acc_min[t]));
+}
+
+float dot_q5_K_q8_K(const void* a, const void* b, int64_t n) {
+  const BlockQ8_K* y[1] = {static_cast<const BlockQ8_K*>(b)};
+  float out;
+  micro_q5_K<1>(static_cast<const BlockQ5_K*>(a), y, n / kQK_K, &out, 0);
+  return out;
+}
+
+// Prefill: each weight row against up to kQ5TileTokens tokens at a time (unpacked once for them).
+constexpr int kQ5TileTokens = 4;
+
+template <int T>
+void q5_K_tile_call(const BlockQ5_K* x, const uint8_t* a, size_t as, int64_t nb, float* y,
+                    int64_t ys) {
+  const BlockQ8_K* b[T];
+  for (int t = 0; t < T; ++t) b[t] = reinterpret_cast<const BlockQ8_K*>(a + t * as);
+  micro_q5_K<T>(x, b, nb, y, ys);
+}
+
+void dot_q5_K_tile(const void* w, size_t ws, int64_t n_rows, const void* a, size_t as,
+                   int64_t n_tok, int64_t n, float* y, int64_t ys) {
+  using Fn = void (*)(const BlockQ5_K*, const uint8_t*, size_t, int64_t, float*, int64_t);
+  static constexpr Fn kFns[kQ5TileTokens] = {&q5_K_tile_call<1>, &q5_K_tile_call<2>,
+                                             &q5_K_tile_call<3>, &q5_K_tile_call<4>};
+  const auto* ab = static_cast<const uint8_t*>(a);
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const auto* x = reinterpret_cast<const BlockQ5_K*>(static_cast<const uint8_t*>(w) + r * ws);
+    for (int64_t t = 0; t < n_tok; t += kQ5TileTokens) {
+      const int tt = int(std::min<int64_t>(kQ5TileTokens, n_tok - t));
+      kFns[tt - 1](x, ab + t * as, as, n / kQK_K, y + t * ys + r, ys);
+    }
+  }
 }
 
 // q6_K: 6-bit q = (4 low bits from ql) | (2 high bits from qh) << 4, value = d * sc * (q - 32).

@@ -98,7 +98,7 @@ TEST(DotTile, EveryShapeEqualsVecDotBitForBit) {
         const size_t ta_row = k.act_prep ? prep.row : d.a_row;
         // Every sub-rectangle origin and size exercises each microkernel instance and edge.
         for (int64_t rows : {int64_t(1), int64_t(3), kRows}) {
-          for (int64_t toks : {int64_t(1), int64_t(2), int64_t(5), kToks}) {
+          for (int64_t toks : {int64_t(1), int64_t(2), int64_t(3), int64_t(5), kToks}) {
             const int64_t r0 = kRows - rows, t0 = kToks - toks;
             std::vector<float> y(size_t(toks * kRows), -1.0f);
             k.dot_tile(d.w.data() + r0 * d.w_row, d.w_row, rows, ta + t0 * ta_row, ta_row, toks, n,
@@ -120,7 +120,8 @@ TEST(DotTile, EveryShapeEqualsVecDotBitForBit) {
 }
 
 TEST(DotTile, VecDotOfTiledTypesMatchesReference) {
-  const DType vt_probe[] = {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kF16};
+  const DType vt_probe[] = {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K,
+                            DType::kQ5_K, DType::kQ6_K, DType::kF16};
   for (Isa isa : available_isas()) {
     for (DType t : vt_probe) {
       const DType vt = dtype_traits(t)->vec_dot_type;
