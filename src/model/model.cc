@@ -31,7 +31,12 @@ void finish_load(Model& m, const LoadOptions& opts) {
   }
   if (!repack) return opts.alongside_repack(m);
   std::thread side([&] { opts.alongside_repack(m); });
-  m.repack_weights();
+  try {
+    m.repack_weights();
+  } catch (...) {  // the side thread reads m: it ends before m can
+    side.join();
+    throw;
+  }
   side.join();
 }
 
