@@ -3,6 +3,7 @@
 #include <arm_neon.h>
 
 #include <cstring>
+#include <type_traits>
 
 #include "base/half.h"
 #include "kernels/kernel_tables.h"
@@ -69,39 +70,12 @@ inline void unpack_k4_scales(const uint8_t* q, uint8_t* sc, uint8_t* mn) {
   }
 }
 
-// value = d * sc * q - dmin * m; nibbles (0..15) are valid signed int8 for SDOT.
-template <bool kDot>
-float dot_q4_K_q8_K(const void* a, const void* b, int64_t n) {
-  const auto* x = static_cast<const BlockQ4_K*>(a);
-  const auto* y = static_cast<const BlockQ8_K*>(b);
-  const uint8x16_t kLow = vdupq_n_u8(0x0f);
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n / kQK_K; ++i) {
-    uint8_t sc[8], mn[8];
-    unpack_k4_scales(x[i].scales, sc, mn);
-    int32_t summ = 0, sumi = 0;
-    for (int j = 0; j < 8; ++j) summ += mn[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
-    for (int j = 0; j < 4; ++j) {
-      const uint8x16_t q0 = vld1q_u8(x[i].qs + 32 * j), q1 = vld1q_u8(x[i].qs + 32 * j + 16);
-      const int8_t* q8 = y[i].qs + 64 * j;
-      int32x4_t plo =
-          dot_s8<kDot>(vdupq_n_s32(0), vreinterpretq_s8_u8(vandq_u8(q0, kLow)), vld1q_s8(q8));
-      plo = dot_s8<kDot>(plo, vreinterpretq_s8_u8(vandq_u8(q1, kLow)), vld1q_s8(q8 + 16));
-      int32x4_t phi =
-          dot_s8<kDot>(vdupq_n_s32(0), vreinterpretq_s8_u8(vshrq_n_u8(q0, 4)), vld1q_s8(q8 + 32));
-      phi = dot_s8<kDot>(phi, vreinterpretq_s8_u8(vshrq_n_u8(q1, 4)), vld1q_s8(q8 + 48));
-      sumi += sc[2 * j] * vaddvq_s32(plo) + sc[2 * j + 1] * vaddvq_s32(phi);
-    }
-    sum += y[i].d * half_to_float(x[i].d) * float(sumi) -
-           y[i].d * half_to_float(x[i].dmin) * float(summ);
-  }
-  return sum;
-}
-
-// q5_K: q4_K's nibbles plus a 5th bit, bit s of qh[l] for element l of sub-block s (0..31).
-template <bool kDot>
-float dot_q5_K_q8_K(const void* a, const void* b, int64_t n) {
-  const auto* x = static_cast<const BlockQ5_K*>(a);
+// q4_K and q5_K: value = d * sc * q - dmin * m, q the nibble (q4_K, 0..15) or the nibble plus a
+// 5th bit (q5_K, 0..31: bit s of qh[l] for element l of sub-block s); both valid int8 for SDOT.
+template <bool kDot, class Block>
+float dot_k4_q8_K(const void* a, const void* b, int64_t n) {
+  constexpr bool kFifth = std::is_same_v<Block, BlockQ5_K>;
+  const auto* x = static_cast<const Block*>(a);
   const auto* y = static_cast<const BlockQ8_K*>(b);
   const uint8x16_t kLow = vdupq_n_u8(0x0f), kBit = vdupq_n_u8(0x10);
   float sum = 0.0f;
@@ -110,18 +84,22 @@ float dot_q5_K_q8_K(const void* a, const void* b, int64_t n) {
     unpack_k4_scales(x[i].scales, sc, mn);
     int32_t summ = 0, sumi = 0;
     for (int j = 0; j < 8; ++j) summ += mn[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
-    uint8x16_t h0 = vld1q_u8(x[i].qh),
-               h1 = vld1q_u8(x[i].qh + 16);  // shifted right once a sub-block
-    auto fifth = [&](uint8x16_t h) { return vandq_u8(vshlq_n_u8(h, 4), kBit); };
+    // q5_K: qh shifted right once a sub-block, its bit 0 moved to bit 4.
+    uint8x16_t h0 = vdupq_n_u8(0), h1 = vdupq_n_u8(0);
+    if constexpr (kFifth) h0 = vld1q_u8(x[i].qh), h1 = vld1q_u8(x[i].qh + 16);
+    auto with_fifth = [&](uint8x16_t q, uint8x16_t& h) {
+      if constexpr (!kFifth) return q;
+      const uint8x16_t out = vorrq_u8(q, vandq_u8(vshlq_n_u8(h, 4), kBit));
+      h = vshrq_n_u8(h, 1);
+      return out;
+    };
     for (int j = 0; j < 4; ++j) {
       const uint8x16_t q0 = vld1q_u8(x[i].qs + 32 * j), q1 = vld1q_u8(x[i].qs + 32 * j + 16);
       const int8_t* q8 = y[i].qs + 64 * j;
-      const uint8x16_t lo0 = vorrq_u8(vandq_u8(q0, kLow), fifth(h0));
-      const uint8x16_t lo1 = vorrq_u8(vandq_u8(q1, kLow), fifth(h1));
-      h0 = vshrq_n_u8(h0, 1), h1 = vshrq_n_u8(h1, 1);
-      const uint8x16_t hi0 = vorrq_u8(vshrq_n_u8(q0, 4), fifth(h0));
-      const uint8x16_t hi1 = vorrq_u8(vshrq_n_u8(q1, 4), fifth(h1));
-      h0 = vshrq_n_u8(h0, 1), h1 = vshrq_n_u8(h1, 1);
+      const uint8x16_t lo0 = with_fifth(vandq_u8(q0, kLow), h0);
+      const uint8x16_t lo1 = with_fifth(vandq_u8(q1, kLow), h1);
+      const uint8x16_t hi0 = with_fifth(vshrq_n_u8(q0, 4), h0);
+      const uint8x16_t hi1 = with_fifth(vshrq_n_u8(q1, 4), h1);
       int32x4_t plo = dot_s8<kDot>(vdupq_n_s32(0), vreinterpretq_s8_u8(lo0), vld1q_s8(q8));
       plo = dot_s8<kDot>(plo, vreinterpretq_s8_u8(lo1), vld1q_s8(q8 + 16));
       int32x4_t phi = dot_s8<kDot>(vdupq_n_s32(0), vreinterpretq_s8_u8(hi0), vld1q_s8(q8 + 32));
@@ -315,8 +293,8 @@ void fill(kernels_internal::KernelTable& table) {
   entry(table, DType::kQ8_0).vec_dot = &dot_q8_0_q8_0<kDot>;
   entry(table, DType::kQ8_0).from_float = &from_float_q8_0;
   entry(table, DType::kQ4_0).vec_dot = &dot_q4_0_q8_0<kDot>;
-  entry(table, DType::kQ4_K).vec_dot = &dot_q4_K_q8_K<kDot>;
-  entry(table, DType::kQ5_K).vec_dot = &dot_q5_K_q8_K<kDot>;
+  entry(table, DType::kQ4_K).vec_dot = &dot_k4_q8_K<kDot, BlockQ4_K>;
+  entry(table, DType::kQ5_K).vec_dot = &dot_k4_q8_K<kDot, BlockQ5_K>;
   entry(table, DType::kQ6_K).vec_dot = &dot_q6_K_q8_K<kDot>;
   entry(table, DType::kQ8_K).from_float = &from_float_q8_K;
 }

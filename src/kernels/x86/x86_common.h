@@ -64,14 +64,17 @@ float dot_q4_0_q8_0(const void* a, const void* b, int64_t n) {
   return hsum_f32x8(acc);
 }
 
-// The 6-bit scales and mins of q4_K's 8 sub-blocks (GGUF's packing of 12 bytes).
-inline void unpack_k4_scales(const uint8_t* q, uint8_t* sc, uint8_t* mn) {
-  for (int j = 0; j < 4; ++j) {
-    sc[j] = q[j] & 63;
-    mn[j] = q[j + 4] & 63;
-    sc[j + 4] = (q[j + 8] & 0x0f) | ((q[j] >> 6) << 4);
-    mn[j + 4] = (q[j + 8] >> 4) | ((q[j + 4] >> 6) << 4);
-  }
+// The 8 scales (bytes 0..7 of sc) and 8 mins (mn) of a q4_K / q5_K super-block, from its 12
+// packed bytes read as three words: sub-blocks 0..3 keep 6 bits in words 0 (scale) and 1 (min),
+// sub-blocks 4..7 their low nibbles in word 2 and their top 2 bits atop words 0 and 1.
+inline void unpack_k4_scales_words(const uint8_t* q, uint32_t sc[2], uint32_t mn[2]) {
+  uint32_t w[3];
+  std::memcpy(w, q, 12);
+  constexpr uint32_t k6 = 0x3f3f3f3f, kNib = 0x0f0f0f0f, k2 = 0x03030303;
+  sc[0] = w[0] & k6;
+  sc[1] = (w[2] & kNib) | (((w[0] >> 6) & k2) << 4);
+  mn[0] = w[1] & k6;
+  mn[1] = ((w[2] >> 4) & kNib) | (((w[1] >> 6) & k2) << 4);
 }
 
 // value = d * sc * q - dmin * m: the min term only needs the q8_K per-16 sums.
@@ -82,8 +85,11 @@ float dot_q4_K_q8_K(const void* a, const void* b, int64_t n) {
   __m256 acc = _mm256_setzero_ps();
   float mins = 0.0f;
   for (int64_t i = 0; i < n / kQK_K; ++i) {
+    uint32_t scw[2], mnw[2];
+    unpack_k4_scales_words(x[i].scales, scw, mnw);
     uint8_t sc[8], mn[8];
-    unpack_k4_scales(x[i].scales, sc, mn);
+    std::memcpy(sc, scw, 8);
+    std::memcpy(mn, mnw, 8);
     int32_t summ = 0;
     for (int j = 0; j < 8; ++j) summ += mn[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
     __m256i sumi = _mm256_setzero_si256();
@@ -101,19 +107,6 @@ float dot_q4_K_q8_K(const void* a, const void* b, int64_t n) {
     mins += y[i].d * half_to_float(x[i].dmin) * float(summ);
   }
   return hsum_f32x8(acc) - mins;
-}
-
-// The 8 scales (bytes 0..7 of sc) and 8 mins (mn) of a q4_K / q5_K super-block, from its 12
-// packed bytes read as three words: sub-blocks 0..3 keep 6 bits in words 0 (scale) and 1 (min),
-// sub-blocks 4..7 their low nibbles in word 2 and their top 2 bits atop words 0 and 1.
-inline void unpack_k4_scales_words(const uint8_t* q, uint32_t sc[2], uint32_t mn[2]) {
-  uint32_t w[3];
-  std::memcpy(w, q, 12);
-  constexpr uint32_t k6 = 0x3f3f3f3f, kNib = 0x0f0f0f0f, k2 = 0x03030303;
-  sc[0] = w[0] & k6;
-  sc[1] = (w[2] & kNib) | (((w[0] >> 6) & k2) << 4);
-  mn[0] = w[1] & k6;
-  mn[1] = ((w[2] >> 4) & kNib) | (((w[1] >> 6) & k2) << 4);
 }
 
 // q5_K: q4_K's nibbles plus a 5th bit, bit s of qh[l] for element l of sub-block s; q in 0..31.
