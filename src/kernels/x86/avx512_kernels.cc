@@ -24,6 +24,7 @@ inline __m256i dot_u8s8(__m256i acc, __m256i u, __m256i s) {
 }  // namespace
 
 #include "kernels/x86/x86_common.h"
+#include "kernels/x86/x86_more_quants.h"
 
 namespace {
 
@@ -104,10 +105,9 @@ void fill_avx512_kernels(KernelTable& table) {
   entry(table, DType::kQ8_0).from_float = &from_float_q8_0;
   entry(table, DType::kQ4_0).vec_dot = &dot_q4_0_q8_0;
   entry(table, DType::kQ4_K).vec_dot = &dot_q4_K_q8_K;
-  entry(table, DType::kQ5_K).vec_dot = &dot_q5_K_q8_K;
-  entry(table, DType::kQ5_K).dot_tile = &dot_q5_K_tile;
   entry(table, DType::kQ6_K).vec_dot = &dot_q6_K_q8_K;
   entry(table, DType::kQ8_K).from_float = &from_float_q8_K;
+  fill_row_kernels(table);
 }
 
 }  // namespace silica::kernels_internal

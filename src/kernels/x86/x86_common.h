@@ -109,14 +109,60 @@ float dot_q4_K_q8_K(const void* a, const void* b, int64_t n) {
   return hsum_f32x8(acc) - mins;
 }
 
+// Dot tiles that unpack one weight row once for up to kRowTileTokens tokens. A kernel K gives
+// its Block and Act (vec_dot_type) layouts, kElems per block, and
+//   template <int T> static void micro(const Block* x, const Act* const (&y)[T], int64_t nb,
+//                                      float* out, int64_t ys)  // out[t * ys] = dot(x, y[t])
+// whose T = 1 case is the vec_dot; every token's arithmetic is that case's, so a pair's result
+// does not depend on its tile.
+constexpr int kRowTileTokens = 4;
+
+template <class K>
+float row_vec_dot(const void* a, const void* b, int64_t n) {
+  const typename K::Act* y[1] = {static_cast<const typename K::Act*>(b)};
+  float out;
+  K::template micro<1>(static_cast<const typename K::Block*>(a), y, n / K::kElems, &out, 0);
+  return out;
+}
+
+template <class K, int T>
+void row_tile_call(const typename K::Block* x, const uint8_t* a, size_t as, int64_t nb, float* y,
+                   int64_t ys) {
+  const typename K::Act* b[T];
+  for (int t = 0; t < T; ++t) b[t] = reinterpret_cast<const typename K::Act*>(a + t * as);
+  K::template micro<T>(x, b, nb, y, ys);
+}
+
+template <class K>
+void row_tile(const void* w, size_t ws, int64_t n_rows, const void* a, size_t as, int64_t n_tok,
+              int64_t n, float* y, int64_t ys) {
+  using Fn = void (*)(const typename K::Block*, const uint8_t*, size_t, int64_t, float*, int64_t);
+  static constexpr Fn kFns[kRowTileTokens] = {&row_tile_call<K, 1>, &row_tile_call<K, 2>,
+                                              &row_tile_call<K, 3>, &row_tile_call<K, 4>};
+  const auto* ab = static_cast<const uint8_t*>(a);
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const auto* x =
+        reinterpret_cast<const typename K::Block*>(static_cast<const uint8_t*>(w) + r * ws);
+    for (int64_t t = 0; t < n_tok; t += kRowTileTokens) {
+      const int tt = int(std::min<int64_t>(kRowTileTokens, n_tok - t));
+      kFns[tt - 1](x, ab + t * as, as, n / K::kElems, y + t * ys + r, ys);
+    }
+  }
+}
+
 // q5_K: q4_K's nibbles plus a 5th bit, bit s of qh[l] for element l of sub-block s; q in 0..31.
 // Each 32-element product is maddubs (int16 pair sums: 2 * 31 * 127 < 32767) then madd by the
 // sub-block's scale; the mins term is one madd of the q8_K per-16 sums by the doubled mins.
-// One weight row against T tokens: the unpacking is shared, and every token's arithmetic is
-// the T = 1 case's (the vec_dot), so a pair's result does not depend on its tile.
+struct Q5K {
+  using Block = BlockQ5_K;
+  using Act = BlockQ8_K;
+  static constexpr int kElems = kQK_K;
+  template <int T>
+  static void micro(const Block* x, const Act* const (&y)[T], int64_t nb, float* out, int64_t ys);
+};
+
 template <int T>
-void micro_q5_K(const BlockQ5_K* x, const BlockQ8_K* const (&y)[T], int64_t nb, float* out,
-                int64_t ys) {
+void Q5K::micro(const Block* x, const Act* const (&y)[T], int64_t nb, float* out, int64_t ys) {
   const __m256i kLow = _mm256_set1_epi8(0x0f), kBit = _mm256_set1_epi8(0x10);
   __m256 acc[T], acc_min[T];
   for (int t = 0; t < T; ++t) acc[t] = acc_min[t] = _mm256_setzero_ps();
@@ -159,39 +205,6 @@ void micro_q5_K(const BlockQ5_K* x, const BlockQ8_K* const (&y)[T], int64_t nb, 
     }
   }
   for (int t = 0; t < T; ++t) out[t * ys] = hsum_f32x8(_mm256_sub_ps(acc[t], acc_min[t]));
-}
-
-float dot_q5_K_q8_K(const void* a, const void* b, int64_t n) {
-  const BlockQ8_K* y[1] = {static_cast<const BlockQ8_K*>(b)};
-  float out;
-  micro_q5_K<1>(static_cast<const BlockQ5_K*>(a), y, n / kQK_K, &out, 0);
-  return out;
-}
-
-// Prefill: each weight row against up to kQ5TileTokens tokens at a time (unpacked once for them).
-constexpr int kQ5TileTokens = 4;
-
-template <int T>
-void q5_K_tile_call(const BlockQ5_K* x, const uint8_t* a, size_t as, int64_t nb, float* y,
-                    int64_t ys) {
-  const BlockQ8_K* b[T];
-  for (int t = 0; t < T; ++t) b[t] = reinterpret_cast<const BlockQ8_K*>(a + t * as);
-  micro_q5_K<T>(x, b, nb, y, ys);
-}
-
-void dot_q5_K_tile(const void* w, size_t ws, int64_t n_rows, const void* a, size_t as,
-                   int64_t n_tok, int64_t n, float* y, int64_t ys) {
-  using Fn = void (*)(const BlockQ5_K*, const uint8_t*, size_t, int64_t, float*, int64_t);
-  static constexpr Fn kFns[kQ5TileTokens] = {&q5_K_tile_call<1>, &q5_K_tile_call<2>,
-                                             &q5_K_tile_call<3>, &q5_K_tile_call<4>};
-  const auto* ab = static_cast<const uint8_t*>(a);
-  for (int64_t r = 0; r < n_rows; ++r) {
-    const auto* x = reinterpret_cast<const BlockQ5_K*>(static_cast<const uint8_t*>(w) + r * ws);
-    for (int64_t t = 0; t < n_tok; t += kQ5TileTokens) {
-      const int tt = int(std::min<int64_t>(kQ5TileTokens, n_tok - t));
-      kFns[tt - 1](x, ab + t * as, as, n / kQK_K, y + t * ys + r, ys);
-    }
-  }
 }
 
 // q6_K: 6-bit q = (4 low bits from ql) | (2 high bits from qh) << 4, value = d * sc * (q - 32).

@@ -120,7 +120,8 @@ TEST(DotTile, EveryShapeEqualsVecDotBitForBit) {
 }
 
 TEST(DotTile, VecDotOfTiledTypesMatchesReference) {
-  const DType vt_probe[] = {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K,
+  const DType vt_probe[] = {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0,
+                            DType::kQ5_1, DType::kQ2_K, DType::kQ3_K, DType::kQ4_K,
                             DType::kQ5_K, DType::kQ6_K, DType::kF16};
   for (Isa isa : available_isas()) {
     for (DType t : vt_probe) {

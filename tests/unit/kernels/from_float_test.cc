@@ -23,7 +23,8 @@ void expect_same_bytes(Isa isa, DType t, const std::vector<float>& x, const char
       << label(isa, t) << " " << what << " n=" << n << ": first differing byte " << first_diff;
 }
 
-const DType kActivationTypes[] = {DType::kQ8_0, DType::kQ8_K, DType::kF16, DType::kBF16};
+const DType kActivationTypes[] = {DType::kQ8_0, DType::kQ8_1, DType::kQ8_K, DType::kF16,
+                                  DType::kBF16};
 
 TEST(FromFloat, RandomRowsMatchReferenceBytes) {
   for (Isa isa : available_isas())
@@ -55,7 +56,8 @@ TEST(FromFloat, SpecialValuesMatchReference) {
     for (DType t : {DType::kF16, DType::kBF16}) expect_same_bytes(isa, t, x, "special");
     // The quantized types see only finite rows; a zero block must give d = 0 and q = 0.
     std::vector<float> q(x.begin(), x.begin() + 256);
-    for (DType t : {DType::kQ8_0, DType::kQ8_K}) expect_same_bytes(isa, t, q, "zeros");
+    for (DType t : {DType::kQ8_0, DType::kQ8_1, DType::kQ8_K})
+      expect_same_bytes(isa, t, q, "zeros");
   }
 }
 

@@ -1,0 +1,220 @@
+// x86 dots of the GGUF types beside the main ones: the k-quants q2_K and q3_K (in Q2_K / Q3_K_M
+// files) and the legacy q4_1, q5_0 and q5_1. Each is a row-tile kernel (see row_tile in
+// x86_common.h): one weight row unpacked once for up to kRowTileTokens tokens, its 1-token case
+// the vec_dot. Included by avx2_kernels.cc and avx512_kernels.cc after x86_common.h; internal
+// linkage, as there.
+#pragma once
+
+namespace {
+
+// The 16 per-16-element scales of a k-quant super-block (bytes, in sub-block order) as int16,
+// the even sub-blocks in the low 128-bit lane and the odd ones in the high lane, so that
+// scale_pair(k) is one pshufb: sub-block 2k's scale across the low lane and 2k + 1's across the
+// high lane, the two halves of the 32 elements that chunk k covers.
+inline __m256i scales_even_odd(__m128i bytes, bool is_signed) {
+  const __m128i split =
+      _mm_shuffle_epi8(bytes, _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15));
+  return is_signed ? _mm256_cvtepi8_epi16(split) : _mm256_cvtepu8_epi16(split);
+}
+inline __m256i scale_pair(__m256i even_odd, int k) {
+  return _mm256_shuffle_epi8(even_odd, _mm256_set1_epi16(short((2 * k + 1) << 8 | 2 * k)));
+}
+
+// q2_K: q in 0..3 (element 128h + 32j + l at bits 2j of qs[32h + l]), value = d * sc * q -
+// dmin * m with a 4-bit scale and min per 16 elements. Chunk k = 4h + j is one shift and mask
+// of qs[32h..32h + 31]; its product is maddubs then madd by the two sub-blocks' scales; the mins
+// term one madd of the q8_K per-16 sums.
+struct Q2K {
+  using Block = BlockQ2_K;
+  using Act = BlockQ8_K;
+  static constexpr int kElems = kQK_K;
+  template <int T>
+  static void micro(const Block* x, const Act* const (&y)[T], int64_t nb, float* out, int64_t ys) {
+    const __m256i k3 = _mm256_set1_epi8(3);
+    const __m128i kLow = _mm_set1_epi8(0x0f);
+    __m256 acc[T], acc_min[T];
+    for (int t = 0; t < T; ++t) acc[t] = acc_min[t] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; ++i) {
+      const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales));
+      const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc, 4), kLow));
+      const __m256i scales = scales_even_odd(_mm_and_si128(sc, kLow), false);
+      __m256i sumi[T];
+      for (int t = 0; t < T; ++t) sumi[t] = _mm256_setzero_si256();
+      for (int h = 0; h < 2; ++h) {
+        const __m256i q2 = loadu256(x[i].qs + 32 * h);
+        for (int j = 0; j < 4; ++j) {
+          // A 16-bit shift carries the high byte's bits into the low byte's top: masked off.
+          const __m256i q = _mm256_and_si256(_mm256_srli_epi16(q2, 2 * j), k3);
+          const __m256i s = scale_pair(scales, 4 * h + j);
+          for (int t = 0; t < T; ++t) {
+            const __m256i p = _mm256_maddubs_epi16(q, loadu256(y[t][i].qs + 128 * h + 32 * j));
+            sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p, s));
+          }
+        }
+      }
+      const float xd = half_to_float(x[i].d), xmin = half_to_float(x[i].dmin);
+      for (int t = 0; t < T; ++t) {
+        const __m256i summ = _mm256_madd_epi16(loadu256(y[t][i].bsums), mins);
+        acc[t] =
+            _mm256_fmadd_ps(_mm256_set1_ps(y[t][i].d * xd), _mm256_cvtepi32_ps(sumi[t]), acc[t]);
+        acc_min[t] =
+            _mm256_fmadd_ps(_mm256_set1_ps(y[t][i].d * xmin), _mm256_cvtepi32_ps(summ), acc_min[t]);
+      }
+    }
+    for (int t = 0; t < T; ++t) out[t * ys] = hsum_f32x8(_mm256_sub_ps(acc[t], acc_min[t]));
+  }
+};
+
+// q3_K's 16 scales, 6 bits biased by 32, from its 12 packed bytes read as three words: the low
+// nibbles of scales 0..7 and 8..15 are the low and high nibbles of words 0 and 1, their top two
+// bits the bit pairs of word 2. Returns the signed scales in sub-block order.
+inline __m128i q3k_scales(const uint8_t* q) {
+  uint32_t w[3];
+  std::memcpy(w, q, 12);
+  constexpr uint32_t kNib = 0x0f0f0f0f, k2 = 0x03030303;
+  const __m128i biased = _mm_setr_epi32(int((w[0] & kNib) | ((w[2] & k2) << 4)),
+                                        int((w[1] & kNib) | (((w[2] >> 2) & k2) << 4)),
+                                        int(((w[0] >> 4) & kNib) | (((w[2] >> 4) & k2) << 4)),
+                                        int(((w[1] >> 4) & kNib) | (((w[2] >> 6) & k2) << 4)));
+  return _mm_sub_epi8(biased, _mm_set1_epi8(32));
+}
+
+// q3_K: q = (2 low bits as q2_K | the hmask bit << 2) - 4, value = d * sc * q with signed 6-bit
+// scales per 16. The products use the unsigned q + 4 (0..7, maddubs-ready); the -4 comes back
+// once per block as 4 * sum_s sc_s * bsums_s.
+struct Q3K {
+  using Block = BlockQ3_K;
+  using Act = BlockQ8_K;
+  static constexpr int kElems = kQK_K;
+  template <int T>
+  static void micro(const Block* x, const Act* const (&y)[T], int64_t nb, float* out, int64_t ys) {
+    const __m256i k3 = _mm256_set1_epi8(3), k4 = _mm256_set1_epi8(4);
+    __m256 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; ++i) {
+      const __m128i sc8 = q3k_scales(x[i].scales);
+      const __m256i sc_in_order = _mm256_cvtepi8_epi16(sc8);
+      const __m256i scales = scales_even_odd(sc8, true);
+      // Chunk k's high bits are bit k of hmask[l]: hs >> k, moved to bit 2 (the 16-bit shifts'
+      // carries fall outside the mask).
+      __m256i hs = loadu256(x[i].hmask);
+      __m256i sumi[T];
+      for (int t = 0; t < T; ++t) sumi[t] = _mm256_setzero_si256();
+      for (int h = 0; h < 2; ++h) {
+        const __m256i q2 = loadu256(x[i].qs + 32 * h);
+        for (int j = 0; j < 4; ++j) {
+          const __m256i q = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q2, 2 * j), k3),
+                                            _mm256_and_si256(_mm256_slli_epi16(hs, 2), k4));
+          hs = _mm256_srli_epi16(hs, 1);
+          const __m256i s = scale_pair(scales, 4 * h + j);
+          for (int t = 0; t < T; ++t) {
+            const __m256i p = _mm256_maddubs_epi16(q, loadu256(y[t][i].qs + 128 * h + 32 * j));
+            sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p, s));
+          }
+        }
+      }
+      const float xd = half_to_float(x[i].d);
+      for (int t = 0; t < T; ++t) {
+        const __m256i offset = _mm256_madd_epi16(loadu256(y[t][i].bsums), sc_in_order);
+        const __m256i total = _mm256_sub_epi32(sumi[t], _mm256_slli_epi32(offset, 2));
+        acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(y[t][i].d * xd), _mm256_cvtepi32_ps(total), acc[t]);
+      }
+    }
+    for (int t = 0; t < T; ++t) out[t * ys] = hsum_f32x8(acc[t]);
+  }
+};
+
+// The 5th bits of a q5_0 / q5_1 block (32 bits, bit j for element j) as 0x10 in byte j.
+inline __m256i fifth_bits_32(const uint8_t* qh) {
+  uint32_t bits;
+  std::memcpy(&bits, qh, 4);
+  // Byte j takes byte j / 8 of the word (each 128-bit lane holds a copy), then tests bit j % 8.
+  const __m256i spread =
+      _mm256_shuffle_epi8(_mm256_set1_epi32(int(bits)),
+                          _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2,
+                                           2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+  const __m256i sel = _mm256_set1_epi64x(int64_t(0x8040201008040201ull));
+  const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, sel), sel);
+  return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
+}
+
+// The legacy 32-element types: q = the nibbles (element j low in qs[j], j + 16 high), plus the
+// 5th bit for q5_*; q4_1 / q5_1 are affine (d * q + m, against q8_1 whose s = d * sum(a) takes
+// the m term once a block), q5_0 is symmetric (d * (q - 16), a signed x signed dot).
+template <class B, class A, bool kFifth, bool kAffine>
+struct Legacy {
+  using Block = B;
+  using Act = A;
+  static constexpr int kElems = 32;
+  template <int T>
+  static void micro(const Block* x, const Act* const (&y)[T], int64_t nb, float* out, int64_t ys) {
+    __m256 acc[T];
+    float mins[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps(), mins[t] = 0.0f;
+    for (int64_t i = 0; i < nb; ++i) {
+      __m256i q = unpack_nibbles_16(x[i].qs);
+      if constexpr (kFifth) q = _mm256_or_si256(q, fifth_bits_32(x[i].qh));
+      if constexpr (!kAffine) q = _mm256_sub_epi8(q, _mm256_set1_epi8(16));  // -16..15
+      const float xd = half_to_float(x[i].d);
+      for (int t = 0; t < T; ++t) {
+        const __m256i a = loadu256(y[t][i].qs);
+        const __m256i p = kAffine ? dot_u8s8(_mm256_setzero_si256(), q, a)
+                                  : dot_s8s8(_mm256_setzero_si256(), q, a);
+        acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(xd * half_to_float(y[t][i].d)),
+                                 _mm256_cvtepi32_ps(p), acc[t]);
+        if constexpr (kAffine) mins[t] += half_to_float(x[i].m) * half_to_float(y[t][i].s);
+      }
+    }
+    for (int t = 0; t < T; ++t) out[t * ys] = hsum_f32x8(acc[t]) + mins[t];
+  }
+};
+using Q41 = Legacy<BlockQ4_1, BlockQ8_1, false, true>;
+using Q50 = Legacy<BlockQ5_0, BlockQ8_0, true, false>;
+using Q51 = Legacy<BlockQ5_1, BlockQ8_1, true, true>;
+
+// Bit-identical to the reference: q8_0's rounding, s = fp16(d * sum(q)) with the fp32 d.
+void from_float_q8_1(const float* x, void* out, int64_t n) {
+  auto* y = static_cast<BlockQ8_1*>(out);
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  for (int64_t i = 0; i < n / kQK8_1; ++i) {
+    const float* xb = x + i * kQK8_1;
+    __m256 v[4], amax = _mm256_setzero_ps();
+    for (int k = 0; k < 4; ++k) {
+      v[k] = _mm256_loadu_ps(xb + 8 * k);
+      amax = _mm256_max_ps(amax, _mm256_and_ps(v[k], abs_mask));
+    }
+    const float d = hmax_f32x8(amax) / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    __m256i q[4];
+    __m256i sum = _mm256_setzero_si256();
+    for (int k = 0; k < 4; ++k) {
+      q[k] = _mm256_cvtps_epi32(round_half_away(_mm256_mul_ps(v[k], _mm256_set1_ps(id))));
+      sum = _mm256_add_epi32(sum, q[k]);
+    }
+    pack_store_i8x32(q, y[i].qs);
+    const __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+    const __m128i s2 = _mm_add_epi32(s4, _mm_unpackhi_epi64(s4, s4));
+    const int total = _mm_cvtsi128_si32(s2) + _mm_extract_epi32(s2, 1);
+    y[i].d = f32_to_fp16(d);
+    y[i].s = f32_to_fp16(float(total) * d);
+  }
+}
+
+template <class K>
+void set_row_kernels(silica::kernels_internal::KernelTable& table, DType t) {
+  silica::kernels_internal::entry(table, t).vec_dot = &row_vec_dot<K>;
+  silica::kernels_internal::entry(table, t).dot_tile = &row_tile<K>;
+}
+
+// The row-tile types' entries, the same on AVX2 and AVX-512.
+void fill_row_kernels(silica::kernels_internal::KernelTable& table) {
+  set_row_kernels<Q5K>(table, DType::kQ5_K);
+  set_row_kernels<Q2K>(table, DType::kQ2_K);
+  set_row_kernels<Q3K>(table, DType::kQ3_K);
+  set_row_kernels<Q41>(table, DType::kQ4_1);
+  set_row_kernels<Q50>(table, DType::kQ5_0);
+  set_row_kernels<Q51>(table, DType::kQ5_1);
+  silica::kernels_internal::entry(table, DType::kQ8_1).from_float = &from_float_q8_1;
+}
+
+}  // namespace
