@@ -75,6 +75,7 @@ const TypeKernels& type_kernels(DType t, Isa isa) {
 #endif
 #if defined(SILICA_HAVE_NEON)
     kernels_internal::fill_neon_kernels(out[int(Isa::kNeon)], cpu_features().dotprod);
+    kernels_internal::fill_neon_more_kernels(out[int(Isa::kNeon)], cpu_features().dotprod);
 #endif
     return out;
   }();

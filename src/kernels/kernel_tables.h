@@ -40,6 +40,8 @@ int amx_packed_tile_tokens();
 #if defined(SILICA_HAVE_NEON)
 // dotprod: whether the int8 dots may use SDOT (ARMv8.2 FEAT_DotProd).
 void fill_neon_kernels(KernelTable& table, bool dotprod);
+// q2_K, q3_K, q4_1, q5_0, q5_1 and q8_1 (arm/neon_more_quants.cc); after the above.
+void fill_neon_more_kernels(KernelTable& table, bool dotprod);
 // The SDOT / FMLA tile over packed groups of type t (arm/neon_packed.cc), or null; only for cores
 // with FEAT_DotProd.
 PackedTileFn neon_packed_tile(DType t);

@@ -6,29 +6,13 @@
 #include <type_traits>
 
 #include "base/half.h"
+#include "kernels/arm/neon_common.h"
 #include "kernels/kernel_tables.h"
 #include "tensor/blocks.h"
 
 namespace {
 
 using namespace silica;
-
-// acc[k] += sum_{j<4} a[4k+j] * b[4k+j] (signed int8). Without SDOT the four lane sums come out
-// in a different grouping, but every caller reduces the whole vector or 16-byte group.
-template <bool kDot>
-inline int32x4_t dot_s8(int32x4_t acc, int8x16_t a, int8x16_t b) {
-  if constexpr (kDot) {
-    return vdotq_s32(acc, a, b);
-  } else {
-    const int16x8_t lo = vmull_s8(vget_low_s8(a), vget_low_s8(b));
-    const int16x8_t hi = vmull_high_s8(a, b);
-    return vpadalq_s16(vpadalq_s16(acc, lo), hi);
-  }
-}
-
-inline float half_to_float(uint16_t h) {
-  return fp16_to_f32(h);
-}
 
 template <bool kDot>
 float dot_q8_0_q8_0(const void* a, const void* b, int64_t n) {
@@ -181,13 +165,6 @@ float dot_half(const void* a, const void* b, int64_t n) {
   float s = vaddvq_f32(vaddq_f32(vaddq_f32(acc[0], acc[1]), vaddq_f32(acc[2], acc[3])));
   for (; i < n; ++i) s += Scalar(x[i]) * Scalar(y[i]);
   return s;
-}
-
-// 16 int32 -> 16 int8 with saturation (values are already within [-127, 127]).
-inline int8x16_t narrow_i32x16(const int32x4_t v[4]) {
-  const int16x8_t a = vcombine_s16(vqmovn_s32(v[0]), vqmovn_s32(v[1]));
-  const int16x8_t b = vcombine_s16(vqmovn_s32(v[2]), vqmovn_s32(v[3]));
-  return vcombine_s8(vqmovn_s16(a), vqmovn_s16(b));
 }
 
 // Bit-identical to the reference: d = amax/127, q = roundf(x * (1/d)); FCVTAS rounds ties away

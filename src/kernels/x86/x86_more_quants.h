@@ -1,8 +1,7 @@
 // x86 dots of the GGUF types beside the main ones: the k-quants q2_K and q3_K (in Q2_K / Q3_K_M
-// files) and the legacy q4_1, q5_0 and q5_1. Each is a row-tile kernel (see row_tile in
-// x86_common.h): one weight row unpacked once for up to kRowTileTokens tokens, its 1-token case
-// the vec_dot. Included by avx2_kernels.cc and avx512_kernels.cc after x86_common.h; internal
-// linkage, as there.
+// files) and the legacy q4_1, q5_0 and q5_1. Each is a row-tile kernel (kernels/row_tile.h): one
+// weight row unpacked once for up to kRowTileTokens tokens, its 1-token case the vec_dot. Included
+// by avx2_kernels.cc and avx512_kernels.cc after x86_common.h; internal linkage, as there.
 #pragma once
 
 namespace {
