@@ -8,6 +8,7 @@
 #include "base/half.h"
 #include "kernels/arm/neon_common.h"
 #include "kernels/kernel_tables.h"
+#include "kernels/row_tile.h"
 #include "tensor/blocks.h"
 
 namespace {
@@ -56,45 +57,56 @@ inline void unpack_k4_scales(const uint8_t* q, uint8_t* sc, uint8_t* mn) {
 
 // q4_K and q5_K: value = d * sc * q - dmin * m, q the nibble (q4_K, 0..15) or the nibble plus a
 // 5th bit (q5_K, 0..31: bit s of qh[l] for element l of sub-block s); both valid int8 for SDOT.
-template <bool kDot, class Block>
-float dot_k4_q8_K(const void* a, const void* b, int64_t n) {
-  constexpr bool kFifth = std::is_same_v<Block, BlockQ5_K>;
-  const auto* x = static_cast<const Block*>(a);
-  const auto* y = static_cast<const BlockQ8_K*>(b);
-  const uint8x16_t kLow = vdupq_n_u8(0x0f), kBit = vdupq_n_u8(0x10);
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n / kQK_K; ++i) {
-    uint8_t sc[8], mn[8];
-    unpack_k4_scales(x[i].scales, sc, mn);
-    int32_t summ = 0, sumi = 0;
-    for (int j = 0; j < 8; ++j) summ += mn[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
-    // q5_K: qh shifted right once a sub-block, its bit 0 moved to bit 4.
-    uint8x16_t h0 = vdupq_n_u8(0), h1 = vdupq_n_u8(0);
-    if constexpr (kFifth) h0 = vld1q_u8(x[i].qh), h1 = vld1q_u8(x[i].qh + 16);
-    auto with_fifth = [&](uint8x16_t q, uint8x16_t& h) {
-      if constexpr (!kFifth) return q;
-      const uint8x16_t out = vorrq_u8(q, vandq_u8(vshlq_n_u8(h, 4), kBit));
-      h = vshrq_n_u8(h, 1);
-      return out;
-    };
-    for (int j = 0; j < 4; ++j) {
-      const uint8x16_t q0 = vld1q_u8(x[i].qs + 32 * j), q1 = vld1q_u8(x[i].qs + 32 * j + 16);
-      const int8_t* q8 = y[i].qs + 64 * j;
-      const uint8x16_t lo0 = with_fifth(vandq_u8(q0, kLow), h0);
-      const uint8x16_t lo1 = with_fifth(vandq_u8(q1, kLow), h1);
-      const uint8x16_t hi0 = with_fifth(vshrq_n_u8(q0, 4), h0);
-      const uint8x16_t hi1 = with_fifth(vshrq_n_u8(q1, 4), h1);
-      int32x4_t plo = dot_s8<kDot>(vdupq_n_s32(0), vreinterpretq_s8_u8(lo0), vld1q_s8(q8));
-      plo = dot_s8<kDot>(plo, vreinterpretq_s8_u8(lo1), vld1q_s8(q8 + 16));
-      int32x4_t phi = dot_s8<kDot>(vdupq_n_s32(0), vreinterpretq_s8_u8(hi0), vld1q_s8(q8 + 32));
-      phi = dot_s8<kDot>(phi, vreinterpretq_s8_u8(hi1), vld1q_s8(q8 + 48));
-      sumi += sc[2 * j] * vaddvq_s32(plo) + sc[2 * j + 1] * vaddvq_s32(phi);
+// A row-tile kernel (kernels/row_tile.h): a row is unpacked once for up to kRowTileTokens tokens.
+template <bool kDot, class B>
+struct K4 {
+  using Block = B;
+  using Act = BlockQ8_K;
+  static constexpr int kElems = kQK_K;
+  static constexpr bool kFifth = std::is_same_v<Block, BlockQ5_K>;
+  template <int T>
+  static void micro(const Block* x, const Act* const (&y)[T], int64_t nb, float* out, int64_t ys) {
+    const uint8x16_t kLow = vdupq_n_u8(0x0f), kBit = vdupq_n_u8(0x10);
+    float sum[T] = {};
+    for (int64_t i = 0; i < nb; ++i) {
+      uint8_t sc[8], mn[8];
+      unpack_k4_scales(x[i].scales, sc, mn);
+      // q5_K: qh shifted right once a sub-block, its bit 0 moved to bit 4.
+      uint8x16_t h0 = vdupq_n_u8(0), h1 = vdupq_n_u8(0);
+      if constexpr (kFifth) h0 = vld1q_u8(x[i].qh), h1 = vld1q_u8(x[i].qh + 16);
+      auto with_fifth = [&](uint8x16_t q, uint8x16_t& h) {
+        if constexpr (!kFifth) return q;
+        const uint8x16_t out = vorrq_u8(q, vandq_u8(vshlq_n_u8(h, 4), kBit));
+        h = vshrq_n_u8(h, 1);
+        return out;
+      };
+      int32_t sumi[T] = {};
+      for (int j = 0; j < 4; ++j) {
+        const uint8x16_t q0 = vld1q_u8(x[i].qs + 32 * j), q1 = vld1q_u8(x[i].qs + 32 * j + 16);
+        const int8x16_t lo0 = vreinterpretq_s8_u8(with_fifth(vandq_u8(q0, kLow), h0));
+        const int8x16_t lo1 = vreinterpretq_s8_u8(with_fifth(vandq_u8(q1, kLow), h1));
+        const int8x16_t hi0 = vreinterpretq_s8_u8(with_fifth(vshrq_n_u8(q0, 4), h0));
+        const int8x16_t hi1 = vreinterpretq_s8_u8(with_fifth(vshrq_n_u8(q1, 4), h1));
+        for (int t = 0; t < T; ++t) {
+          const int8_t* q8 = y[t][i].qs + 64 * j;
+          int32x4_t plo = dot_s8<kDot>(vdupq_n_s32(0), lo0, vld1q_s8(q8));
+          plo = dot_s8<kDot>(plo, lo1, vld1q_s8(q8 + 16));
+          int32x4_t phi = dot_s8<kDot>(vdupq_n_s32(0), hi0, vld1q_s8(q8 + 32));
+          phi = dot_s8<kDot>(phi, hi1, vld1q_s8(q8 + 48));
+          sumi[t] += sc[2 * j] * vaddvq_s32(plo) + sc[2 * j + 1] * vaddvq_s32(phi);
+        }
+      }
+      const float xd = half_to_float(x[i].d), xmin = half_to_float(x[i].dmin);
+      for (int t = 0; t < T; ++t) {
+        int32_t summ = 0;
+        for (int j = 0; j < 8; ++j)
+          summ += mn[j] * (y[t][i].bsums[2 * j] + y[t][i].bsums[2 * j + 1]);
+        sum[t] += y[t][i].d * xd * float(sumi[t]) - y[t][i].d * xmin * float(summ);
+      }
     }
-    sum += y[i].d * half_to_float(x[i].d) * float(sumi) -
-           y[i].d * half_to_float(x[i].dmin) * float(summ);
+    for (int t = 0; t < T; ++t) out[t * ys] = sum[t];
   }
-  return sum;
-}
+};
 
 // q6_K: q = (ql nibble) | (2 bits of qh) << 4 in 0..63, value = d * sc * (q - 32); the offset is
 // applied once per block through the q8_K per-16 sums.
@@ -270,8 +282,10 @@ void fill(kernels_internal::KernelTable& table) {
   entry(table, DType::kQ8_0).vec_dot = &dot_q8_0_q8_0<kDot>;
   entry(table, DType::kQ8_0).from_float = &from_float_q8_0;
   entry(table, DType::kQ4_0).vec_dot = &dot_q4_0_q8_0<kDot>;
-  entry(table, DType::kQ4_K).vec_dot = &dot_k4_q8_K<kDot, BlockQ4_K>;
-  entry(table, DType::kQ5_K).vec_dot = &dot_k4_q8_K<kDot, BlockQ5_K>;
+  entry(table, DType::kQ4_K).vec_dot = &row_vec_dot<K4<kDot, BlockQ4_K>>;
+  entry(table, DType::kQ4_K).dot_tile = &row_tile<K4<kDot, BlockQ4_K>>;
+  entry(table, DType::kQ5_K).vec_dot = &row_vec_dot<K4<kDot, BlockQ5_K>>;
+  entry(table, DType::kQ5_K).dot_tile = &row_tile<K4<kDot, BlockQ5_K>>;
   entry(table, DType::kQ6_K).vec_dot = &dot_q6_K_q8_K<kDot>;
   entry(table, DType::kQ8_K).from_float = &from_float_q8_K;
 }
