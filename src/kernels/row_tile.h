@@ -10,6 +10,12 @@
 #include <cstddef>
 #include <cstdint>
 
+// Row-tile kernels unroll their token and chunk loops: a rolled loop over T keeps the T
+// accumulators in memory, which costs more than the products themselves.
+#ifndef SILICA_UNROLL
+#define SILICA_UNROLL _Pragma("GCC unroll 16")
+#endif
+
 namespace {
 
 constexpr int kRowTileTokens = 4;

@@ -81,12 +81,14 @@ struct K4 {
         return out;
       };
       int32_t sumi[T] = {};
+      SILICA_UNROLL
       for (int j = 0; j < 4; ++j) {
         const uint8x16_t q0 = vld1q_u8(x[i].qs + 32 * j), q1 = vld1q_u8(x[i].qs + 32 * j + 16);
         const int8x16_t lo0 = vreinterpretq_s8_u8(with_fifth(vandq_u8(q0, kLow), h0));
         const int8x16_t lo1 = vreinterpretq_s8_u8(with_fifth(vandq_u8(q1, kLow), h1));
         const int8x16_t hi0 = vreinterpretq_s8_u8(with_fifth(vshrq_n_u8(q0, 4), h0));
         const int8x16_t hi1 = vreinterpretq_s8_u8(with_fifth(vshrq_n_u8(q1, 4), h1));
+        SILICA_UNROLL
         for (int t = 0; t < T; ++t) {
           const int8_t* q8 = y[t][i].qs + 64 * j;
           int32x4_t plo = dot_s8<kDot>(vdupq_n_s32(0), lo0, vld1q_s8(q8));
@@ -97,6 +99,7 @@ struct K4 {
         }
       }
       const float xd = half_to_float(x[i].d), xmin = half_to_float(x[i].dmin);
+      SILICA_UNROLL
       for (int t = 0; t < T; ++t) {
         int32_t summ = 0;
         for (int j = 0; j < 8; ++j)
@@ -104,6 +107,7 @@ struct K4 {
         sum[t] += y[t][i].d * xd * float(sumi[t]) - y[t][i].d * xmin * float(summ);
       }
     }
+    SILICA_UNROLL
     for (int t = 0; t < T; ++t) out[t * ys] = sum[t];
   }
 };

@@ -45,14 +45,18 @@ struct Q2K {
       vst1q_u8(scales, vandq_u8(sc, kLow));
       const uint8x16_t mins = vshrq_n_u8(sc, 4);
       int32x4_t sumi[T];
+      SILICA_UNROLL
       for (int t = 0; t < T; ++t) sumi[t] = vdupq_n_s32(0);
+      SILICA_UNROLL
       for (int h = 0; h < 2; ++h) {
         const uint8x16_t q2a = vld1q_u8(x[i].qs + 32 * h), q2b = vld1q_u8(x[i].qs + 32 * h + 16);
+        SILICA_UNROLL
         for (int j = 0; j < 4; ++j) {
           const int8x16_t shift = vdupq_n_s8(int8_t(-2 * j));  // a right shift by 2j
           const int8x16_t qa = vreinterpretq_s8_u8(vandq_u8(vshlq_u8(q2a, shift), k3));
           const int8x16_t qb = vreinterpretq_s8_u8(vandq_u8(vshlq_u8(q2b, shift), k3));
           const int k = 4 * h + j;  // sub-blocks 2k (elements 0..15) and 2k + 1 (16..31)
+          SILICA_UNROLL
           for (int t = 0; t < T; ++t) {
             const int8_t* a = y[t][i].qs + 128 * h + 32 * j;
             const int32x4_t pa = dot_s8<kDot>(vdupq_n_s32(0), qa, vld1q_s8(a));
@@ -62,12 +66,14 @@ struct Q2K {
         }
       }
       const float xd = half_to_float(x[i].d), xmin = half_to_float(x[i].dmin);
+      SILICA_UNROLL
       for (int t = 0; t < T; ++t) {
         const int32_t summ = dot16_s16(widen_u8_lo(mins), widen_u8_hi(mins),
                                        vld1q_s16(y[t][i].bsums), vld1q_s16(y[t][i].bsums + 8));
         sum[t] += y[t][i].d * xd * float(vaddvq_s32(sumi[t])) - y[t][i].d * xmin * float(summ);
       }
     }
+    SILICA_UNROLL
     for (int t = 0; t < T; ++t) out[t * ys] = sum[t];
   }
 };
@@ -106,9 +112,12 @@ struct Q3K {
       // Chunk k's high bits are bit k of hmask[l]: shifted down once a chunk, moved to bit 2.
       uint8x16_t ha = vld1q_u8(x[i].hmask), hb = vld1q_u8(x[i].hmask + 16);
       int32x4_t sumi[T];
+      SILICA_UNROLL
       for (int t = 0; t < T; ++t) sumi[t] = vdupq_n_s32(0);
+      SILICA_UNROLL
       for (int h = 0; h < 2; ++h) {
         const uint8x16_t q2a = vld1q_u8(x[i].qs + 32 * h), q2b = vld1q_u8(x[i].qs + 32 * h + 16);
+        SILICA_UNROLL
         for (int j = 0; j < 4; ++j) {
           const int8x16_t shift = vdupq_n_s8(int8_t(-2 * j));
           const int8x16_t qa = vreinterpretq_s8_u8(
@@ -118,6 +127,7 @@ struct Q3K {
           ha = vshrq_n_u8(ha, 1);
           hb = vshrq_n_u8(hb, 1);
           const int k = 4 * h + j;
+          SILICA_UNROLL
           for (int t = 0; t < T; ++t) {
             const int8_t* a = y[t][i].qs + 128 * h + 32 * j;
             const int32x4_t pa = dot_s8<kDot>(vdupq_n_s32(0), qa, vld1q_s8(a));
@@ -127,12 +137,14 @@ struct Q3K {
         }
       }
       const float xd = half_to_float(x[i].d);
+      SILICA_UNROLL
       for (int t = 0; t < T; ++t) {
         const int32_t offset =
             dot16_s16(sc0, sc1, vld1q_s16(y[t][i].bsums), vld1q_s16(y[t][i].bsums + 8));
         sum[t] += y[t][i].d * xd * float(vaddvq_s32(sumi[t]) - 4 * offset);
       }
     }
+    SILICA_UNROLL
     for (int t = 0; t < T; ++t) out[t * ys] = sum[t];
   }
 };
@@ -159,6 +171,7 @@ struct Legacy {
     const uint8x16_t kLow = vdupq_n_u8(0x0f);
     float32x4_t acc[T];
     float mins[T] = {};
+    SILICA_UNROLL
     for (int t = 0; t < T; ++t) acc[t] = vdupq_n_f32(0.0f);
     for (int64_t i = 0; i < nb; ++i) {
       const uint8x16_t qs = vld1q_u8(x[i].qs);
@@ -175,6 +188,7 @@ struct Legacy {
         qhi = vsubq_s8(qhi, vdupq_n_s8(16));
       }
       const float xd = half_to_float(x[i].d);
+      SILICA_UNROLL
       for (int t = 0; t < T; ++t) {
         int32x4_t p = dot_s8<kDot>(vdupq_n_s32(0), qlo, vld1q_s8(y[t][i].qs));
         p = dot_s8<kDot>(p, qhi, vld1q_s8(y[t][i].qs + 16));
@@ -182,6 +196,7 @@ struct Legacy {
         if constexpr (kAffine) mins[t] += half_to_float(x[i].m) * half_to_float(y[t][i].s);
       }
     }
+    SILICA_UNROLL
     for (int t = 0; t < T; ++t) out[t * ys] = vaddvq_f32(acc[t]) + mins[t];
   }
 };

@@ -126,6 +126,7 @@ template <int T>
 void Q5K::micro(const Block* x, const Act* const (&y)[T], int64_t nb, float* out, int64_t ys) {
   const __m256i kLow = _mm256_set1_epi8(0x0f), kBit = _mm256_set1_epi8(0x10);
   __m256 acc[T], acc_min[T];
+  SILICA_UNROLL
   for (int t = 0; t < T; ++t) acc[t] = acc_min[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
     uint32_t scw[2], mnw[2];
@@ -140,7 +141,9 @@ void Q5K::micro(const Block* x, const Act* const (&y)[T], int64_t nb, float* out
     // byte's low bits into the low byte's top, which the mask after << 4 drops).
     __m256i hs = loadu256(x[i].qh);
     __m256i sumi[T];
+    SILICA_UNROLL
     for (int t = 0; t < T; ++t) sumi[t] = _mm256_setzero_si256();
+    SILICA_UNROLL
     for (int j = 0; j < 4; ++j) {
       const __m256i q4 = loadu256(x[i].qs + 32 * j);
       const __m256i lo = _mm256_or_si256(_mm256_and_si256(q4, kLow),
@@ -150,6 +153,7 @@ void Q5K::micro(const Block* x, const Act* const (&y)[T], int64_t nb, float* out
                                          _mm256_and_si256(_mm256_slli_epi16(hs, 4), kBit));
       hs = _mm256_srli_epi16(hs, 1);
       const __m256i s_lo = _mm256_set1_epi16(sc[2 * j]), s_hi = _mm256_set1_epi16(sc[2 * j + 1]);
+      SILICA_UNROLL
       for (int t = 0; t < T; ++t) {
         const __m256i plo = _mm256_maddubs_epi16(lo, loadu256(y[t][i].qs + 64 * j));
         const __m256i phi = _mm256_maddubs_epi16(hi, loadu256(y[t][i].qs + 64 * j + 32));
@@ -158,6 +162,7 @@ void Q5K::micro(const Block* x, const Act* const (&y)[T], int64_t nb, float* out
       }
     }
     const float xd = half_to_float(x[i].d), xmin = half_to_float(x[i].dmin);
+    SILICA_UNROLL
     for (int t = 0; t < T; ++t) {
       const __m256i summ = _mm256_madd_epi16(loadu256(y[t][i].bsums), mins);
       acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(y[t][i].d * xd), _mm256_cvtepi32_ps(sumi[t]), acc[t]);
@@ -165,6 +170,7 @@ void Q5K::micro(const Block* x, const Act* const (&y)[T], int64_t nb, float* out
           _mm256_fmadd_ps(_mm256_set1_ps(y[t][i].d * xmin), _mm256_cvtepi32_ps(summ), acc_min[t]);
     }
   }
+  SILICA_UNROLL
   for (int t = 0; t < T; ++t) out[t * ys] = hsum_f32x8(_mm256_sub_ps(acc[t], acc_min[t]));
 }
 

@@ -32,19 +32,24 @@ struct Q2K {
     const __m256i k3 = _mm256_set1_epi8(3);
     const __m128i kLow = _mm_set1_epi8(0x0f);
     __m256 acc[T], acc_min[T];
+    SILICA_UNROLL
     for (int t = 0; t < T; ++t) acc[t] = acc_min[t] = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; ++i) {
       const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales));
       const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc, 4), kLow));
       const __m256i scales = scales_even_odd(_mm_and_si128(sc, kLow), false);
       __m256i sumi[T];
+      SILICA_UNROLL
       for (int t = 0; t < T; ++t) sumi[t] = _mm256_setzero_si256();
+      SILICA_UNROLL
       for (int h = 0; h < 2; ++h) {
         const __m256i q2 = loadu256(x[i].qs + 32 * h);
+        SILICA_UNROLL
         for (int j = 0; j < 4; ++j) {
           // A 16-bit shift carries the high byte's bits into the low byte's top: masked off.
           const __m256i q = _mm256_and_si256(_mm256_srli_epi16(q2, 2 * j), k3);
           const __m256i s = scale_pair(scales, 4 * h + j);
+          SILICA_UNROLL
           for (int t = 0; t < T; ++t) {
             const __m256i p = _mm256_maddubs_epi16(q, loadu256(y[t][i].qs + 128 * h + 32 * j));
             sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p, s));
@@ -52,6 +57,7 @@ struct Q2K {
         }
       }
       const float xd = half_to_float(x[i].d), xmin = half_to_float(x[i].dmin);
+      SILICA_UNROLL
       for (int t = 0; t < T; ++t) {
         const __m256i summ = _mm256_madd_epi16(loadu256(y[t][i].bsums), mins);
         acc[t] =
@@ -60,6 +66,7 @@ struct Q2K {
             _mm256_fmadd_ps(_mm256_set1_ps(y[t][i].d * xmin), _mm256_cvtepi32_ps(summ), acc_min[t]);
       }
     }
+    SILICA_UNROLL
     for (int t = 0; t < T; ++t) out[t * ys] = hsum_f32x8(_mm256_sub_ps(acc[t], acc_min[t]));
   }
 };
@@ -89,6 +96,7 @@ struct Q3K {
   static void micro(const Block* x, const Act* const (&y)[T], int64_t nb, float* out, int64_t ys) {
     const __m256i k3 = _mm256_set1_epi8(3), k4 = _mm256_set1_epi8(4);
     __m256 acc[T];
+    SILICA_UNROLL
     for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; ++i) {
       const __m128i sc8 = q3k_scales(x[i].scales);
@@ -98,14 +106,18 @@ struct Q3K {
       // carries fall outside the mask).
       __m256i hs = loadu256(x[i].hmask);
       __m256i sumi[T];
+      SILICA_UNROLL
       for (int t = 0; t < T; ++t) sumi[t] = _mm256_setzero_si256();
+      SILICA_UNROLL
       for (int h = 0; h < 2; ++h) {
         const __m256i q2 = loadu256(x[i].qs + 32 * h);
+        SILICA_UNROLL
         for (int j = 0; j < 4; ++j) {
           const __m256i q = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q2, 2 * j), k3),
                                             _mm256_and_si256(_mm256_slli_epi16(hs, 2), k4));
           hs = _mm256_srli_epi16(hs, 1);
           const __m256i s = scale_pair(scales, 4 * h + j);
+          SILICA_UNROLL
           for (int t = 0; t < T; ++t) {
             const __m256i p = _mm256_maddubs_epi16(q, loadu256(y[t][i].qs + 128 * h + 32 * j));
             sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p, s));
@@ -113,12 +125,14 @@ struct Q3K {
         }
       }
       const float xd = half_to_float(x[i].d);
+      SILICA_UNROLL
       for (int t = 0; t < T; ++t) {
         const __m256i offset = _mm256_madd_epi16(loadu256(y[t][i].bsums), sc_in_order);
         const __m256i total = _mm256_sub_epi32(sumi[t], _mm256_slli_epi32(offset, 2));
         acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(y[t][i].d * xd), _mm256_cvtepi32_ps(total), acc[t]);
       }
     }
+    SILICA_UNROLL
     for (int t = 0; t < T; ++t) out[t * ys] = hsum_f32x8(acc[t]);
   }
 };
@@ -149,12 +163,14 @@ struct Legacy {
   static void micro(const Block* x, const Act* const (&y)[T], int64_t nb, float* out, int64_t ys) {
     __m256 acc[T];
     float mins[T];
+    SILICA_UNROLL
     for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps(), mins[t] = 0.0f;
     for (int64_t i = 0; i < nb; ++i) {
       __m256i q = unpack_nibbles_16(x[i].qs);
       if constexpr (kFifth) q = _mm256_or_si256(q, fifth_bits_32(x[i].qh));
       if constexpr (!kAffine) q = _mm256_sub_epi8(q, _mm256_set1_epi8(16));  // -16..15
       const float xd = half_to_float(x[i].d);
+      SILICA_UNROLL
       for (int t = 0; t < T; ++t) {
         const __m256i a = loadu256(y[t][i].qs);
         const __m256i p = kAffine ? dot_u8s8(_mm256_setzero_si256(), q, a)
@@ -164,6 +180,7 @@ struct Legacy {
         if constexpr (kAffine) mins[t] += half_to_float(x[i].m) * half_to_float(y[t][i].s);
       }
     }
+    SILICA_UNROLL
     for (int t = 0; t < T; ++t) out[t * ys] = hsum_f32x8(acc[t]) + mins[t];
   }
 };
