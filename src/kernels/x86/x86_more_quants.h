@@ -4,6 +4,9 @@
 // by avx2_kernels.cc and avx512_kernels.cc after x86_common.h; internal linkage, as there.
 #pragma once
 
+#include <type_traits>
+#include <vector>
+
 namespace {
 
 // The 16 per-16-element scales of a k-quant super-block (bytes, in sub-block order) as int16,
@@ -151,37 +154,124 @@ inline __m256i fifth_bits_32(const uint8_t* qh) {
   return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
 }
 
+// The legacy types' activations as their tiles read them (act_prep): groups of 8 q8_0 / q8_1
+// blocks with the block scales (and q8_1's s) widened to float side by side, so that four blocks'
+// scales are one load and four blocks' integer sums meet in one convert and one FMA. A short
+// last group is zero-padded.
+struct alignas(64) LegacyActGroup {
+  float d[8];
+  float s[8];
+  int8_t qs[8 * 32];
+};
+static_assert(sizeof(LegacyActGroup) % silica::kActPrepAlign == 0);
+
+template <class A>
+void legacy_act_prep(const void* a, void* out, int64_t n) {
+  const auto* y = static_cast<const A*>(a);
+  auto* g = static_cast<LegacyActGroup*>(out);
+  const int64_t nb = n / 32;
+  for (int64_t i0 = 0; i0 < nb; i0 += 8, ++g) {
+    const int cnt = int(std::min<int64_t>(8, nb - i0));
+    if (cnt < 8) std::memset(static_cast<void*>(g), 0, sizeof(*g));
+    for (int k = 0; k < cnt; ++k) {
+      g->d[k] = half_to_float(y[i0 + k].d);
+      if constexpr (std::is_same_v<A, BlockQ8_1>) {
+        g->s[k] = half_to_float(y[i0 + k].s);
+      } else {
+        g->s[k] = 0.0f;
+      }
+      std::memcpy(g->qs + 32 * k, y[i0 + k].qs, 32);
+    }
+  }
+}
+size_t legacy_act_prep_size(int64_t n) {
+  return size_t((n / 32 + 7) / 8) * sizeof(LegacyActGroup);
+}
+
 // The legacy 32-element types: q = the nibbles (element j low in qs[j], j + 16 high), plus the
 // 5th bit for q5_*; q4_1 / q5_1 are affine (d * q + m, against q8_1 whose s = d * sum(a) takes
-// the m term once a block), q5_0 is symmetric (d * (q - 16), a signed x signed dot).
+// the m term once a block), q5_0 is symmetric (d * (q - 16), a signed x signed dot). Four
+// blocks at a time: their int32 sums are folded by three hadds into one vector (lanes: blocks
+// 0..3 of the low halves, then of the high halves) scaled by [d0..d3, d0..d3] in one FMA.
 template <class B, class A, bool kFifth, bool kAffine>
 struct Legacy {
   using Block = B;
-  using Act = A;
+  using Act = LegacyActGroup;
+  using Q8 = A;  // the vec_dot_type
   static constexpr int kElems = 32;
+
+  // Block i + k's integers for k < cnt (zero beyond), its scales in xd4 and offsets in xm4.
+  static void load_quad(const Block* x, int cnt, __m256i (&q)[4], __m128& xd4, __m128& xm4) {
+    uint16_t d[4] = {0, 0, 0, 0}, m[4] = {0, 0, 0, 0};
+    SILICA_UNROLL
+    for (int k = 0; k < 4; ++k) {
+      if (k >= cnt) {
+        q[k] = _mm256_setzero_si256();
+        continue;
+      }
+      q[k] = unpack_nibbles_16(x[k].qs);
+      if constexpr (kFifth) q[k] = _mm256_or_si256(q[k], fifth_bits_32(x[k].qh));
+      if constexpr (!kAffine) q[k] = _mm256_sub_epi8(q[k], _mm256_set1_epi8(16));  // -16..15
+      d[k] = x[k].d;
+      if constexpr (kAffine) m[k] = x[k].m;
+    }
+    xd4 = _mm_cvtph_ps(
+        _mm_setr_epi16(short(d[0]), short(d[1]), short(d[2]), short(d[3]), 0, 0, 0, 0));
+    xm4 = _mm_cvtph_ps(
+        _mm_setr_epi16(short(m[0]), short(m[1]), short(m[2]), short(m[3]), 0, 0, 0, 0));
+  }
+
   template <int T>
   static void micro(const Block* x, const Act* const (&y)[T], int64_t nb, float* out, int64_t ys) {
     __m256 acc[T];
-    float mins[T];
+    __m128 mins[T];
     SILICA_UNROLL
-    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps(), mins[t] = 0.0f;
-    for (int64_t i = 0; i < nb; ++i) {
-      __m256i q = unpack_nibbles_16(x[i].qs);
-      if constexpr (kFifth) q = _mm256_or_si256(q, fifth_bits_32(x[i].qh));
-      if constexpr (!kAffine) q = _mm256_sub_epi8(q, _mm256_set1_epi8(16));  // -16..15
-      const float xd = half_to_float(x[i].d);
+    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps(), mins[t] = _mm_setzero_ps();
+    for (int64_t i = 0; i < nb; i += 4) {
+      __m256i q[4];
+      __m128 xd4, xm4;
+      load_quad(x + i, int(std::min<int64_t>(4, nb - i)), q, xd4, xm4);
+      const __m256 xd8 = _mm256_set_m128(xd4, xd4);
+      const int64_t g = i / 8;
+      const int off = int(i % 8);  // 0 or 4
       SILICA_UNROLL
       for (int t = 0; t < T; ++t) {
-        const __m256i a = loadu256(y[t][i].qs);
-        const __m256i p = kAffine ? dot_u8s8(_mm256_setzero_si256(), q, a)
-                                  : dot_s8s8(_mm256_setzero_si256(), q, a);
-        acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(xd * half_to_float(y[t][i].d)),
-                                 _mm256_cvtepi32_ps(p), acc[t]);
-        if constexpr (kAffine) mins[t] += half_to_float(x[i].m) * half_to_float(y[t][i].s);
+        const LegacyActGroup& ag = y[t][g];
+        __m256i p[4];
+        SILICA_UNROLL
+        for (int k = 0; k < 4; ++k) {
+          const __m256i a = loadu256(ag.qs + 32 * (off + k));
+          p[k] = kAffine ? dot_u8s8(_mm256_setzero_si256(), q[k], a)
+                         : dot_s8s8(_mm256_setzero_si256(), q[k], a);
+        }
+        const __m256i h =
+            _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
+        const __m256 scale =
+            _mm256_mul_ps(xd8, _mm256_broadcast_ps(reinterpret_cast<const __m128*>(ag.d + off)));
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(h), scale, acc[t]);
+        if constexpr (kAffine) mins[t] = _mm_fmadd_ps(xm4, _mm_loadu_ps(ag.s + off), mins[t]);
       }
     }
     SILICA_UNROLL
-    for (int t = 0; t < T; ++t) out[t * ys] = hsum_f32x8(acc[t]) + mins[t];
+    for (int t = 0; t < T; ++t) {
+      __m128 m = _mm_add_ps(mins[t], _mm_movehl_ps(mins[t], mins[t]));
+      m = _mm_add_ss(m, _mm_movehdup_ps(m));
+      out[t * ys] = hsum_f32x8(acc[t]) + _mm_cvtss_f32(m);
+    }
+  }
+
+  // The tile's 1-token case on a row prepared here, a stack buffer for rows up to 16k elements.
+  static float vec_dot(const void* a, const void* b, int64_t n) {
+    constexpr int64_t kStackGroups = 64;
+    const int64_t groups = (n / 32 + 7) / 8;
+    LegacyActGroup stack[kStackGroups];
+    std::vector<LegacyActGroup> heap(groups > kStackGroups ? size_t(groups) : 0);
+    LegacyActGroup* prep = groups > kStackGroups ? heap.data() : stack;
+    legacy_act_prep<Q8>(b, prep, n);
+    const Act* y[1] = {prep};
+    float out;
+    micro<1>(static_cast<const Block*>(a), y, n / 32, &out, 0);
+    return out;
   }
 };
 using Q41 = Legacy<BlockQ4_1, BlockQ8_1, false, true>;
@@ -222,14 +312,22 @@ void set_row_kernels(silica::kernels_internal::KernelTable& table, DType t) {
   silica::kernels_internal::entry(table, t).dot_tile = &row_tile<K>;
 }
 
+template <class K>
+void set_legacy_kernels(silica::kernels_internal::KernelTable& table, DType t) {
+  silica::kernels_internal::entry(table, t).vec_dot = &K::vec_dot;
+  silica::kernels_internal::entry(table, t).dot_tile = &row_tile<K>;
+  silica::kernels_internal::entry(table, t).act_prep = &legacy_act_prep<typename K::Q8>;
+  silica::kernels_internal::entry(table, t).act_prep_size = &legacy_act_prep_size;
+}
+
 // The row-tile types' entries, the same on AVX2 and AVX-512.
 void fill_row_kernels(silica::kernels_internal::KernelTable& table) {
   set_row_kernels<Q5K>(table, DType::kQ5_K);
   set_row_kernels<Q2K>(table, DType::kQ2_K);
   set_row_kernels<Q3K>(table, DType::kQ3_K);
-  set_row_kernels<Q41>(table, DType::kQ4_1);
-  set_row_kernels<Q50>(table, DType::kQ5_0);
-  set_row_kernels<Q51>(table, DType::kQ5_1);
+  set_legacy_kernels<Q41>(table, DType::kQ4_1);
+  set_legacy_kernels<Q50>(table, DType::kQ5_0);
+  set_legacy_kernels<Q51>(table, DType::kQ5_1);
   silica::kernels_internal::entry(table, DType::kQ8_1).from_float = &from_float_q8_1;
 }
 
