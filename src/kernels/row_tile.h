@@ -10,6 +10,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/kernel_tables.h"
+
 // Row-tile kernels unroll their token and chunk loops: a rolled loop over T keeps the T
 // accumulators in memory, which costs more than the products themselves.
 #ifndef SILICA_UNROLL
@@ -51,6 +53,13 @@ void row_tile(const void* w, size_t ws, int64_t n_rows, const void* a, size_t as
       kFns[tt - 1](x, ab + t * as, as, n / K::kElems, y + t * ys + r, ys);
     }
   }
+}
+
+// K's vec_dot and dot tile in the table's entry for t.
+template <class K>
+void set_row_kernels(silica::kernels_internal::KernelTable& table, silica::DType t) {
+  silica::kernels_internal::entry(table, t).vec_dot = &row_vec_dot<K>;
+  silica::kernels_internal::entry(table, t).dot_tile = &row_tile<K>;
 }
 
 }  // namespace

@@ -183,28 +183,6 @@ float dot_half(const void* a, const void* b, int64_t n) {
   return s;
 }
 
-// Bit-identical to the reference: d = amax/127, q = roundf(x * (1/d)); FCVTAS rounds ties away
-// from zero exactly as roundf does.
-void from_float_q8_0(const float* x, void* out, int64_t n) {
-  auto* y = static_cast<BlockQ8_0*>(out);
-  for (int64_t i = 0; i < n / kQK8_0; ++i) {
-    const float* xb = x + i * kQK8_0;
-    float32x4_t v[8], amax = vdupq_n_f32(0.0f);
-    for (int k = 0; k < 8; ++k) {
-      v[k] = vld1q_f32(xb + 4 * k);
-      amax = vmaxq_f32(amax, vabsq_f32(v[k]));
-    }
-    const float d = vmaxvq_f32(amax) / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    y[i].d = f32_to_fp16(d);
-    for (int h = 0; h < 2; ++h) {
-      int32x4_t q[4];
-      for (int k = 0; k < 4; ++k) q[k] = vcvtaq_s32_f32(vmulq_n_f32(v[4 * h + k], id));
-      vst1q_s8(y[i].qs + 16 * h, narrow_i32x16(q));
-    }
-  }
-}
-
 // Bit-identical to the reference: scale from the first element of largest magnitude,
 // q = nearest-even(x * -127/max) capped at 127, plus per-16 sums.
 void from_float_q8_K(const float* x, void* out, int64_t n) {
@@ -284,12 +262,10 @@ void fill(kernels_internal::KernelTable& table) {
   entry(table, DType::kBF16) = {&dot_half<load_bf16x4, bf16_to_f32>, &from_float_bf16,
                                 &to_float_bf16};
   entry(table, DType::kQ8_0).vec_dot = &dot_q8_0_q8_0<kDot>;
-  entry(table, DType::kQ8_0).from_float = &from_float_q8_0;
+  entry(table, DType::kQ8_0).from_float = &from_float_q8<BlockQ8_0>;
   entry(table, DType::kQ4_0).vec_dot = &dot_q4_0_q8_0<kDot>;
-  entry(table, DType::kQ4_K).vec_dot = &row_vec_dot<K4<kDot, BlockQ4_K>>;
-  entry(table, DType::kQ4_K).dot_tile = &row_tile<K4<kDot, BlockQ4_K>>;
-  entry(table, DType::kQ5_K).vec_dot = &row_vec_dot<K4<kDot, BlockQ5_K>>;
-  entry(table, DType::kQ5_K).dot_tile = &row_tile<K4<kDot, BlockQ5_K>>;
+  set_row_kernels<K4<kDot, BlockQ4_K>>(table, DType::kQ4_K);
+  set_row_kernels<K4<kDot, BlockQ5_K>>(table, DType::kQ5_K);
   entry(table, DType::kQ6_K).vec_dot = &dot_q6_K_q8_K<kDot>;
   entry(table, DType::kQ8_K).from_float = &from_float_q8_K;
 }

@@ -201,38 +201,6 @@ struct Legacy {
   }
 };
 
-// Bit-identical to the reference: q8_0's rounding (FCVTAS: ties away from zero, as roundf),
-// s = fp16(d * sum(q)) with the fp32 d.
-void from_float_q8_1(const float* x, void* out, int64_t n) {
-  auto* y = static_cast<BlockQ8_1*>(out);
-  for (int64_t i = 0; i < n / kQK8_1; ++i) {
-    const float* xb = x + i * kQK8_1;
-    float32x4_t v[8], amax = vdupq_n_f32(0.0f);
-    for (int k = 0; k < 8; ++k) {
-      v[k] = vld1q_f32(xb + 4 * k);
-      amax = vmaxq_f32(amax, vabsq_f32(v[k]));
-    }
-    const float d = vmaxvq_f32(amax) / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    int32_t total = 0;
-    for (int h = 0; h < 2; ++h) {
-      int32x4_t q[4];
-      for (int k = 0; k < 4; ++k) q[k] = vcvtaq_s32_f32(vmulq_n_f32(v[4 * h + k], id));
-      const int8x16_t packed = narrow_i32x16(q);
-      vst1q_s8(y[i].qs + 16 * h, packed);
-      total += vaddlvq_s8(packed);
-    }
-    y[i].d = f32_to_fp16(d);
-    y[i].s = f32_to_fp16(float(total) * d);
-  }
-}
-
-template <class K>
-void set_row_kernels(silica::kernels_internal::KernelTable& table, DType t) {
-  silica::kernels_internal::entry(table, t).vec_dot = &row_vec_dot<K>;
-  silica::kernels_internal::entry(table, t).dot_tile = &row_tile<K>;
-}
-
 template <bool kDot>
 void fill(silica::kernels_internal::KernelTable& table) {
   set_row_kernels<Q2K<kDot>>(table, DType::kQ2_K);
@@ -240,7 +208,7 @@ void fill(silica::kernels_internal::KernelTable& table) {
   set_row_kernels<Legacy<kDot, BlockQ4_1, BlockQ8_1, false, true>>(table, DType::kQ4_1);
   set_row_kernels<Legacy<kDot, BlockQ5_0, BlockQ8_0, true, false>>(table, DType::kQ5_0);
   set_row_kernels<Legacy<kDot, BlockQ5_1, BlockQ8_1, true, true>>(table, DType::kQ5_1);
-  silica::kernels_internal::entry(table, DType::kQ8_1).from_float = &from_float_q8_1;
+  silica::kernels_internal::entry(table, DType::kQ8_1).from_float = &from_float_q8<BlockQ8_1>;
 }
 
 }  // namespace

@@ -183,7 +183,7 @@ void fill_avx2_kernels(KernelTable& table) {
                                 &act_prep_half<bf16_to_f32>,
                                 &act_prep_size_half};
   entry(table, DType::kQ8_0).vec_dot = &dot_q8_0_q8_0;
-  entry(table, DType::kQ8_0).from_float = &from_float_q8_0;
+  entry(table, DType::kQ8_0).from_float = &from_float_q8<BlockQ8_0>;
   entry(table, DType::kQ4_0).vec_dot = &dot_q4_0_q8_0;
   entry(table, DType::kQ4_K).vec_dot = &dot_q4_K_q8_K;
   entry(table, DType::kQ6_K).vec_dot = &dot_q6_K_q8_K;

@@ -102,7 +102,7 @@ void fill_avx512_kernels(KernelTable& table) {
   entry(table, DType::kF16) = {&dot_f16, &from_float_f16, &to_float_f16};
   entry(table, DType::kBF16) = {&dot_bf16, &from_float_bf16, &to_float_bf16};
   entry(table, DType::kQ8_0).vec_dot = &dot_q8_0_q8_0;
-  entry(table, DType::kQ8_0).from_float = &from_float_q8_0;
+  entry(table, DType::kQ8_0).from_float = &from_float_q8<BlockQ8_0>;
   entry(table, DType::kQ4_0).vec_dot = &dot_q4_0_q8_0;
   entry(table, DType::kQ4_K).vec_dot = &dot_q4_K_q8_K;
   entry(table, DType::kQ6_K).vec_dot = &dot_q6_K_q8_K;

@@ -5,6 +5,8 @@
 //   __m256i dot_u8s8(__m256i acc, __m256i u, __m256i s)  // acc[k] += sum_{j<4} u[4k+j]*s[4k+j]
 #pragma once
 
+#include <type_traits>
+
 #include "kernels/row_tile.h"
 
 namespace {
@@ -242,9 +244,11 @@ inline float hmax_f32x8(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-// Bit-identical to the reference: d = amax/127, q = roundf(x * (1/d)).
-void from_float_q8_0(const float* x, void* out, int64_t n) {
-  auto* y = static_cast<BlockQ8_0*>(out);
+// q8_0 and q8_1 rows, bit-identical to the reference: d = amax/127, q = roundf(x * (1/d)); q8_1
+// adds s = fp16(d * sum(q)) with the fp32 d.
+template <class Block>
+void from_float_q8(const float* x, void* out, int64_t n) {
+  auto* y = static_cast<Block*>(out);
   const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
   for (int64_t i = 0; i < n / kQK8_0; ++i) {
     const float* xb = x + i * kQK8_0;
@@ -260,6 +264,13 @@ void from_float_q8_0(const float* x, void* out, int64_t n) {
     for (int k = 0; k < 4; ++k)
       q[k] = _mm256_cvtps_epi32(round_half_away(_mm256_mul_ps(v[k], _mm256_set1_ps(id))));
     pack_store_i8x32(q, y[i].qs);
+    if constexpr (std::is_same_v<Block, BlockQ8_1>) {
+      const __m256i s8 =
+          _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
+      const __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s8), _mm256_extracti128_si256(s8, 1));
+      const __m128i s2 = _mm_add_epi32(s4, _mm_unpackhi_epi64(s4, s4));
+      y[i].s = f32_to_fp16(float(_mm_cvtsi128_si32(s2) + _mm_extract_epi32(s2, 1)) * d);
+    }
   }
 }
 

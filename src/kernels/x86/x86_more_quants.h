@@ -177,8 +177,10 @@ void legacy_act_prep(const void* a, void* out, int64_t n) {
       g->d[k] = half_to_float(y[i0 + k].d);
       if constexpr (std::is_same_v<A, BlockQ8_1>) {
         g->s[k] = half_to_float(y[i0 + k].s);
-      } else {
-        g->s[k] = 0.0f;
+      } else {  // q8_0 has no s: d * sum(q), for q5_0's offset
+        int sum = 0;
+        for (int j = 0; j < 32; ++j) sum += y[i0 + k].qs[j];
+        g->s[k] = g->d[k] * float(sum);
       }
       std::memcpy(g->qs + 32 * k, y[i0 + k].qs, 32);
     }
@@ -189,8 +191,9 @@ size_t legacy_act_prep_size(int64_t n) {
 }
 
 // The legacy 32-element types: q = the nibbles (element j low in qs[j], j + 16 high), plus the
-// 5th bit for q5_*; q4_1 / q5_1 are affine (d * q + m, against q8_1 whose s = d * sum(a) takes
-// the m term once a block), q5_0 is symmetric (d * (q - 16), a signed x signed dot). Four
+// 5th bit for q5_*, always unsigned; q4_1 / q5_1 are affine (d * q + m) and q5_0 is d * (q - 16),
+// which is the same with m = -16 d: the m term is m * s once a block, s = d_a * sum(a) (q8_1's
+// own, or computed by act_prep from q8_0). Four
 // blocks at a time: their int32 sums are folded by three hadds into one vector (lanes: blocks
 // 0..3 of the low halves, then of the high halves) scaled by [d0..d3, d0..d3] in one FMA.
 template <class B, class A, bool kFifth, bool kAffine>
@@ -211,14 +214,17 @@ struct Legacy {
       }
       q[k] = unpack_nibbles_16(x[k].qs);
       if constexpr (kFifth) q[k] = _mm256_or_si256(q[k], fifth_bits_32(x[k].qh));
-      if constexpr (!kAffine) q[k] = _mm256_sub_epi8(q[k], _mm256_set1_epi8(16));  // -16..15
       d[k] = x[k].d;
       if constexpr (kAffine) m[k] = x[k].m;
     }
     xd4 = _mm_cvtph_ps(
         _mm_setr_epi16(short(d[0]), short(d[1]), short(d[2]), short(d[3]), 0, 0, 0, 0));
-    xm4 = _mm_cvtph_ps(
-        _mm_setr_epi16(short(m[0]), short(m[1]), short(m[2]), short(m[3]), 0, 0, 0, 0));
+    if constexpr (kAffine) {
+      xm4 = _mm_cvtph_ps(
+          _mm_setr_epi16(short(m[0]), short(m[1]), short(m[2]), short(m[3]), 0, 0, 0, 0));
+    } else {
+      xm4 = _mm_mul_ps(xd4, _mm_set1_ps(-16.0f));
+    }
   }
 
   template <int T>
@@ -241,15 +247,14 @@ struct Legacy {
         SILICA_UNROLL
         for (int k = 0; k < 4; ++k) {
           const __m256i a = loadu256(ag.qs + 32 * (off + k));
-          p[k] = kAffine ? dot_u8s8(_mm256_setzero_si256(), q[k], a)
-                         : dot_s8s8(_mm256_setzero_si256(), q[k], a);
+          p[k] = dot_u8s8(_mm256_setzero_si256(), q[k], a);
         }
         const __m256i h =
             _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
         const __m256 scale =
             _mm256_mul_ps(xd8, _mm256_broadcast_ps(reinterpret_cast<const __m128*>(ag.d + off)));
         acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(h), scale, acc[t]);
-        if constexpr (kAffine) mins[t] = _mm_fmadd_ps(xm4, _mm_loadu_ps(ag.s + off), mins[t]);
+        mins[t] = _mm_fmadd_ps(xm4, _mm_loadu_ps(ag.s + off), mins[t]);
       }
     }
     SILICA_UNROLL
@@ -278,40 +283,6 @@ using Q41 = Legacy<BlockQ4_1, BlockQ8_1, false, true>;
 using Q50 = Legacy<BlockQ5_0, BlockQ8_0, true, false>;
 using Q51 = Legacy<BlockQ5_1, BlockQ8_1, true, true>;
 
-// Bit-identical to the reference: q8_0's rounding, s = fp16(d * sum(q)) with the fp32 d.
-void from_float_q8_1(const float* x, void* out, int64_t n) {
-  auto* y = static_cast<BlockQ8_1*>(out);
-  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-  for (int64_t i = 0; i < n / kQK8_1; ++i) {
-    const float* xb = x + i * kQK8_1;
-    __m256 v[4], amax = _mm256_setzero_ps();
-    for (int k = 0; k < 4; ++k) {
-      v[k] = _mm256_loadu_ps(xb + 8 * k);
-      amax = _mm256_max_ps(amax, _mm256_and_ps(v[k], abs_mask));
-    }
-    const float d = hmax_f32x8(amax) / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    __m256i q[4];
-    __m256i sum = _mm256_setzero_si256();
-    for (int k = 0; k < 4; ++k) {
-      q[k] = _mm256_cvtps_epi32(round_half_away(_mm256_mul_ps(v[k], _mm256_set1_ps(id))));
-      sum = _mm256_add_epi32(sum, q[k]);
-    }
-    pack_store_i8x32(q, y[i].qs);
-    const __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
-    const __m128i s2 = _mm_add_epi32(s4, _mm_unpackhi_epi64(s4, s4));
-    const int total = _mm_cvtsi128_si32(s2) + _mm_extract_epi32(s2, 1);
-    y[i].d = f32_to_fp16(d);
-    y[i].s = f32_to_fp16(float(total) * d);
-  }
-}
-
-template <class K>
-void set_row_kernels(silica::kernels_internal::KernelTable& table, DType t) {
-  silica::kernels_internal::entry(table, t).vec_dot = &row_vec_dot<K>;
-  silica::kernels_internal::entry(table, t).dot_tile = &row_tile<K>;
-}
-
 template <class K>
 void set_legacy_kernels(silica::kernels_internal::KernelTable& table, DType t) {
   silica::kernels_internal::entry(table, t).vec_dot = &K::vec_dot;
@@ -328,7 +299,7 @@ void fill_row_kernels(silica::kernels_internal::KernelTable& table) {
   set_legacy_kernels<Q41>(table, DType::kQ4_1);
   set_legacy_kernels<Q50>(table, DType::kQ5_0);
   set_legacy_kernels<Q51>(table, DType::kQ5_1);
-  silica::kernels_internal::entry(table, DType::kQ8_1).from_float = &from_float_q8_1;
+  silica::kernels_internal::entry(table, DType::kQ8_1).from_float = &from_float_q8<BlockQ8_1>;
 }
 
 }  // namespace
