@@ -23,6 +23,7 @@
 
 #include "kernels/kernel_tables.h"
 #include "kernels/packed.h"
+#include "kernels/x86/keep_in_register.h"
 #include "tensor/blocks.h"
 
 #define SILICA_UNROLL _Pragma("GCC unroll 16")
@@ -44,15 +45,6 @@ inline __m256i bcast4(const int8_t* p) {
   int32_t v;
   std::memcpy(&v, p, 4);
   return _mm256_set1_epi32(v);
-}
-
-// For calls of more than 2 tokens, an empty asm that takes a running sum in a register: the sums
-// of a block are then added in program order instead of reassociated into a tree whose partial
-// products GCC spills to the stack (packed_matmul64 one core: Q4_0 16.5 -> 12.7 ms, Q8_0 22.5 ->
-// 20.9, median of 15, interleaved). The 1-2 token (decode) calls are faster left to GCC (3-6%).
-template <int T>
-[[gnu::always_inline]] inline void keep_in_register(__m256i& v) {
-  if constexpr (T > 2) __asm__("" : "+x"(v));
 }
 
 inline __m256i load(const uint8_t* p) {

@@ -8,10 +8,13 @@
 #include <type_traits>
 
 #include "kernels/row_tile.h"
+#include "kernels/x86/keep_in_register.h"
 
 namespace {
 
 using namespace silica;
+
+using silica::kernels_internal::keep_in_register;
 
 inline float hsum_f32x8(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -127,9 +130,9 @@ struct Q5K {
 template <int T>
 void Q5K::micro(const Block* x, const Act* const (&y)[T], int64_t nb, float* out, int64_t ys) {
   const __m256i kLow = _mm256_set1_epi8(0x0f), kBit = _mm256_set1_epi8(0x10);
-  __m256 acc[T], acc_min[T];
+  __m256 acc[T];  // the scale term minus the mins term, one register a token
   SILICA_UNROLL
-  for (int t = 0; t < T; ++t) acc[t] = acc_min[t] = _mm256_setzero_ps();
+  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
     uint32_t scw[2], mnw[2];
     unpack_k4_scales_words(x[i].scales, scw, mnw);
@@ -161,6 +164,7 @@ void Q5K::micro(const Block* x, const Act* const (&y)[T], int64_t nb, float* out
         const __m256i phi = _mm256_maddubs_epi16(hi, loadu256(y[t][i].qs + 64 * j + 32));
         sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(plo, s_lo));
         sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(phi, s_hi));
+        keep_in_register<T>(sumi[t]);
       }
     }
     const float xd = half_to_float(x[i].d), xmin = half_to_float(x[i].dmin);
@@ -168,12 +172,11 @@ void Q5K::micro(const Block* x, const Act* const (&y)[T], int64_t nb, float* out
     for (int t = 0; t < T; ++t) {
       const __m256i summ = _mm256_madd_epi16(loadu256(y[t][i].bsums), mins);
       acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(y[t][i].d * xd), _mm256_cvtepi32_ps(sumi[t]), acc[t]);
-      acc_min[t] =
-          _mm256_fmadd_ps(_mm256_set1_ps(y[t][i].d * xmin), _mm256_cvtepi32_ps(summ), acc_min[t]);
+      acc[t] = _mm256_fnmadd_ps(_mm256_set1_ps(y[t][i].d * xmin), _mm256_cvtepi32_ps(summ), acc[t]);
     }
   }
   SILICA_UNROLL
-  for (int t = 0; t < T; ++t) out[t * ys] = hsum_f32x8(_mm256_sub_ps(acc[t], acc_min[t]));
+  for (int t = 0; t < T; ++t) out[t * ys] = hsum_f32x8(acc[t]);
 }
 
 // q6_K: 6-bit q = (4 low bits from ql) | (2 high bits from qh) << 4, value = d * sc * (q - 32).

@@ -34,9 +34,9 @@ struct Q2K {
   static void micro(const Block* x, const Act* const (&y)[T], int64_t nb, float* out, int64_t ys) {
     const __m256i k3 = _mm256_set1_epi8(3);
     const __m128i kLow = _mm_set1_epi8(0x0f);
-    __m256 acc[T], acc_min[T];
+    __m256 acc[T];  // the scale term minus the mins term, one register a token
     SILICA_UNROLL
-    for (int t = 0; t < T; ++t) acc[t] = acc_min[t] = _mm256_setzero_ps();
+    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; ++i) {
       const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales));
       const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc, 4), kLow));
@@ -56,6 +56,7 @@ struct Q2K {
           for (int t = 0; t < T; ++t) {
             const __m256i p = _mm256_maddubs_epi16(q, loadu256(y[t][i].qs + 128 * h + 32 * j));
             sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p, s));
+            keep_in_register<T>(sumi[t]);
           }
         }
       }
@@ -65,12 +66,12 @@ struct Q2K {
         const __m256i summ = _mm256_madd_epi16(loadu256(y[t][i].bsums), mins);
         acc[t] =
             _mm256_fmadd_ps(_mm256_set1_ps(y[t][i].d * xd), _mm256_cvtepi32_ps(sumi[t]), acc[t]);
-        acc_min[t] =
-            _mm256_fmadd_ps(_mm256_set1_ps(y[t][i].d * xmin), _mm256_cvtepi32_ps(summ), acc_min[t]);
+        acc[t] =
+            _mm256_fnmadd_ps(_mm256_set1_ps(y[t][i].d * xmin), _mm256_cvtepi32_ps(summ), acc[t]);
       }
     }
     SILICA_UNROLL
-    for (int t = 0; t < T; ++t) out[t * ys] = hsum_f32x8(_mm256_sub_ps(acc[t], acc_min[t]));
+    for (int t = 0; t < T; ++t) out[t * ys] = hsum_f32x8(acc[t]);
   }
 };
 
@@ -124,6 +125,7 @@ struct Q3K {
           for (int t = 0; t < T; ++t) {
             const __m256i p = _mm256_maddubs_epi16(q, loadu256(y[t][i].qs + 128 * h + 32 * j));
             sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p, s));
+            keep_in_register<T>(sumi[t]);
           }
         }
       }
