@@ -55,6 +55,16 @@ void row_tile(const void* w, size_t ws, int64_t n_rows, const void* a, size_t as
   }
 }
 
+// Decode calls (1-2 tokens) stream their weight rows from DRAM once: each block asks for the
+// bytes kRowPrefetchAhead further on, a line or two a block, so the misses overlap the work.
+constexpr int kRowPrefetchAhead = 2048;
+template <int T, int kBytes>
+inline void row_prefetch(const void* block) {
+  if constexpr (T <= 2)
+    for (int line = 0; line < kBytes; line += 64)
+      __builtin_prefetch(static_cast<const char*>(block) + kRowPrefetchAhead + line, 0, 3);
+}
+
 // K's vec_dot and dot tile in the table's entry for t.
 template <class K>
 void set_row_kernels(silica::kernels_internal::KernelTable& table, silica::DType t) {

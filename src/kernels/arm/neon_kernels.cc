@@ -69,6 +69,7 @@ struct K4 {
     const uint8x16_t kLow = vdupq_n_u8(0x0f), kBit = vdupq_n_u8(0x10);
     float sum[T] = {};
     for (int64_t i = 0; i < nb; ++i) {
+      row_prefetch<T, sizeof(Block)>(x + i);
       uint8_t sc[8], mn[8];
       unpack_k4_scales(x[i].scales, sc, mn);
       // q5_K: qh shifted right once a sub-block, its bit 0 moved to bit 4.

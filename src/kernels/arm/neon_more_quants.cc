@@ -40,6 +40,7 @@ struct Q2K {
     const uint8x16_t k3 = vdupq_n_u8(3), kLow = vdupq_n_u8(0x0f);
     float sum[T] = {};
     for (int64_t i = 0; i < nb; ++i) {
+      row_prefetch<T, sizeof(Block)>(x + i);
       const uint8x16_t sc = vld1q_u8(x[i].scales);
       uint8_t scales[16];
       vst1q_u8(scales, vandq_u8(sc, kLow));
@@ -105,6 +106,7 @@ struct Q3K {
     const uint8x16_t k3 = vdupq_n_u8(3), k4 = vdupq_n_u8(4);
     float sum[T] = {};
     for (int64_t i = 0; i < nb; ++i) {
+      row_prefetch<T, sizeof(Block)>(x + i);
       int8_t sc[16];
       q3k_scales(x[i].scales, sc);
       const int8x16_t scv = vld1q_s8(sc);
@@ -174,6 +176,7 @@ struct Legacy {
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) acc[t] = vdupq_n_f32(0.0f);
     for (int64_t i = 0; i < nb; ++i) {
+      row_prefetch<T, sizeof(Block)>(x + i);
       const uint8x16_t qs = vld1q_u8(x[i].qs);
       uint8x16_t lo = vandq_u8(qs, kLow), hi = vshrq_n_u8(qs, 4);
       if constexpr (kFifth) {

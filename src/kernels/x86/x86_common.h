@@ -134,6 +134,7 @@ void Q5K::micro(const Block* x, const Act* const (&y)[T], int64_t nb, float* out
   SILICA_UNROLL
   for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
+    row_prefetch<T, sizeof(Block)>(x + i);
     uint32_t scw[2], mnw[2];
     unpack_k4_scales_words(x[i].scales, scw, mnw);
     uint8_t sc[8];

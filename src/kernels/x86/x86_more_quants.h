@@ -38,6 +38,7 @@ struct Q2K {
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; ++i) {
+      row_prefetch<T, sizeof(Block)>(x + i);
       const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales));
       const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc, 4), kLow));
       const __m256i scales = scales_even_odd(_mm_and_si128(sc, kLow), false);
@@ -103,6 +104,7 @@ struct Q3K {
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; ++i) {
+      row_prefetch<T, sizeof(Block)>(x + i);
       const __m128i sc8 = q3k_scales(x[i].scales);
       const __m256i sc_in_order = _mm256_cvtepi8_epi16(sc8);
       const __m256i scales = scales_even_odd(sc8, true);
@@ -236,6 +238,7 @@ struct Legacy {
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps(), mins[t] = _mm_setzero_ps();
     for (int64_t i = 0; i < nb; i += 4) {
+      row_prefetch<T, 4 * sizeof(Block)>(x + i);
       __m256i q[4];
       __m128 xd4, xm4;
       load_quad(x + i, int(std::min<int64_t>(4, nb - i)), q, xd4, xm4);
