@@ -197,9 +197,9 @@ size_t legacy_act_prep_size(int64_t n) {
 // The legacy 32-element types: q = the nibbles (element j low in qs[j], j + 16 high), plus the
 // 5th bit for q5_*, always unsigned; q4_1 / q5_1 are affine (d * q + m) and q5_0 is d * (q - 16),
 // which is the same with m = -16 d: the m term is m * s once a block, s = d_a * sum(a) (q8_1's
-// own, or computed by act_prep from q8_0). Four
-// blocks at a time: their int32 sums are folded by three hadds into one vector (lanes: blocks
-// 0..3 of the low halves, then of the high halves) scaled by [d0..d3, d0..d3] in one FMA.
+// own, or computed by act_prep from q8_0). Four blocks at a time: their int32 sums are folded by
+// three hadds into one vector (lanes: blocks 0..3 of the low halves, then of the high halves)
+// scaled by [d0..d3, d0..d3] in one FMA.
 template <class B, class A, bool kFifth, bool kAffine>
 struct Legacy {
   using Block = B;
