@@ -28,6 +28,37 @@ inline int16x8_t widen_u8_hi(uint8x16_t v) {
   return vreinterpretq_s16_u16(vmovl_high_u8(v));
 }
 
+// The 8 chunk products of a q2_K / q3_K super-block against T tokens: chunk k = 4h + j is the
+// 2-bit field j of qs[32h..32h + 31], or'ed with high(a, b) (q3_K's third bit, for elements
+// 0..15 and 16..31; called once a chunk, in order), its products scaled by sc[2k] (elements
+// 0..15) and sc[2k + 1] (16..31).
+template <bool kDot, int T, class S, class High>
+inline void k2_chunks(const uint8_t* qs, const BlockQ8_K* const (&y)[T], int64_t i, const S* sc,
+                      int32x4_t (&sumi)[T], High high) {
+  const uint8x16_t k3 = vdupq_n_u8(3);
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) sumi[t] = vdupq_n_s32(0);
+  SILICA_UNROLL
+  for (int h = 0; h < 2; ++h) {
+    const uint8x16_t q2a = vld1q_u8(qs + 32 * h), q2b = vld1q_u8(qs + 32 * h + 16);
+    SILICA_UNROLL
+    for (int j = 0; j < 4; ++j) {
+      const int8x16_t shift = vdupq_n_s8(int8_t(-2 * j));  // a right shift by 2j
+      uint8x16_t ua = vandq_u8(vshlq_u8(q2a, shift), k3), ub = vandq_u8(vshlq_u8(q2b, shift), k3);
+      high(ua, ub);
+      const int8x16_t qa = vreinterpretq_s8_u8(ua), qb = vreinterpretq_s8_u8(ub);
+      const int k = 4 * h + j;
+      SILICA_UNROLL
+      for (int t = 0; t < T; ++t) {
+        const int8_t* a = y[t][i].qs + 128 * h + 32 * j;
+        const int32x4_t pa = dot_s8<kDot>(vdupq_n_s32(0), qa, vld1q_s8(a));
+        const int32x4_t pb = dot_s8<kDot>(vdupq_n_s32(0), qb, vld1q_s8(a + 16));
+        sumi[t] = vmlaq_n_s32(vmlaq_n_s32(sumi[t], pa, sc[2 * k]), pb, sc[2 * k + 1]);
+      }
+    }
+  }
+}
+
 // q2_K: q in 0..3 (element 128h + 32j + l at bits 2j of qs[32h + l]), value = d * sc * q -
 // dmin * m with a 4-bit scale and min per 16 elements; the mins term uses the q8_K per-16 sums.
 template <bool kDot>
@@ -37,7 +68,7 @@ struct Q2K {
   static constexpr int kElems = kQK_K;
   template <int T>
   static void micro(const Block* x, const Act* const (&y)[T], int64_t nb, float* out, int64_t ys) {
-    const uint8x16_t k3 = vdupq_n_u8(3), kLow = vdupq_n_u8(0x0f);
+    const uint8x16_t kLow = vdupq_n_u8(0x0f);
     float sum[T] = {};
     for (int64_t i = 0; i < nb; ++i) {
       row_prefetch<T, sizeof(Block)>(x + i);
@@ -46,26 +77,7 @@ struct Q2K {
       vst1q_u8(scales, vandq_u8(sc, kLow));
       const uint8x16_t mins = vshrq_n_u8(sc, 4);
       int32x4_t sumi[T];
-      SILICA_UNROLL
-      for (int t = 0; t < T; ++t) sumi[t] = vdupq_n_s32(0);
-      SILICA_UNROLL
-      for (int h = 0; h < 2; ++h) {
-        const uint8x16_t q2a = vld1q_u8(x[i].qs + 32 * h), q2b = vld1q_u8(x[i].qs + 32 * h + 16);
-        SILICA_UNROLL
-        for (int j = 0; j < 4; ++j) {
-          const int8x16_t shift = vdupq_n_s8(int8_t(-2 * j));  // a right shift by 2j
-          const int8x16_t qa = vreinterpretq_s8_u8(vandq_u8(vshlq_u8(q2a, shift), k3));
-          const int8x16_t qb = vreinterpretq_s8_u8(vandq_u8(vshlq_u8(q2b, shift), k3));
-          const int k = 4 * h + j;  // sub-blocks 2k (elements 0..15) and 2k + 1 (16..31)
-          SILICA_UNROLL
-          for (int t = 0; t < T; ++t) {
-            const int8_t* a = y[t][i].qs + 128 * h + 32 * j;
-            const int32x4_t pa = dot_s8<kDot>(vdupq_n_s32(0), qa, vld1q_s8(a));
-            const int32x4_t pb = dot_s8<kDot>(vdupq_n_s32(0), qb, vld1q_s8(a + 16));
-            sumi[t] = vmlaq_n_s32(vmlaq_n_s32(sumi[t], pa, scales[2 * k]), pb, scales[2 * k + 1]);
-          }
-        }
-      }
+      k2_chunks<kDot>(x[i].qs, y, i, scales, sumi, [](uint8x16_t&, uint8x16_t&) {});
       const float xd = half_to_float(x[i].d), xmin = half_to_float(x[i].dmin);
       SILICA_UNROLL
       for (int t = 0; t < T; ++t) {
@@ -103,7 +115,7 @@ struct Q3K {
   static constexpr int kElems = kQK_K;
   template <int T>
   static void micro(const Block* x, const Act* const (&y)[T], int64_t nb, float* out, int64_t ys) {
-    const uint8x16_t k3 = vdupq_n_u8(3), k4 = vdupq_n_u8(4);
+    const uint8x16_t k4 = vdupq_n_u8(4);
     float sum[T] = {};
     for (int64_t i = 0; i < nb; ++i) {
       row_prefetch<T, sizeof(Block)>(x + i);
@@ -114,30 +126,12 @@ struct Q3K {
       // Chunk k's high bits are bit k of hmask[l]: shifted down once a chunk, moved to bit 2.
       uint8x16_t ha = vld1q_u8(x[i].hmask), hb = vld1q_u8(x[i].hmask + 16);
       int32x4_t sumi[T];
-      SILICA_UNROLL
-      for (int t = 0; t < T; ++t) sumi[t] = vdupq_n_s32(0);
-      SILICA_UNROLL
-      for (int h = 0; h < 2; ++h) {
-        const uint8x16_t q2a = vld1q_u8(x[i].qs + 32 * h), q2b = vld1q_u8(x[i].qs + 32 * h + 16);
-        SILICA_UNROLL
-        for (int j = 0; j < 4; ++j) {
-          const int8x16_t shift = vdupq_n_s8(int8_t(-2 * j));
-          const int8x16_t qa = vreinterpretq_s8_u8(
-              vorrq_u8(vandq_u8(vshlq_u8(q2a, shift), k3), vandq_u8(vshlq_n_u8(ha, 2), k4)));
-          const int8x16_t qb = vreinterpretq_s8_u8(
-              vorrq_u8(vandq_u8(vshlq_u8(q2b, shift), k3), vandq_u8(vshlq_n_u8(hb, 2), k4)));
-          ha = vshrq_n_u8(ha, 1);
-          hb = vshrq_n_u8(hb, 1);
-          const int k = 4 * h + j;
-          SILICA_UNROLL
-          for (int t = 0; t < T; ++t) {
-            const int8_t* a = y[t][i].qs + 128 * h + 32 * j;
-            const int32x4_t pa = dot_s8<kDot>(vdupq_n_s32(0), qa, vld1q_s8(a));
-            const int32x4_t pb = dot_s8<kDot>(vdupq_n_s32(0), qb, vld1q_s8(a + 16));
-            sumi[t] = vmlaq_n_s32(vmlaq_n_s32(sumi[t], pa, sc[2 * k]), pb, sc[2 * k + 1]);
-          }
-        }
-      }
+      k2_chunks<kDot>(x[i].qs, y, i, sc, sumi, [&](uint8x16_t& a, uint8x16_t& b) {
+        a = vorrq_u8(a, vandq_u8(vshlq_n_u8(ha, 2), k4));
+        b = vorrq_u8(b, vandq_u8(vshlq_n_u8(hb, 2), k4));
+        ha = vshrq_n_u8(ha, 1);
+        hb = vshrq_n_u8(hb, 1);
+      });
       const float xd = half_to_float(x[i].d);
       SILICA_UNROLL
       for (int t = 0; t < T; ++t) {

@@ -22,17 +22,42 @@ inline __m256i scale_pair(__m256i even_odd, int k) {
   return _mm256_shuffle_epi8(even_odd, _mm256_set1_epi16(short((2 * k + 1) << 8 | 2 * k)));
 }
 
+// The 8 chunk products of a q2_K / q3_K super-block against T tokens: chunk k = 4h + j is the
+// 2-bit field j of qs[32h..32h + 31] (its 16-bit shift carries the high byte's bits into the low
+// byte's top: masked off), or'ed with high() (q3_K's third bit; called once a chunk, in order),
+// its 32 products maddubs then madd by the scales of sub-blocks 2k and 2k + 1.
+template <int T, class High>
+inline void k2_chunks(const uint8_t* qs, const BlockQ8_K* const (&y)[T], int64_t i, __m256i scales,
+                      __m256i (&sumi)[T], High high) {
+  const __m256i k3 = _mm256_set1_epi8(3);
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) sumi[t] = _mm256_setzero_si256();
+  SILICA_UNROLL
+  for (int h = 0; h < 2; ++h) {
+    const __m256i q2 = loadu256(qs + 32 * h);
+    SILICA_UNROLL
+    for (int j = 0; j < 4; ++j) {
+      const __m256i q = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q2, 2 * j), k3), high());
+      const __m256i s = scale_pair(scales, 4 * h + j);
+      SILICA_UNROLL
+      for (int t = 0; t < T; ++t) {
+        const __m256i p = _mm256_maddubs_epi16(q, loadu256(y[t][i].qs + 128 * h + 32 * j));
+        sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p, s));
+        keep_in_register<T>(sumi[t]);
+      }
+    }
+  }
+}
+
 // q2_K: q in 0..3 (element 128h + 32j + l at bits 2j of qs[32h + l]), value = d * sc * q -
-// dmin * m with a 4-bit scale and min per 16 elements. Chunk k = 4h + j is one shift and mask
-// of qs[32h..32h + 31]; its product is maddubs then madd by the two sub-blocks' scales; the mins
-// term one madd of the q8_K per-16 sums.
+// dmin * m with a 4-bit scale and min per 16 elements: k2_chunks, and the mins term one madd of
+// the q8_K per-16 sums.
 struct Q2K {
   using Block = BlockQ2_K;
   using Act = BlockQ8_K;
   static constexpr int kElems = kQK_K;
   template <int T>
   static void micro(const Block* x, const Act* const (&y)[T], int64_t nb, float* out, int64_t ys) {
-    const __m256i k3 = _mm256_set1_epi8(3);
     const __m128i kLow = _mm_set1_epi8(0x0f);
     __m256 acc[T];  // the scale term minus the mins term, one register a token
     SILICA_UNROLL
@@ -43,24 +68,7 @@ struct Q2K {
       const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc, 4), kLow));
       const __m256i scales = scales_even_odd(_mm_and_si128(sc, kLow), false);
       __m256i sumi[T];
-      SILICA_UNROLL
-      for (int t = 0; t < T; ++t) sumi[t] = _mm256_setzero_si256();
-      SILICA_UNROLL
-      for (int h = 0; h < 2; ++h) {
-        const __m256i q2 = loadu256(x[i].qs + 32 * h);
-        SILICA_UNROLL
-        for (int j = 0; j < 4; ++j) {
-          // A 16-bit shift carries the high byte's bits into the low byte's top: masked off.
-          const __m256i q = _mm256_and_si256(_mm256_srli_epi16(q2, 2 * j), k3);
-          const __m256i s = scale_pair(scales, 4 * h + j);
-          SILICA_UNROLL
-          for (int t = 0; t < T; ++t) {
-            const __m256i p = _mm256_maddubs_epi16(q, loadu256(y[t][i].qs + 128 * h + 32 * j));
-            sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p, s));
-            keep_in_register<T>(sumi[t]);
-          }
-        }
-      }
+      k2_chunks(x[i].qs, y, i, scales, sumi, [] { return _mm256_setzero_si256(); });
       const float xd = half_to_float(x[i].d), xmin = half_to_float(x[i].dmin);
       SILICA_UNROLL
       for (int t = 0; t < T; ++t) {
@@ -99,7 +107,7 @@ struct Q3K {
   static constexpr int kElems = kQK_K;
   template <int T>
   static void micro(const Block* x, const Act* const (&y)[T], int64_t nb, float* out, int64_t ys) {
-    const __m256i k3 = _mm256_set1_epi8(3), k4 = _mm256_set1_epi8(4);
+    const __m256i k4 = _mm256_set1_epi8(4);
     __m256 acc[T];
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
@@ -112,25 +120,11 @@ struct Q3K {
       // carries fall outside the mask).
       __m256i hs = loadu256(x[i].hmask);
       __m256i sumi[T];
-      SILICA_UNROLL
-      for (int t = 0; t < T; ++t) sumi[t] = _mm256_setzero_si256();
-      SILICA_UNROLL
-      for (int h = 0; h < 2; ++h) {
-        const __m256i q2 = loadu256(x[i].qs + 32 * h);
-        SILICA_UNROLL
-        for (int j = 0; j < 4; ++j) {
-          const __m256i q = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q2, 2 * j), k3),
-                                            _mm256_and_si256(_mm256_slli_epi16(hs, 2), k4));
-          hs = _mm256_srli_epi16(hs, 1);
-          const __m256i s = scale_pair(scales, 4 * h + j);
-          SILICA_UNROLL
-          for (int t = 0; t < T; ++t) {
-            const __m256i p = _mm256_maddubs_epi16(q, loadu256(y[t][i].qs + 128 * h + 32 * j));
-            sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p, s));
-            keep_in_register<T>(sumi[t]);
-          }
-        }
-      }
+      k2_chunks(x[i].qs, y, i, scales, sumi, [&] {
+        const __m256i bit = _mm256_and_si256(_mm256_slli_epi16(hs, 2), k4);
+        hs = _mm256_srli_epi16(hs, 1);
+        return bit;
+      });
       const float xd = half_to_float(x[i].d);
       SILICA_UNROLL
       for (int t = 0; t < T; ++t) {
