@@ -5,6 +5,7 @@
 // Usage: node llamacpp_runner.mjs PEERS_DIR   (PEERS_DIR holds node_modules/node-llama-cpp)
 // Requests (replies carry "ok": true, or "ok": false with "error"):
 //   {"op": "load", "model": PATH}                       -> {"load_ms"}
+//   {"op": "unload"}  closes the model (and unmaps its file, so that it can leave the page cache)
 //   {"op": "context", "threads": T, "n_ctx": N, "n_batch": B}
 //   {"op": "pp", "tokens": [ids]}  prompt in one batch + the first greedy token -> {"ms", "token"}
 //   {"op": "tg", "token": ID, "n": N}  N greedy decode steps from an empty context -> {"ms", "n"}
@@ -60,11 +61,17 @@ async function disposeContext() {
 
 const handlers = {
   async load({model: modelPath}) {
-    await disposeContext();
-    if (model) await model.dispose();
+    await handlers.unload();
     const t0 = performance.now();
     model = await llama.loadModel({modelPath, gpuLayers: 0, useMmap: true});
     return {load_ms: performance.now() - t0};
+  },
+
+  async unload() {
+    await disposeContext();
+    if (model) await model.dispose();
+    model = null;
+    return {};
   },
 
   async context({threads, n_ctx, n_batch}) {

@@ -160,6 +160,8 @@ nlohmann::json bench_json(const std::vector<BenchRow>& rows) {
     put("ttft_ms", r.ttft_ms);
     put("load_ms", r.load_ms);
     put("load_cold_ms", r.load_cold_ms);
+    if (!r.load_samples_ms.empty()) j["load_samples_ms"] = r.load_samples_ms;
+    if (!r.load_cold_samples_ms.empty()) j["load_cold_samples_ms"] = r.load_cold_samples_ms;
     if (r.peak_rss_bytes > 0) j["peak_rss_bytes"] = r.peak_rss_bytes;
     if (r.runtime_rss_bytes > 0) j["runtime_rss_bytes"] = r.runtime_rss_bytes;
     put("bandwidth_gbps", r.bandwidth_gbps);

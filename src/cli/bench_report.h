@@ -21,11 +21,12 @@ struct BenchRow {
   int threads = 0;
   std::string test;  // "pp512", "tg128": named from -p / -n
   int64_t n_tokens = 0;
-  std::vector<double> tokens_per_s;       // [reps], the warm-up round not included
-  double ttft_ms = kNotMeasured;          // pp rows: prompt eval + first greedy token, mean of reps
-  double load_ms = kNotMeasured;          // warm: the file in the page cache
-  double load_cold_ms = kNotMeasured;     // the file read from the disk (dropped from the cache)
-  int64_t peak_rss_bytes = 0;             // 0: not measured
+  std::vector<double> tokens_per_s;    // [reps], the warm-up round not included
+  double ttft_ms = kNotMeasured;       // pp rows: prompt eval + first greedy token, mean of reps
+  double load_ms = kNotMeasured;       // warm: the file in the page cache (median of reps)
+  double load_cold_ms = kNotMeasured;  // the file read from the disk (dropped from the cache)
+  std::vector<double> load_samples_ms, load_cold_samples_ms;  // each rep's, in order
+  int64_t peak_rss_bytes = 0;                                 // 0: not measured
   int64_t runtime_rss_bytes = 0;          // llama.cpp: node's own resident size before loading
   double bandwidth_gbps = kNotMeasured;   // tg rows: a plain read of the weights beside each rep
   double bytes_per_token = kNotMeasured;  // tg rows: weight bytes read per generated token

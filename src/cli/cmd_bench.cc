@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 
 #include "base/mapped_file.h"
 #include "base/thread_pool.h"
@@ -217,30 +218,51 @@ bool make_cold(const std::string& path) {
   return false;
 }
 
+double median_of(std::vector<double> v) {
+  if (v.empty()) return kNotMeasured;
+  std::sort(v.begin(), v.end());
+  const size_t h = v.size() / 2;
+  return v.size() % 2 ? v[h] : (v[h - 1] + v[h]) / 2;
+}
+
+// Load times in ms, one per rep: a single load moves by a factor of two on a shared host.
+struct LoadSamples {
+  std::vector<double> cold, warm, llama_cold, llama_warm;
+};
+
 void bench_model(const std::string& path, const BenchOptions& o,
                  const std::vector<int>& thread_counts, const LlamaCppPaths* peer_paths,
                  std::vector<BenchRow>& out) {
-  // Cold loads first, each engine from an emptied page cache; then the warm loads (the file
-  // just read) of the models that are measured.
-  double cold_ms = kNotMeasured, llama_cold_ms = kNotMeasured;
-  if (!o.no_cold && make_cold(path))
-    cold_ms = double(need(load_model_with_tokenizer(path)).load_ns) / 1e6;
   std::unique_ptr<LlamaCppRunner> peer;
+  if (peer_paths) peer = need(LlamaCppRunner::start(*peer_paths));
   auto llama_load = [&] {
     return need(peer->call({{"op", "load"}, {"model", path}})).at("load_ms").get<double>();
   };
-  if (peer_paths) {
-    peer = need(LlamaCppRunner::start(*peer_paths));
-    if (!o.no_cold && make_cold(path)) llama_cold_ms = llama_load();
+  auto silica_load_ms = [&] { return double(need(load_model_with_tokenizer(path)).load_ns) / 1e6; };
+  // Cold loads first, -r of them per engine, interleaved, each from an emptied page cache (an
+  // engine's model is closed before the other's eviction: a mapped file cannot be dropped).
+  LoadSamples ls;
+  for (int r = 0; r < o.reps && !o.no_cold; ++r) {
+    if (!make_cold(path)) break;
+    ls.cold.push_back(silica_load_ms());
+    if (!peer) continue;
+    if (!make_cold(path)) break;
+    ls.llama_cold.push_back(llama_load());
+    need(peer->call({{"op", "unload"}}));
   }
-  LoadedModel lm = need(load_model_with_tokenizer(path));
-  const double load_ms = double(lm.load_ns) / 1e6;
-  const double llama_load_ms = peer ? llama_load() : kNotMeasured;
+  // Then the warm loads (the file just read), interleaved; each engine's last stays for the runs.
+  std::optional<LoadedModel> lm;
+  for (int r = 0; r < o.reps; ++r) {
+    lm.reset();  // one model in memory at a time, as a user would have
+    lm.emplace(need(load_model_with_tokenizer(path)));
+    ls.warm.push_back(double(lm->load_ns) / 1e6);
+    if (peer) ls.llama_warm.push_back(llama_load());
+  }
   std::vector<BenchRow> silica_rows, llama_rows;
   for (int threads : thread_counts) {
-    RowSet s = make_rows("silica", path, *lm.model, threads, o);
-    RowSet l = make_rows("llama.cpp", path, *lm.model, threads, o);
-    bench_threads(lm, threads, o, peer.get(), s, l);
+    RowSet s = make_rows("silica", path, *lm->model, threads, o);
+    RowSet l = make_rows("llama.cpp", path, *lm->model, threads, o);
+    bench_threads(*lm, threads, o, peer.get(), s, l);
     for (RowSet* rs : {&s, &l}) {
       if (o.n_prompt > 0) (rs == &s ? silica_rows : llama_rows).push_back(rs->pp);
       if (o.n_gen > 0) (rs == &s ? silica_rows : llama_rows).push_back(rs->tg);
@@ -249,11 +271,14 @@ void bench_model(const std::string& path, const BenchOptions& o,
   const int64_t silica_rss = peak_rss_bytes();
   const nlohmann::json llama_rss =
       peer ? need(peer->call({{"op", "rss"}})) : nlohmann::json::object();
-  for (auto& r : silica_rows)
-    r.load_ms = load_ms, r.load_cold_ms = cold_ms, r.peak_rss_bytes = silica_rss;
+  for (auto& r : silica_rows) {
+    r.load_samples_ms = ls.warm, r.load_cold_samples_ms = ls.cold;
+    r.load_ms = median_of(ls.warm), r.load_cold_ms = median_of(ls.cold);
+    r.peak_rss_bytes = silica_rss;
+  }
   for (auto& r : llama_rows) {
-    r.load_ms = llama_load_ms;
-    r.load_cold_ms = llama_cold_ms;
+    r.load_samples_ms = ls.llama_warm, r.load_cold_samples_ms = ls.llama_cold;
+    r.load_ms = median_of(ls.llama_warm), r.load_cold_ms = median_of(ls.llama_cold);
     r.peak_rss_bytes = llama_rss.value("peak_rss_bytes", int64_t(0));
     r.runtime_rss_bytes = llama_rss.value("node_rss_bytes", int64_t(0));
   }
@@ -332,8 +357,9 @@ void add_bench_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("-b,--batch", o->batch, "Prompt tokens per forward step")->capture_default_str();
   cmd->add_flag("--no-cold", o->no_cold,
-                "Skip the cold load (by default each engine first loads the model after the "
-                "file is dropped from the OS page cache, then again warm)");
+                "Skip the cold loads (by default each engine first loads the model -r times "
+                "after the file is dropped from the OS page cache, then -r times warm; the "
+                "medians are reported)");
   cmd->add_flag("--vs-llamacpp", o->vs_llamacpp,
                 "Also measure llama.cpp (node-llama-cpp), reps interleaved, with ratios");
   CLI::Option* json = cmd->add_option("--json", o->json_path,

@@ -45,6 +45,22 @@ function checkColdLoad(x, stderr) {
   else assert.match(stderr, /cold load not measured \(100% of the file stayed in the page cache/);
 }
 
+// -r loads of each kind, every one recorded; the reported figure is their median.
+function checkLoadSamples(x, reps, stderr) {
+  const median = (v) => {
+    const s = [...v].sort((a, b) => a - b), h = Math.floor(s.length / 2);
+    return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+  };
+  const kinds = [["load_ms", "load_samples_ms"]];
+  if (coldPossible) kinds.push(["load_cold_ms", "load_cold_samples_ms"]);
+  else assert.equal(x.load_cold_samples_ms, undefined);
+  for (const [key, samples] of kinds) {
+    assert.equal(x[samples]?.length, reps, `${samples} in ${JSON.stringify(x)}; ${stderr}`);
+    assert.ok(x[samples].every(positive), `${samples}: ${x[samples]}`);
+    assert.ok(Math.abs(x[key] - median(x[samples])) <= 1e-9 * x[key], `${key} is the median`);
+  }
+}
+
 const kEmbd = 128;
 const kVocab = 128256;  // the Llama 3 tokenizer
 // Bytes of one row of kEmbd weights: Q8_0 blocks of 32 are 34 bytes, Q4_0 blocks 18 bytes.
@@ -123,6 +139,7 @@ test("two models, -t 1,2: JSON rows, SVG bars and the table", async () => {
     for (const k of ["tokens_per_s", "load_ms", "peak_rss_bytes", "size_bytes"])
       assert.ok(positive(x[k]), `${k} = ${x[k]} in ${JSON.stringify(x)}`);
     checkColdLoad(x, r.err);
+    checkLoadSamples(x, 2, r.err);
     assert.ok(Number.isFinite(x.stddev) && x.stddev >= 0, `stddev ${x.stddev}`);
     assert.equal(x.samples.length, 2, "-r 2: two counted reps (warm-up not counted)");
     const mean = x.samples.reduce((a, b) => a + b, 0) / 2;
@@ -166,7 +183,9 @@ test("--json with no FILE prints the array instead of the table; --no-cold loads
   const rows = JSON.parse(r.out);
   assert.deepEqual(rows.map((x) => x.test), ["pp8"]);
   assert.ok(positive(rows[0].load_ms));
+  assert.deepEqual(rows[0].load_samples_ms, [rows[0].load_ms]);
   assert.equal(rows[0].load_cold_ms, undefined);
+  assert.equal(rows[0].load_cold_samples_ms, undefined);
   assert.doesNotMatch(r.err, /cold load/);
 });
 
@@ -205,7 +224,8 @@ test("--vs-llamacpp: llama.cpp rows beside silica's, with ratios", async (t) => 
     return;
   }
   const json = path.join(dir, "vs.json"), svg = path.join(dir, "vs.svg");
-  const r = await run(["bench", models.Q4_0, "-p", "16", "-n", "8", "-t", "1", "-r", "1",
+  // -r 2: the engines' cold loads alternate, each after the other has let go of the file.
+  const r = await run(["bench", models.Q4_0, "-p", "16", "-n", "8", "-t", "1", "-r", "2",
     "--vs-llamacpp", "--json", json, "--plot", svg], {SILICA_PEERS_DIR: peersDir});
   assert.equal(r.code, 0, r.err);
   const rows = JSON.parse(fs.readFileSync(json, "utf8"));
@@ -215,6 +235,7 @@ test("--vs-llamacpp: llama.cpp rows beside silica's, with ratios", async (t) => 
     assert.ok(positive(x.tokens_per_s) && positive(x.load_ms) && positive(x.peak_rss_bytes),
       JSON.stringify(x));
     checkColdLoad(x, r.err);
+    checkLoadSamples(x, 2, r.err);
     assert.equal(x.type, "Q4_0");
     if (x.test === "pp16") assert.ok(positive(x.ttft_ms));
     else assert.ok(positive(x.bound_tokens_per_s) && positive(x.bound_fraction));
@@ -227,7 +248,9 @@ test("--vs-llamacpp: llama.cpp rows beside silica's, with ratios", async (t) => 
   assert.equal(tags.filter((t) => t.attrs.class === "bar").length, 4);
   checkLoadBars(tags, rows);
   assert.match(r.out, /\| silica t\/s \| llama\.cpp t\/s \| ratio \|/);
-  if (coldPossible)
+  if (coldPossible) {
     assert.match(r.out, /load \d+ ms, cold \d+ ms \(llama\.cpp \d+ ms, cold \d+ ms\)/);
+    assert.doesNotMatch(r.err, /cold load not measured/);
+  }
   assert.equal(r.out.split("\n").filter((l) => /^\| q4_0\.gguf \|.*\| [\d.]+ \|$/.test(l)).length, 2, r.out);
 });
