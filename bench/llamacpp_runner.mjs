@@ -7,8 +7,10 @@
 //   {"op": "load", "model": PATH}                       -> {"load_ms"}
 //   {"op": "unload"}  closes the model (and unmaps its file, so that it can leave the page cache)
 //   {"op": "context", "threads": T, "n_ctx": N, "n_batch": B}
-//   {"op": "pp", "tokens": [ids]}  prompt in one batch + the first greedy token -> {"ms", "token"}
-//   {"op": "tg", "token": ID, "n": N}  N greedy decode steps from an empty context -> {"ms", "n"}
+//   {"op": "depth", "tokens": [ids]}  fills the context with these (untimed) -> {"n"}
+//   {"op": "pp", "tokens": [ids], "keep": K}  prompt in one batch + the first greedy token, after
+//                     the first K tokens of the context (0 if absent; K <= the depth) -> {"ms", "token"}
+//   {"op": "tg", "token": ID, "n": N, "keep": K}  N greedy decode steps after the first K -> {"ms", "n"}
 //   {"op": "rss"}  -> {"peak_rss_bytes", "node_rss_bytes"}: this process's peak, and its resident
 //                     size before any model was loaded (node and the library alone)
 //   {"op": "quit"}
@@ -59,6 +61,17 @@ async function disposeContext() {
   sequence = null;
 }
 
+// Drops every context token from index `keep` on (all of them for 0).
+async function keepFirst(keep) {
+  if (keep === 0) return sequence.clearHistory();
+  if (keep > sequence.nextTokenIndex)
+    throw new Error(`keep ${keep} is past the ${sequence.nextTokenIndex} tokens of the context`);
+  if (keep < sequence.nextTokenIndex)
+    await sequence.eraseContextTokenRanges([{start: keep, end: sequence.nextTokenIndex}]);
+  if (sequence.nextTokenIndex !== keep)
+    throw new Error(`the context holds ${sequence.nextTokenIndex} tokens after keeping ${keep}`);
+}
+
 const handlers = {
   async load({model: modelPath}) {
     await handlers.unload();
@@ -93,9 +106,16 @@ const handlers = {
     return {threads: context.currentThreads ?? threads};
   },
 
-  async pp({tokens}) {
-    if (!sequence) throw new Error('pp before context');
+  async depth({tokens}) {
+    if (!sequence) throw new Error('depth before context');
     await sequence.clearHistory();
+    await sequence.evaluateWithoutGeneratingNewTokens(tokens);
+    return {n: sequence.nextTokenIndex};
+  },
+
+  async pp({tokens, keep = 0}) {
+    if (!sequence) throw new Error('pp before context');
+    await keepFirst(keep);
     const last = tokens.length - 1;
     const input = tokens.map(
         (t, i) => i === last ? [t, {generateNext: {token: true, options: {temperature: 0}}}] : t);
@@ -105,9 +125,9 @@ const handlers = {
     return {ms, token: results[last]?.next?.token ?? null};
   },
 
-  async tg({token, n}) {
+  async tg({token, n, keep = 0}) {
     if (!sequence) throw new Error('tg before context');
-    await sequence.clearHistory();
+    await keepFirst(keep);
     // Each yielded token is one decode step: `token` first, then each generated one fed back.
     let generated = 0;
     const t0 = performance.now();

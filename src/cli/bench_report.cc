@@ -81,7 +81,8 @@ std::string figures_line(const std::vector<BenchRow>& rows, const BenchRow& firs
     const double bound = r.bound_tokens_per_s();
     if (std::isfinite(bound)) {
       std::string b = fmt::format(
-          "read bandwidth {:.1f} GB/s, {} of weights per token: {} bound {:.1f} t/s, reached "
+          "read bandwidth {:.1f} GB/s, {} read per token (weights, K/V): {} bound {:.1f} t/s, "
+          "reached "
           "{:.2f}",
           r.bandwidth_gbps, human_size(r.bytes_per_token), r.test, bound, r.mean() / bound);
       if (l) b += fmt::format(" (llama.cpp {:.2f})", l->mean() / bound);
@@ -149,11 +150,11 @@ std::string bench_markdown(const std::vector<BenchRow>& rows) {
 nlohmann::json bench_json(const std::vector<BenchRow>& rows) {
   nlohmann::json arr = nlohmann::json::array();
   for (const auto& r : rows) {
-    nlohmann::json j{{"engine", r.engine},     {"model", r.model},
-                     {"type", r.type},         {"size_bytes", r.size_bytes},
-                     {"threads", r.threads},   {"test", r.test},
-                     {"n_tokens", r.n_tokens}, {"tokens_per_s", r.mean()},
-                     {"stddev", r.stddev()},   {"samples", r.tokens_per_s}};
+    nlohmann::json j{
+        {"engine", r.engine},         {"model", r.model},         {"type", r.type},
+        {"size_bytes", r.size_bytes}, {"threads", r.threads},     {"test", r.test},
+        {"n_tokens", r.n_tokens},     {"depth", r.depth},         {"tokens_per_s", r.mean()},
+        {"stddev", r.stddev()},       {"samples", r.tokens_per_s}};
     auto put = [&](const char* key, double v) {
       if (std::isfinite(v)) j[key] = v;
     };

@@ -19,8 +19,9 @@ struct BenchRow {
   std::string type;        // dominant weight type, upper case ("Q4_0", "Q4_K", "F16")
   int64_t size_bytes = 0;  // all tensors in the file
   int threads = 0;
-  std::string test;  // "pp512", "tg128": named from -p / -n
+  std::string test;  // "pp512", "tg128": named from -p / -n ("tg128 @ d4096" with a depth)
   int64_t n_tokens = 0;
+  int64_t depth = 0;                   // tokens in the context before the test
   std::vector<double> tokens_per_s;    // [reps], the warm-up round not included
   double ttft_ms = kNotMeasured;       // pp rows: prompt eval + first greedy token, mean of reps
   double load_ms = kNotMeasured;       // warm: the file in the page cache (median of reps)
@@ -29,7 +30,7 @@ struct BenchRow {
   int64_t peak_rss_bytes = 0;                                 // 0: not measured
   int64_t runtime_rss_bytes = 0;          // llama.cpp: node's own resident size before loading
   double bandwidth_gbps = kNotMeasured;   // tg rows: a plain read of the weights beside each rep
-  double bytes_per_token = kNotMeasured;  // tg rows: weight bytes read per generated token
+  double bytes_per_token = kNotMeasured;  // tg rows: weight and K/V bytes read per token
 
   double mean() const;
   double stddev() const;  // sample standard deviation (n - 1); 0 for one rep

@@ -34,6 +34,7 @@ struct BenchOptions {
   std::vector<int> threads;  // empty: all cores
   int reps = 3;
   int64_t batch = 512;
+  int64_t depth = 0;  // tokens in the context before each test
   bool vs_llamacpp = false;
   bool no_cold = false;
   std::string json_path;  // "-": stdout
@@ -55,14 +56,18 @@ int32_t argmax(const std::vector<float>& v) {
   return int32_t(std::max_element(v.begin(), v.end()) - v.begin());
 }
 
-// Weight bytes one decode step reads: every tensor, but of an untied token embedding only the
-// one row the token looks up.
-double bytes_per_token(const Model& m) {
+// Bytes one decode step reads: every weight tensor, but of an untied token embedding only the
+// one row the token looks up; and the fp16 K and V rows that attention reads, at the average
+// context of n_gen steps after `depth` tokens (2 MiB at 64 tokens, 128 MiB at 4096 for the 1B
+// shape).
+double bytes_per_token(const Model& m, int64_t depth, int64_t n_gen) {
   double n = double(m.weight_bytes());
   const TensorRef& emb = m.weights().tok_embd;
   if (m.file().find_tensor("output.weight") != nullptr && emb)
     n -= double(emb.rows() - 1) * double(emb.row_bytes());
-  return n;
+  const ModelHParams& hp = m.hparams();
+  const double kv_per_position = double(hp.n_layer) * 2 * double(hp.n_embd_kv()) * 2;
+  return n + kv_per_position * (double(depth) + double(n_gen + 1) / 2);
 }
 
 // The memory one decode step streams: every matrix as the kernels read it (its packed copy,
@@ -98,9 +103,10 @@ std::vector<int32_t> bench_prompt(int64_t n, int64_t n_vocab) {
   return prompt;
 }
 
-// One silica pp rep: (tokens/s, TTFT ms); the clock covers prompt eval + the first greedy token.
-std::pair<double, double> silica_pp(Session& s, const std::vector<int32_t>& prompt) {
-  s.reset();
+// One silica pp rep after the first `keep` tokens of the context: (tokens/s, TTFT ms); the
+// clock covers prompt eval + the first greedy token.
+std::pair<double, double> silica_pp(Session& s, const std::vector<int32_t>& prompt, int64_t keep) {
+  s.truncate(keep);
   const int64_t t0 = now_ns();
   if (auto st = s.eval(prompt); !st.ok()) fail(st.message());
   (void)argmax(s.last_logits());
@@ -108,9 +114,10 @@ std::pair<double, double> silica_pp(Session& s, const std::vector<int32_t>& prom
   return {double(prompt.size()) * 1e9 / ns, ns / 1e6};
 }
 
-// One silica tg rep: n greedy decode steps from an empty context, each feeding back its token.
-double silica_tg(Session& s, int32_t first, int64_t n) {
-  s.reset();
+// One silica tg rep: n greedy decode steps after the first `keep` tokens of the context, each
+// feeding back its token.
+double silica_tg(Session& s, int32_t first, int64_t n, int64_t keep) {
+  s.truncate(keep);
   int32_t tok = first;
   const int64_t t0 = now_ns();
   for (int64_t i = 0; i < n; ++i) {
@@ -126,16 +133,17 @@ T need(Expected<T> e) {
   return std::move(*e);
 }
 
-void llama_pp(LlamaCppRunner& r, const std::vector<int32_t>& prompt, RowSet& rows, bool count) {
-  auto j = need(r.call({{"op", "pp"}, {"tokens", prompt}}));
+void llama_pp(LlamaCppRunner& r, const std::vector<int32_t>& prompt, int64_t keep, RowSet& rows,
+              bool count) {
+  auto j = need(r.call({{"op", "pp"}, {"tokens", prompt}, {"keep", keep}}));
   const double ms = j.at("ms").get<double>();
   if (!count) return;
   rows.pp.tokens_per_s.push_back(double(prompt.size()) * 1e3 / ms);
   rows.pp.ttft_ms += ms;  // summed here, divided by reps at the end
 }
 
-void llama_tg(LlamaCppRunner& r, int32_t first, int64_t n, RowSet& rows, bool count) {
-  auto j = need(r.call({{"op", "tg"}, {"token", first}, {"n", n}}));
+void llama_tg(LlamaCppRunner& r, int32_t first, int64_t n, int64_t keep, RowSet& rows, bool count) {
+  auto j = need(r.call({{"op", "tg"}, {"token", first}, {"n", n}, {"keep", keep}}));
   if (j.at("n").get<int64_t>() != n)
     fail(fmt::format("llama.cpp generated {} of {} tokens", j.at("n").get<int64_t>(), n));
   if (count) rows.tg.tokens_per_s.push_back(double(n) * 1e3 / j.at("ms").get<double>());
@@ -151,10 +159,13 @@ RowSet make_rows(const char* engine, const std::string& model, const Model& m, i
     r->size_bytes = int64_t(m.weight_bytes());
     r->threads = threads;
   }
-  rs.pp.test = fmt::format("pp{}", o.n_prompt), rs.pp.n_tokens = o.n_prompt;
-  rs.tg.test = fmt::format("tg{}", o.n_gen), rs.tg.n_tokens = o.n_gen;
+  // Named as llama-bench names them: "pp512", "tg128 @ d4096".
+  const std::string at = o.depth > 0 ? fmt::format(" @ d{}", o.depth) : "";
+  rs.pp.test = fmt::format("pp{}{}", o.n_prompt, at), rs.pp.n_tokens = o.n_prompt;
+  rs.tg.test = fmt::format("tg{}{}", o.n_gen, at), rs.tg.n_tokens = o.n_gen;
+  rs.pp.depth = rs.tg.depth = o.depth;
   rs.pp.ttft_ms = 0;
-  rs.tg.bytes_per_token = bytes_per_token(m);
+  rs.tg.bytes_per_token = bytes_per_token(m, o.depth, o.n_gen);
   return rs;
 }
 
@@ -162,10 +173,14 @@ RowSet make_rows(const char* engine, const std::string& model, const Model& m, i
 void bench_threads(const LoadedModel& lm, int threads, const BenchOptions& o, LlamaCppRunner* peer,
                    RowSet& silica, RowSet& llama) {
   const int64_t n_vocab = lm.model->hparams().n_vocab;
-  const std::vector<int32_t> prompt = bench_prompt(o.n_prompt, n_vocab);
-  const int64_t n_batch = std::max<int64_t>(1, std::min(o.batch, o.n_prompt));
+  // The depth's tokens, then the prompt's (at least one: tg starts from prompt[0]).
+  const std::vector<int32_t> all =
+      bench_prompt(o.depth + std::max<int64_t>(o.n_prompt, 1), n_vocab);
+  const std::vector<int32_t> context(all.begin(), all.begin() + o.depth);
+  const std::vector<int32_t> prompt(all.begin() + o.depth, all.end());
+  const int64_t n_batch = std::max<int64_t>(1, std::min(o.batch, std::max(o.n_prompt, o.depth)));
   ForwardOptions fo;
-  fo.n_ctx = std::max(o.n_prompt, o.n_gen) + 1;
+  fo.n_ctx = o.depth + std::max(o.n_prompt, o.n_gen) + 1;
   fo.n_batch = n_batch;
   fo.n_threads = threads;
   std::unique_ptr<Session> session = need(Session::create(lm, fo));
@@ -178,24 +193,31 @@ void bench_threads(const LoadedModel& lm, int threads, const BenchOptions& o, Ll
   if (peer)
     need(peer->call(
         {{"op", "context"}, {"threads", threads}, {"n_ctx", fo.n_ctx}, {"n_batch", n_batch}}));
+  // The depth is evaluated once (untimed); every rep then cuts the context back to it.
+  if (o.depth > 0) {
+    fmt::print(stderr, "\r{}: {} thread(s), filling {} tokens of context        ",
+               lm.model->file().path(), threads, o.depth);
+    if (auto st = session->eval(context); !st.ok()) fail(st.message());
+    if (peer) need(peer->call({{"op", "depth"}, {"tokens", context}}));
+  }
   for (int r = 0; r <= o.reps; ++r) {  // round 0 warms caches and is not counted
     const bool count = r > 0;
     fmt::print(stderr, "\r{}: {} thread(s), {}        ", lm.model->file().path(), threads,
                count ? fmt::format("rep {}/{}", r, o.reps) : std::string("warm-up"));
     std::fflush(stderr);
     if (o.n_prompt > 0) {
-      auto [tps, ttft] = silica_pp(*session, prompt);
+      auto [tps, ttft] = silica_pp(*session, prompt, o.depth);
       if (count) silica.pp.tokens_per_s.push_back(tps), silica.pp.ttft_ms += ttft;
     }
     if (o.n_gen > 0) {
       if (count) probe();
-      const double tps = silica_tg(*session, prompt[0], o.n_gen);
+      const double tps = silica_tg(*session, prompt[0], o.n_gen, o.depth);
       if (count) silica.tg.tokens_per_s.push_back(tps);
     }
-    if (peer && o.n_prompt > 0) llama_pp(*peer, prompt, llama, count);
+    if (peer && o.n_prompt > 0) llama_pp(*peer, prompt, o.depth, llama, count);
     if (peer && o.n_gen > 0) {
       if (count) probe();
-      llama_tg(*peer, prompt[0], o.n_gen, llama, count);
+      llama_tg(*peer, prompt[0], o.n_gen, o.depth, llama, count);
     }
   }
   fmt::print(stderr, "\n");
@@ -296,6 +318,7 @@ void check_options(BenchOptions& o) {
                      o.n_gen));
   if (o.n_prompt == 0 && o.n_gen == 0) fail("-p 0 and -n 0: nothing to measure");
   if (o.batch < 1) fail(fmt::format("-b/--batch: must be at least 1, got {}", o.batch));
+  if (o.depth < 0) fail(fmt::format("-d/--depth: must not be negative, got {}", o.depth));
   for (auto& m : o.models) {  // a file path, or a name in the store (resolved to its blob)
     if (std::filesystem::is_regular_file(m)) continue;
     auto layers = resolve_model_layers(m);
@@ -356,6 +379,10 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("-r,--reps", o->reps, "Measured repetitions after one warm-up round")
       ->capture_default_str();
   cmd->add_option("-b,--batch", o->batch, "Prompt tokens per forward step")->capture_default_str();
+  cmd->add_option("-d,--depth", o->depth,
+                  "Tokens already in the context when each test starts, as llama-bench's -d "
+                  "(evaluated once per thread count, untimed): attention's cost at long context")
+      ->capture_default_str();
   cmd->add_flag("--no-cold", o->no_cold,
                 "Skip the cold loads (by default each engine first loads the model -r times "
                 "after the file is dropped from the OS page cache, then -r times warm; the "

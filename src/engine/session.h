@@ -2,6 +2,7 @@
 // text that never splits a UTF-8 character, stop at end-of-generation or a stop string.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -91,10 +92,12 @@ class Session {
                                    const GenerateParams& params, const TextCallback& on_text);
 
   int64_t n_past() const { return st_->kv().n_pos(0); }
-  void reset() {
-    st_->kv().truncate(0, 0);
-    history_.clear();
+  // Forgets every token from position n on: the next eval continues after the first n.
+  void truncate(int64_t n) {
+    st_->kv().truncate(0, n);
+    history_.resize(std::min(history_.size(), size_t(std::max<int64_t>(n, 0))));
   }
+  void reset() { truncate(0); }
   ForwardState& state() { return *st_; }
   const LoadedModel& model() const { return lm_; }
 

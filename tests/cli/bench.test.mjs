@@ -63,6 +63,8 @@ function checkLoadSamples(x, reps, stderr) {
 
 const kEmbd = 128;
 const kVocab = 128256;  // the Llama 3 tokenizer
+// fp16 K and V of one position: 2 layers x 2 KV heads x head_dim 32 (128 / 4 heads), 2 bytes.
+const kKvBytesPerPos = 2 * 2 * (2 * 32) * 2;
 // Bytes of one row of kEmbd weights: Q8_0 blocks of 32 are 34 bytes, Q4_0 blocks 18 bytes.
 const kRowBytes = {Q8_0: (kEmbd / 32) * 34, Q4_0: (kEmbd / 32) * 18};
 const models = {Q8_0: path.join(dir, "q8_0.gguf"), Q4_0: path.join(dir, "q4_0.gguf")};
@@ -150,8 +152,9 @@ test("two models, -t 1,2: JSON rows, SVG bars and the table", async () => {
     } else {
       for (const k of ["bandwidth_gbps", "bytes_per_token", "bound_tokens_per_s", "bound_fraction"])
         assert.ok(positive(x[k]), `${k} = ${x[k]}`);
-      // Untied output: a decode step reads all weights but only one row of token_embd.
-      assert.equal(x.bytes_per_token, x.size_bytes - (kVocab - 1) * kRowBytes[type]);
+      // Untied output: a decode step reads all weights but only one row of token_embd, and
+      // the K/V rows of 4.5 positions on average (8 steps from an empty context).
+      assert.equal(x.bytes_per_token, x.size_bytes - (kVocab - 1) * kRowBytes[type] + 4.5 * kKvBytesPerPos);
       const bound = (x.bandwidth_gbps * 1e9) / x.bytes_per_token;
       assert.ok(Math.abs(bound - x.bound_tokens_per_s) <= 1e-9 * bound);
       // The file is mapped and every weight byte read each step: it was resident.
@@ -189,6 +192,26 @@ test("--json with no FILE prints the array instead of the table; --no-cold loads
   assert.doesNotMatch(r.err, /cold load/);
 });
 
+// -d: the tests run after `depth` tokens of context; every rep cuts the context back to them
+// (a rep that did not would overflow the context of depth + max(p, n) + 1 and fail).
+async function checkDepth(extra, engines) {
+  const r = await run(["bench", models.Q4_0, "-p", "8", "-n", "4", "-d", "40", "-t", "1", "-r", "2",
+    "--no-cold", "--json", ...extra], {SILICA_PEERS_DIR: peersDir});
+  assert.equal(r.code, 0, r.err);
+  const rows = JSON.parse(r.out);
+  assert.deepEqual(rows.map((x) => `${x.engine} ${x.test}`).sort(),
+    engines.flatMap((e) => [`${e} pp8 @ d40`, `${e} tg4 @ d40`]).sort());
+  for (const x of rows) {
+    assert.equal(x.depth, 40);
+    assert.ok(positive(x.tokens_per_s), JSON.stringify(x));
+    if (x.test.startsWith("tg"))
+      assert.equal(x.bytes_per_token, x.size_bytes - (kVocab - 1) * kRowBytes.Q4_0 + (40 + 2.5) * kKvBytesPerPos);
+  }
+  assert.match(r.err, /filling 40 tokens of context/);
+}
+
+test("-d 40: pp and tg after 40 tokens of context", () => checkDepth([], ["silica"]));
+
 test("bad arguments: a clear error and a non-zero exit", async () => {
   const cases = [
     [["bench"], /model is required|required/i],
@@ -196,6 +219,7 @@ test("bad arguments: a clear error and a non-zero exit", async () => {
     [["bench", models.Q8_0, "-t", "0"], /thread counts must be at least 1, got 0/],
     [["bench", models.Q8_0, "-t", "1,0"], /thread counts must be at least 1, got 0/],
     [["bench", models.Q8_0, "-r", "0"], /--reps: must be at least 1/],
+    [["bench", models.Q8_0, "-d", "-5"], /--depth: must not be negative, got -5/],
     [["bench", models.Q8_0, "--json", path.join(dir, "no/such/dir/out.json")],
       /--json .*out\.json: cannot open for writing/],
     [["bench", models.Q8_0, "--plot", path.join(dir, "no/such/dir/out.svg")],
@@ -253,4 +277,12 @@ test("--vs-llamacpp: llama.cpp rows beside silica's, with ratios", async (t) => 
     assert.doesNotMatch(r.err, /cold load not measured/);
   }
   assert.equal(r.out.split("\n").filter((l) => /^\| q4_0\.gguf \|.*\| [\d.]+ \|$/.test(l)).length, 2, r.out);
+});
+
+test("--vs-llamacpp -d 40: both engines after 40 tokens of context", async (t) => {
+  if (!havePeers) {
+    t.skip(`node-llama-cpp not installed in ${peersDir} (scripts/setup.sh --peers)`);
+    return;
+  }
+  await checkDepth(["--vs-llamacpp"], ["silica", "llama.cpp"]);
 });
