@@ -113,21 +113,78 @@ void swiglu_avx2(const float* g, const float* u, float* y, int64_t n) {
   for (; i < n; ++i) y[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
 }
 
-// ---- attention products over fp16 rows, one head at a time (so a head's result cannot depend
-// on how many heads share the call). Scores: the query in f32 once, then per key row two FMA
-// chains over the row and one reduction. Values: a head's output in registers, 64 columns (8
-// accumulators) at a time, every value row widened as it is read.
+// ---- attention products over fp16 rows for the query heads of a KV group (GQA: 4 heads a KV
+// head in Llama 3), up to 4 heads at a time: each K or V row is widened once for all of them
+// (one head at a time, a decode step at 4k context widened every row four times and spent more
+// on attention than on the weights). Every (head, key) and (head, column) pair still gets the
+// arithmetic it gets alone, so a head's result does not depend on how many share the call.
 inline __m256 load_ph8(const uint16_t* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 
-inline float hsum_f32x8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-}
+// Loops over heads and chunks unrolled: rolled, GCC keeps the accumulators in memory.
+#define SILICA_UNROLL _Pragma("GCC unroll 8")
 
 constexpr int64_t kMaxHeadDim = 512;
+constexpr int kGroupHeads = 4;
+
+// Scores of key j for NH heads: per head two FMA chains over the row (even and odd 8-element
+// chunks, a lone last chunk on the even one), added, then reduced by one hadd tree for all four
+// lanes: head h's sum is ((c0 + c1) + (c2 + c3)) + ((c4 + c5) + (c6 + c7)) of its 8 lanes, zeros
+// standing in for absent heads. Returns [head 0..3] * scale.
+template <int NH>
+[[gnu::always_inline]] inline __m128 score_key(const float* qf, const uint16_t* kj, int64_t hd,
+                                               __m128 scale) {
+  __m256 a0[NH], a1[NH];
+  SILICA_UNROLL
+  for (int h = 0; h < NH; ++h) a0[h] = a1[h] = _mm256_setzero_ps();
+  int64_t d = 0;
+  for (; d + 16 <= hd; d += 16) {
+    const __m256 k0 = load_ph8(kj + d), k1 = load_ph8(kj + d + 8);
+    SILICA_UNROLL
+    for (int h = 0; h < NH; ++h) {
+      a0[h] = _mm256_fmadd_ps(k0, _mm256_load_ps(qf + h * kMaxHeadDim + d), a0[h]);
+      a1[h] = _mm256_fmadd_ps(k1, _mm256_load_ps(qf + h * kMaxHeadDim + d + 8), a1[h]);
+    }
+  }
+  if (d < hd) {
+    const __m256 k0 = load_ph8(kj + d);
+    SILICA_UNROLL
+    for (int h = 0; h < NH; ++h)
+      a0[h] = _mm256_fmadd_ps(k0, _mm256_load_ps(qf + h * kMaxHeadDim + d), a0[h]);
+  }
+  __m256 sum[kGroupHeads];
+  SILICA_UNROLL
+  for (int h = 0; h < kGroupHeads; ++h)
+    sum[h] = h < NH ? _mm256_add_ps(a0[h], a1[h]) : _mm256_setzero_ps();
+  const __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(sum[0], sum[1]), _mm256_hadd_ps(sum[2], sum[3]));
+  return _mm_mul_ps(_mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1)), scale);
+}
+
+// scores[h * n_kv + j] for NH heads from qf ([NH][kMaxHeadDim] floats): four keys at a time
+// transposed into four 4-key stores, the rest one by one.
+template <int NH>
+void scores_heads(const float* qf, const uint16_t* k, int64_t n_kv, int64_t hd, float scale,
+                  float* scores) {
+  const __m128 vs = _mm_set1_ps(scale);
+  int64_t j = 0;
+  for (; j + 4 <= n_kv; j += 4) {
+    __m128 r0 = score_key<NH>(qf, k + j * hd, hd, vs);
+    __m128 r1 = score_key<NH>(qf, k + (j + 1) * hd, hd, vs);
+    __m128 r2 = score_key<NH>(qf, k + (j + 2) * hd, hd, vs);
+    __m128 r3 = score_key<NH>(qf, k + (j + 3) * hd, hd, vs);
+    _MM_TRANSPOSE4_PS(r0, r1, r2, r3);  // now r_h = head h's scores of the four keys
+    const __m128 heads[kGroupHeads] = {r0, r1, r2, r3};
+    SILICA_UNROLL
+    for (int h = 0; h < NH; ++h) _mm_storeu_ps(scores + h * n_kv + j, heads[h]);
+  }
+  for (; j < n_kv; ++j) {
+    alignas(16) float r[kGroupHeads];
+    _mm_store_ps(r, score_key<NH>(qf, k + j * hd, hd, vs));
+    SILICA_UNROLL
+    for (int h = 0; h < NH; ++h) scores[h * n_kv + j] = r[h];
+  }
+}
 
 void attn_scores_avx2(const uint16_t* q16, int n_q, const uint16_t* k, int64_t n_kv, int64_t hd,
                       float scale, float* scores) {
@@ -135,33 +192,63 @@ void attn_scores_avx2(const uint16_t* q16, int n_q, const uint16_t* k, int64_t n
     ops_internal::attn_scores_f16_scalar(q16, n_q, k, n_kv, hd, scale, scores);
     return;
   }
-  alignas(32) float qf[kMaxHeadDim];  // [hd]
-  for (int h = 0; h < n_q; ++h) {
-    for (int64_t d = 0; d < hd; d += 8) _mm256_store_ps(qf + d, load_ph8(q16 + h * hd + d));
-    for (int64_t j = 0; j < n_kv; ++j) {
-      const uint16_t* kj = k + j * hd;
-      __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-      int64_t d = 0;
-      for (; d + 16 <= hd; d += 16) {
-        acc0 = _mm256_fmadd_ps(load_ph8(kj + d), _mm256_load_ps(qf + d), acc0);
-        acc1 = _mm256_fmadd_ps(load_ph8(kj + d + 8), _mm256_load_ps(qf + d + 8), acc1);
-      }
-      if (d < hd) acc0 = _mm256_fmadd_ps(load_ph8(kj + d), _mm256_load_ps(qf + d), acc0);
-      scores[h * n_kv + j] = hsum_f32x8(_mm256_add_ps(acc0, acc1)) * scale;
-    }
+  using Fn = void (*)(const float*, const uint16_t*, int64_t, int64_t, float, float*);
+  static constexpr Fn kFns[kGroupHeads] = {&scores_heads<1>, &scores_heads<2>, &scores_heads<3>,
+                                           &scores_heads<4>};
+  alignas(32) float qf[kGroupHeads * kMaxHeadDim];  // the heads' queries widened once
+  for (int h0 = 0; h0 < n_q; h0 += kGroupHeads) {
+    const int nh = std::min(kGroupHeads, n_q - h0);
+    for (int h = 0; h < nh; ++h)
+      for (int64_t d = 0; d < hd; d += 8)
+        _mm256_store_ps(qf + h * kMaxHeadDim + d, load_ph8(q16 + (h0 + h) * hd + d));
+    kFns[nh - 1](qf, k, n_kv, hd, scale, scores + h0 * n_kv);
   }
 }
 
-// o[0, 8C) = sum_j p[j] * v[j * hd + (0, 8C)]  (o: one head's output columns, v: [n_kv, hd]).
-template <int C>
-void values_columns(const uint16_t* p, const uint16_t* v, int64_t n_kv, int64_t hd, float* o) {
-  __m256 acc[C];
-  for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_ps();
-  for (int64_t j = 0; j < n_kv; ++j) {
-    const __m256 pj = _mm256_set1_ps(_cvtsh_ss(p[j]));
-    for (int c = 0; c < C; ++c) acc[c] = _mm256_fmadd_ps(pj, load_ph8(v + j * hd + 8 * c), acc[c]);
+// Values: out[h][d0, d0 + 8C) = sum_j p[h][j] * v[j][d0, d0 + 8C) for NH heads, each column's
+// FMA chain over the keys in order as for a head alone; the value row's C chunks widened once for
+// all heads, the probabilities widened a block of keys at a time (exact: fp16 to f32).
+constexpr int64_t kValueKeys = 256;
+
+template <int NH, int C>
+void values_pass(const uint16_t* p, const uint16_t* v, int64_t n_kv, int64_t hd, float* out,
+                 int64_t out_stride) {
+  alignas(32) float pf[NH][kValueKeys];
+  __m256 acc[NH][C];
+  SILICA_UNROLL
+  for (int h = 0; h < NH; ++h) SILICA_UNROLL
+  for (int c = 0; c < C; ++c) acc[h][c] = _mm256_setzero_ps();
+  for (int64_t j0 = 0; j0 < n_kv; j0 += kValueKeys) {
+    const int64_t nj = std::min(kValueKeys, n_kv - j0);
+    SILICA_UNROLL
+    for (int h = 0; h < NH; ++h) {
+      int64_t j = 0;
+      for (; j + 8 <= nj; j += 8) _mm256_store_ps(pf[h] + j, load_ph8(p + h * n_kv + j0 + j));
+      for (; j < nj; ++j) pf[h][j] = _cvtsh_ss(p[h * n_kv + j0 + j]);
+    }
+    for (int64_t j = 0; j < nj; ++j) {
+      __m256 vv[C];
+      SILICA_UNROLL
+      for (int c = 0; c < C; ++c) vv[c] = load_ph8(v + (j0 + j) * hd + 8 * c);
+      SILICA_UNROLL
+      for (int h = 0; h < NH; ++h) {
+        const __m256 pj = _mm256_broadcast_ss(pf[h] + j);
+        SILICA_UNROLL
+        for (int c = 0; c < C; ++c) acc[h][c] = _mm256_fmadd_ps(pj, vv[c], acc[h][c]);
+      }
+    }
   }
-  for (int c = 0; c < C; ++c) _mm256_storeu_ps(o + 8 * c, acc[c]);
+  SILICA_UNROLL
+  for (int h = 0; h < NH; ++h) SILICA_UNROLL
+  for (int c = 0; c < C; ++c) _mm256_storeu_ps(out + h * out_stride + 8 * c, acc[h][c]);
+}
+
+template <int NH>
+void values_heads(const uint16_t* p, const uint16_t* v, int64_t n_kv, int64_t hd, float* out,
+                  int64_t out_stride) {
+  int64_t d0 = 0;  // 16 columns a pass (2 x NH accumulators), then 8
+  for (; d0 + 16 <= hd; d0 += 16) values_pass<NH, 2>(p, v + d0, n_kv, hd, out + d0, out_stride);
+  if (d0 < hd) values_pass<NH, 1>(p, v + d0, n_kv, hd, out + d0, out_stride);
 }
 
 void attn_values_avx2(const uint16_t* p, int n_q, const uint16_t* v, int64_t n_kv, int64_t hd,
@@ -170,22 +257,12 @@ void attn_values_avx2(const uint16_t* p, int n_q, const uint16_t* v, int64_t n_k
     ops_internal::attn_values_f16_scalar(p, n_q, v, n_kv, hd, out, out_stride);
     return;
   }
-  using Columns = void (*)(const uint16_t*, const uint16_t*, int64_t, int64_t, float*);
-  static constexpr Columns kTail[8] = {nullptr,
-                                       &values_columns<1>,
-                                       &values_columns<2>,
-                                       &values_columns<3>,
-                                       &values_columns<4>,
-                                       &values_columns<5>,
-                                       &values_columns<6>,
-                                       &values_columns<7>};
-  for (int h = 0; h < n_q; ++h) {
-    const uint16_t* ph = p + h * n_kv;
-    float* o = out + h * out_stride;
-    int64_t d0 = 0;
-    for (; d0 + 64 <= hd; d0 += 64) values_columns<8>(ph, v + d0, n_kv, hd, o + d0);
-    if (d0 < hd) kTail[(hd - d0) / 8](ph, v + d0, n_kv, hd, o + d0);
-  }
+  using Fn = void (*)(const uint16_t*, const uint16_t*, int64_t, int64_t, float*, int64_t);
+  static constexpr Fn kFns[kGroupHeads] = {&values_heads<1>, &values_heads<2>, &values_heads<3>,
+                                           &values_heads<4>};
+  for (int h0 = 0; h0 < n_q; h0 += kGroupHeads)
+    kFns[std::min(kGroupHeads, n_q - h0) - 1](p + h0 * n_kv, v, n_kv, hd, out + h0 * out_stride,
+                                              out_stride);
 }
 
 }  // namespace
