@@ -97,6 +97,10 @@ const OpsKernels& ops_kernels(Isa isa) {
     const auto has = [&](Isa i) { return std::find(isas.begin(), isas.end(), i) != isas.end(); };
     if (has(Isa::kAvx2)) ops_internal::fill_avx2_ops(out[int(Isa::kAvx2)]);
     if (has(Isa::kAvx512)) ops_internal::fill_avx512_ops(out[int(Isa::kAvx512)]);
+#elif defined(SILICA_HAVE_NEON)
+    const std::vector<Isa> isas = available_isas();
+    if (std::find(isas.begin(), isas.end(), Isa::kNeon) != isas.end())
+      ops_internal::fill_neon_ops(out[int(Isa::kNeon)]);
 #endif
     return out;
   }();

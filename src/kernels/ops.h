@@ -68,6 +68,9 @@ void attn_values_f16_scalar(const uint16_t* p, int n_q, const uint16_t* v, int64
 void fill_avx2_ops(OpsKernels& k);    // x86/avx2_ops.cc
 void fill_avx512_ops(OpsKernels& k);  // x86/avx512_ops.cc
 #endif
+#if defined(SILICA_HAVE_NEON)
+void fill_neon_ops(OpsKernels& k);  // arm/neon_ops.cc
+#endif
 }  // namespace ops_internal
 
 }  // namespace silica

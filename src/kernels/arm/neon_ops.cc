@@ -1,0 +1,246 @@
+// NEON versions of rms_norm, softmax, swiglu (4 floats per step, scalar tails) and attention's
+// two products over fp16 K / V rows (head sizes that are a multiple of 8), the ARM twins of
+// x86/avx2_ops.cc: until these, Apple Silicon ran every one of them through the scalar code,
+// whose fp16 widening is a branchy bit manipulation per element.
+#include <arm_neon.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "base/half.h"
+#include "kernels/ops.h"
+
+namespace silica {
+namespace {
+
+// exp(x) = 2^n * exp(r) as in avx2_ops.cc: n = round(x / ln 2) (ties to even), r = x - n ln 2 with
+// ln 2 split in an exact high part and a low correction, exp(r) by its Taylor series to degree 7.
+constexpr float kExpHi = 88.0f;
+constexpr float kExpLo = -87.33654475f;
+constexpr float kLog2e = 1.44269504088896341f;
+constexpr float kLn2Hi = 0.693359375f;
+constexpr float kLn2Lo = -2.12194440e-4f;
+
+inline float32x4_t exp_f32x4(float32x4_t x) {
+  const uint32x4_t underflow = vcltq_f32(x, vdupq_n_f32(kExpLo));
+  x = vmaxq_f32(vminq_f32(x, vdupq_n_f32(kExpHi)), vdupq_n_f32(kExpLo));
+  const float32x4_t n = vrndnq_f32(vmulq_f32(x, vdupq_n_f32(kLog2e)));
+  float32x4_t r = vfmsq_f32(x, n, vdupq_n_f32(kLn2Hi));
+  r = vfmsq_f32(r, n, vdupq_n_f32(kLn2Lo));
+  float32x4_t p = vdupq_n_f32(1.0f / 5040.0f);
+  for (float c : {1.0f / 720.0f, 1.0f / 120.0f, 1.0f / 24.0f, 1.0f / 6.0f, 0.5f, 1.0f, 1.0f})
+    p = vfmaq_f32(vdupq_n_f32(c), p, r);
+  const int32x4_t bits = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23);
+  const float32x4_t e = vmulq_f32(p, vreinterpretq_f32_s32(bits));
+  return vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(e), underflow));
+}
+
+// Adds the 4 floats of v, widened to double, into acc.
+inline float64x2_t add_widened(float64x2_t acc, float32x4_t v) {
+  return vaddq_f64(vaddq_f64(acc, vcvt_f64_f32(vget_low_f32(v))), vcvt_high_f64_f32(v));
+}
+
+void rms_norm_neon(const float* x, const float* w, float* y, int64_t n, float eps) {
+  float64x2_t acc = vdupq_n_f64(0.0);
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const float32x4_t v = vld1q_f32(x + i);
+    acc = add_widened(acc, vmulq_f32(v, v));  // squares in float, sums in double (as scalar)
+  }
+  double sum = vaddvq_f64(acc);
+  for (; i < n; ++i) sum += double(x[i] * x[i]);
+  const float scale = 1.0f / std::sqrt(float(sum / double(n)) + eps);
+  for (i = 0; i + 4 <= n; i += 4)
+    vst1q_f32(y + i, vmulq_f32(vmulq_n_f32(vld1q_f32(x + i), scale), vld1q_f32(w + i)));
+  for (; i < n; ++i) y[i] = (x[i] * scale) * w[i];
+}
+
+SoftmaxStats softmax_neon(float* x, int64_t n) {
+  if (n <= 0) return {};
+  float32x4_t vmax = vdupq_n_f32(-INFINITY);
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) vmax = vmaxq_f32(vmax, vld1q_f32(x + i));
+  float max = vmaxvq_f32(vmax);
+  for (; i < n; ++i) max = std::max(max, x[i]);
+  const float32x4_t vm = vdupq_n_f32(max);
+  float64x2_t acc = vdupq_n_f64(0.0);
+  for (i = 0; i + 4 <= n; i += 4) {
+    const float32x4_t e = exp_f32x4(vsubq_f32(vld1q_f32(x + i), vm));
+    vst1q_f32(x + i, e);
+    acc = add_widened(acc, e);
+  }
+  double sum = vaddvq_f64(acc);
+  for (; i < n; ++i) {
+    x[i] = std::exp(x[i] - max);
+    sum += x[i];
+  }
+  const float inv = float(1.0 / sum);
+  for (i = 0; i + 4 <= n; i += 4) vst1q_f32(x + i, vmulq_n_f32(vld1q_f32(x + i), inv));
+  for (; i < n; ++i) x[i] *= inv;
+  return {max, sum};
+}
+
+void swiglu_neon(const float* g, const float* u, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const float32x4_t vg = vld1q_f32(g + i);
+    const float32x4_t e = exp_f32x4(vnegq_f32(vg));
+    const float32x4_t silu = vdivq_f32(vg, vaddq_f32(vdupq_n_f32(1.0f), e));
+    vst1q_f32(y + i, vmulq_f32(silu, vld1q_f32(u + i)));
+  }
+  for (; i < n; ++i) y[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+}
+
+// ---- attention products for up to 4 query heads of a KV group at a time: each K or V row
+// widened once for all of them; every (head, key) and (head, column) pair gets the arithmetic it
+// gets alone, so a head's result does not depend on how many share the call.
+#define SILICA_UNROLL _Pragma("GCC unroll 8")
+
+constexpr int64_t kMaxHeadDim = 512;
+constexpr int kGroupHeads = 4;
+
+// 8 fp16 values to two float32x4 (exact).
+inline void load_ph8(const uint16_t* p, float32x4_t& lo, float32x4_t& hi) {
+  const float16x8_t h = vreinterpretq_f16_u16(vld1q_u16(p));
+  lo = vcvt_f32_f16(vget_low_f16(h));
+  hi = vcvt_high_f32_f16(h);
+}
+
+// Scores of key j for NH heads: per head two FMA chains (the low and high 4 of each 8-element
+// chunk), added, then one pairwise-add tree for the four heads: head h's sum is
+// (c0 + c1) + (c2 + c3) of its lanes, zeros standing in for absent heads. Returns [head 0..3]
+// times scale.
+template <int NH>
+inline float32x4_t score_key(const float* qf, const uint16_t* kj, int64_t hd, float scale) {
+  float32x4_t a0[NH], a1[NH];
+  SILICA_UNROLL
+  for (int h = 0; h < NH; ++h) a0[h] = a1[h] = vdupq_n_f32(0.0f);
+  for (int64_t d = 0; d < hd; d += 8) {
+    float32x4_t k0, k1;
+    load_ph8(kj + d, k0, k1);
+    SILICA_UNROLL
+    for (int h = 0; h < NH; ++h) {
+      a0[h] = vfmaq_f32(a0[h], k0, vld1q_f32(qf + h * kMaxHeadDim + d));
+      a1[h] = vfmaq_f32(a1[h], k1, vld1q_f32(qf + h * kMaxHeadDim + d + 4));
+    }
+  }
+  float32x4_t sum[kGroupHeads];
+  SILICA_UNROLL
+  for (int h = 0; h < kGroupHeads; ++h)
+    sum[h] = h < NH ? vaddq_f32(a0[h], a1[h]) : vdupq_n_f32(0.0f);
+  const float32x4_t t = vpaddq_f32(vpaddq_f32(sum[0], sum[1]), vpaddq_f32(sum[2], sum[3]));
+  return vmulq_n_f32(t, scale);
+}
+
+template <int NH>
+void scores_heads(const float* qf, const uint16_t* k, int64_t n_kv, int64_t hd, float scale,
+                  float* scores) {
+  for (int64_t j = 0; j < n_kv; ++j) {
+    float r[kGroupHeads];
+    vst1q_f32(r, score_key<NH>(qf, k + j * hd, hd, scale));
+    SILICA_UNROLL
+    for (int h = 0; h < NH; ++h) scores[h * n_kv + j] = r[h];
+  }
+}
+
+void attn_scores_neon(const uint16_t* q16, int n_q, const uint16_t* k, int64_t n_kv, int64_t hd,
+                      float scale, float* scores) {
+  if (hd % 8 != 0 || hd > kMaxHeadDim) {
+    ops_internal::attn_scores_f16_scalar(q16, n_q, k, n_kv, hd, scale, scores);
+    return;
+  }
+  using Fn = void (*)(const float*, const uint16_t*, int64_t, int64_t, float, float*);
+  static constexpr Fn kFns[kGroupHeads] = {&scores_heads<1>, &scores_heads<2>, &scores_heads<3>,
+                                           &scores_heads<4>};
+  alignas(16) float qf[kGroupHeads * kMaxHeadDim];  // the heads' queries widened once
+  for (int h0 = 0; h0 < n_q; h0 += kGroupHeads) {
+    const int nh = std::min(kGroupHeads, n_q - h0);
+    for (int h = 0; h < nh; ++h)
+      for (int64_t d = 0; d < hd; d += 8) {
+        float32x4_t lo, hi;
+        load_ph8(q16 + (h0 + h) * hd + d, lo, hi);
+        vst1q_f32(qf + h * kMaxHeadDim + d, lo);
+        vst1q_f32(qf + h * kMaxHeadDim + d + 4, hi);
+      }
+    kFns[nh - 1](qf, k, n_kv, hd, scale, scores + h0 * n_kv);
+  }
+}
+
+// Values: out[h][d0, d0 + 8C) = sum_j p[h][j] * v[j][d0, d0 + 8C) for NH heads, each column's FMA
+// chain over the keys in order as for a head alone; the probabilities widened a block of keys at
+// a time (exact).
+constexpr int64_t kValueKeys = 256;
+
+template <int NH, int C>
+void values_pass(const uint16_t* p, const uint16_t* v, int64_t n_kv, int64_t hd, float* out,
+                 int64_t out_stride) {
+  alignas(16) float pf[NH][kValueKeys];
+  float32x4_t acc[NH][2 * C];
+  SILICA_UNROLL
+  for (int h = 0; h < NH; ++h) {
+    SILICA_UNROLL
+    for (int c = 0; c < 2 * C; ++c) acc[h][c] = vdupq_n_f32(0.0f);
+  }
+  for (int64_t j0 = 0; j0 < n_kv; j0 += kValueKeys) {
+    const int64_t nj = std::min(kValueKeys, n_kv - j0);
+    for (int h = 0; h < NH; ++h) {
+      int64_t j = 0;
+      for (; j + 4 <= nj; j += 4)
+        vst1q_f32(pf[h] + j, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p + h * n_kv + j0 + j))));
+      for (; j < nj; ++j) pf[h][j] = fp16_to_f32(p[h * n_kv + j0 + j]);
+    }
+    for (int64_t j = 0; j < nj; ++j) {
+      float32x4_t vv[2 * C];
+      SILICA_UNROLL
+      for (int c = 0; c < C; ++c) load_ph8(v + (j0 + j) * hd + 8 * c, vv[2 * c], vv[2 * c + 1]);
+      SILICA_UNROLL
+      for (int h = 0; h < NH; ++h) {
+        const float32x4_t pj = vld1q_dup_f32(pf[h] + j);
+        SILICA_UNROLL
+        for (int c = 0; c < 2 * C; ++c) acc[h][c] = vfmaq_f32(acc[h][c], pj, vv[c]);
+      }
+    }
+  }
+  SILICA_UNROLL
+  for (int h = 0; h < NH; ++h) {
+    SILICA_UNROLL
+    for (int c = 0; c < 2 * C; ++c) vst1q_f32(out + h * out_stride + 4 * c, acc[h][c]);
+  }
+}
+
+template <int NH>
+void values_heads(const uint16_t* p, const uint16_t* v, int64_t n_kv, int64_t hd, float* out,
+                  int64_t out_stride) {
+  int64_t d0 = 0;  // 16 columns a pass (4 x NH accumulators), then 8
+  for (; d0 + 16 <= hd; d0 += 16) values_pass<NH, 2>(p, v + d0, n_kv, hd, out + d0, out_stride);
+  if (d0 < hd) values_pass<NH, 1>(p, v + d0, n_kv, hd, out + d0, out_stride);
+}
+
+void attn_values_neon(const uint16_t* p, int n_q, const uint16_t* v, int64_t n_kv, int64_t hd,
+                      float* out, int64_t out_stride) {
+  if (hd % 8 != 0) {
+    ops_internal::attn_values_f16_scalar(p, n_q, v, n_kv, hd, out, out_stride);
+    return;
+  }
+  using Fn = void (*)(const uint16_t*, const uint16_t*, int64_t, int64_t, float*, int64_t);
+  static constexpr Fn kFns[kGroupHeads] = {&values_heads<1>, &values_heads<2>, &values_heads<3>,
+                                           &values_heads<4>};
+  for (int h0 = 0; h0 < n_q; h0 += kGroupHeads)
+    kFns[std::min(kGroupHeads, n_q - h0) - 1](p + h0 * n_kv, v, n_kv, hd, out + h0 * out_stride,
+                                              out_stride);
+}
+
+}  // namespace
+
+namespace ops_internal {
+void fill_neon_ops(OpsKernels& k) {
+  k.attn_scores_f16 = &attn_scores_neon;
+  k.attn_values_f16 = &attn_values_neon;
+  k.rms_norm = &rms_norm_neon;
+  k.softmax_inplace = &softmax_neon;
+  k.swiglu = &swiglu_neon;
+}
+}  // namespace ops_internal
+
+}  // namespace silica
