@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "base/half.h"
+#include "kernels/attention_groups.h"
 #include "kernels/ops.h"
 
 namespace silica {
@@ -97,9 +98,6 @@ void swiglu_neon(const float* g, const float* u, float* y, int64_t n) {
 // gets alone, so a head's result does not depend on how many share the call.
 #define SILICA_UNROLL _Pragma("GCC unroll 8")
 
-constexpr int64_t kMaxHeadDim = 512;
-constexpr int kGroupHeads = 4;
-
 // 8 fp16 values to two float32x4 (exact).
 inline void load_ph8(const uint16_t* p, float32x4_t& lo, float32x4_t& hi) {
   const float16x8_t h = vreinterpretq_f16_u16(vld1q_u16(p));
@@ -144,33 +142,18 @@ void scores_heads(const float* qf, const uint16_t* k, int64_t n_kv, int64_t hd, 
   }
 }
 
-void attn_scores_neon(const uint16_t* q16, int n_q, const uint16_t* k, int64_t n_kv, int64_t hd,
-                      float scale, float* scores) {
-  if (hd % 8 != 0 || hd > kMaxHeadDim) {
-    ops_internal::attn_scores_f16_scalar(q16, n_q, k, n_kv, hd, scale, scores);
-    return;
-  }
-  using Fn = void (*)(const float*, const uint16_t*, int64_t, int64_t, float, float*);
-  static constexpr Fn kFns[kGroupHeads] = {&scores_heads<1>, &scores_heads<2>, &scores_heads<3>,
-                                           &scores_heads<4>};
-  alignas(16) float qf[kGroupHeads * kMaxHeadDim];  // the heads' queries widened once
-  for (int h0 = 0; h0 < n_q; h0 += kGroupHeads) {
-    const int nh = std::min(kGroupHeads, n_q - h0);
-    for (int h = 0; h < nh; ++h)
-      for (int64_t d = 0; d < hd; d += 8) {
-        float32x4_t lo, hi;
-        load_ph8(q16 + (h0 + h) * hd + d, lo, hi);
-        vst1q_f32(qf + h * kMaxHeadDim + d, lo);
-        vst1q_f32(qf + h * kMaxHeadDim + d + 4, hi);
-      }
-    kFns[nh - 1](qf, k, n_kv, hd, scale, scores + h0 * n_kv);
+void widen_f16(const uint16_t* x, float* y, int64_t n) {
+  for (int64_t d = 0; d < n; d += 8) {
+    float32x4_t lo, hi;
+    load_ph8(x + d, lo, hi);
+    vst1q_f32(y + d, lo);
+    vst1q_f32(y + d + 4, hi);
   }
 }
 
 // Values: out[h][d0, d0 + 8C) = sum_j p[h][j] * v[j][d0, d0 + 8C) for NH heads, each column's FMA
 // chain over the keys in order as for a head alone; the probabilities widened a block of keys at
 // a time (exact).
-constexpr int64_t kValueKeys = 256;
 
 template <int NH, int C>
 void values_pass(const uint16_t* p, const uint16_t* v, int64_t n_kv, int64_t hd, float* out,
@@ -209,34 +192,12 @@ void values_pass(const uint16_t* p, const uint16_t* v, int64_t n_kv, int64_t hd,
   }
 }
 
-template <int NH>
-void values_heads(const uint16_t* p, const uint16_t* v, int64_t n_kv, int64_t hd, float* out,
-                  int64_t out_stride) {
-  int64_t d0 = 0;  // 16 columns a pass (4 x NH accumulators), then 8
-  for (; d0 + 16 <= hd; d0 += 16) values_pass<NH, 2>(p, v + d0, n_kv, hd, out + d0, out_stride);
-  if (d0 < hd) values_pass<NH, 1>(p, v + d0, n_kv, hd, out + d0, out_stride);
-}
-
-void attn_values_neon(const uint16_t* p, int n_q, const uint16_t* v, int64_t n_kv, int64_t hd,
-                      float* out, int64_t out_stride) {
-  if (hd % 8 != 0) {
-    ops_internal::attn_values_f16_scalar(p, n_q, v, n_kv, hd, out, out_stride);
-    return;
-  }
-  using Fn = void (*)(const uint16_t*, const uint16_t*, int64_t, int64_t, float*, int64_t);
-  static constexpr Fn kFns[kGroupHeads] = {&values_heads<1>, &values_heads<2>, &values_heads<3>,
-                                           &values_heads<4>};
-  for (int h0 = 0; h0 < n_q; h0 += kGroupHeads)
-    kFns[std::min(kGroupHeads, n_q - h0) - 1](p + h0 * n_kv, v, n_kv, hd, out + h0 * out_stride,
-                                              out_stride);
-}
-
 }  // namespace
 
 namespace ops_internal {
 void fill_neon_ops(OpsKernels& k) {
-  k.attn_scores_f16 = &attn_scores_neon;
-  k.attn_values_f16 = &attn_values_neon;
+  k.attn_scores_f16 = &attn_scores_grouped;
+  k.attn_values_f16 = &attn_values_grouped;
   k.rms_norm = &rms_norm_neon;
   k.softmax_inplace = &softmax_neon;
   k.swiglu = &swiglu_neon;
