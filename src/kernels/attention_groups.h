@@ -4,7 +4,9 @@
 //   widen_f16(x, y, n)      n fp16 values to floats, n a multiple of 8;
 //   scores_heads<NH>(qf, k, n_kv, hd, scale, scores)   scores[h * n_kv + j] of NH heads whose
 //                           queries are floats kMaxHeadDim apart in qf;
-//   values_pass<NH, C>(p, v, n_kv, hd, out, out_stride)  the 8C columns at v of NH heads.
+//   values_pass<NH, C>(pf, nj, v, hd, out, out_stride, first)  adds to the 8C columns at out of
+//                           NH heads sum_j pf[h * kValueKeys + j] * v[j * hd + c] over nj keys
+//                           (out's values ignored when first: the sums start from zero).
 // Each (head, key) and (head, column) pair must get the arithmetic it gets alone, so that a head's
 // result does not depend on how many share the call.
 #pragma once
@@ -12,6 +14,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "base/half.h"
 #include "kernels/ops.h"
 
 namespace silica {
@@ -19,15 +22,18 @@ namespace {
 
 constexpr int64_t kMaxHeadDim = 512;  // the scores' widened queries live on the stack
 constexpr int kGroupHeads = 4;
-constexpr int64_t kValueKeys = 256;  // probabilities widened a block of keys at a time
+constexpr int64_t kValueKeys = 256;  // the most keys of a values block (probabilities widened)
+// Values blocks hold about this many bytes of V, so that every column pass after a block's first
+// reads its rows from L1; a pass over all keys at once read V from memory once per pass.
+constexpr int64_t kValueBlockBytes = 16 * 1024;
 
 void widen_f16(const uint16_t* x, float* y, int64_t n);
 template <int NH>
 void scores_heads(const float* qf, const uint16_t* k, int64_t n_kv, int64_t hd, float scale,
                   float* scores);
 template <int NH, int C>
-void values_pass(const uint16_t* p, const uint16_t* v, int64_t n_kv, int64_t hd, float* out,
-                 int64_t out_stride);
+void values_pass(const float* pf, int64_t nj, const uint16_t* v, int64_t hd, float* out,
+                 int64_t out_stride, bool first);
 
 void attn_scores_grouped(const uint16_t* q16, int n_q, const uint16_t* k, int64_t n_kv, int64_t hd,
                          float scale, float* scores) {
@@ -46,13 +52,27 @@ void attn_scores_grouped(const uint16_t* q16, int n_q, const uint16_t* k, int64_
   }
 }
 
-// 16 columns a pass, then 8.
+// Keys a block at a time, and within a block 16 columns a pass, then 8. Each column's sum still
+// runs over the keys in order (its partial sum parked in out between blocks), as for a head alone.
 template <int NH>
 void values_heads(const uint16_t* p, const uint16_t* v, int64_t n_kv, int64_t hd, float* out,
                   int64_t out_stride) {
-  int64_t d0 = 0;
-  for (; d0 + 16 <= hd; d0 += 16) values_pass<NH, 2>(p, v + d0, n_kv, hd, out + d0, out_stride);
-  if (d0 < hd) values_pass<NH, 1>(p, v + d0, n_kv, hd, out + d0, out_stride);
+  const int64_t block = std::clamp<int64_t>(kValueBlockBytes / (2 * hd) / 8 * 8, 8, kValueKeys);
+  alignas(64) float pf[NH * kValueKeys];
+  for (int64_t j0 = 0; j0 < n_kv; j0 += block) {
+    const int64_t nj = std::min(block, n_kv - j0);
+    for (int h = 0; h < NH; ++h) {
+      const int64_t whole = nj / 8 * 8;
+      widen_f16(p + h * n_kv + j0, pf + h * kValueKeys, whole);
+      for (int64_t j = whole; j < nj; ++j)
+        pf[h * kValueKeys + j] = fp16_to_f32(p[h * n_kv + j0 + j]);
+    }
+    const uint16_t* vb = v + j0 * hd;
+    int64_t d0 = 0;
+    for (; d0 + 16 <= hd; d0 += 16)
+      values_pass<NH, 2>(pf, nj, vb + d0, hd, out + d0, out_stride, j0 == 0);
+    if (d0 < hd) values_pass<NH, 1>(pf, nj, vb + d0, hd, out + d0, out_stride, j0 == 0);
+  }
 }
 
 void attn_values_grouped(const uint16_t* p, int n_q, const uint16_t* v, int64_t n_kv, int64_t hd,

@@ -151,38 +151,29 @@ void widen_f16(const uint16_t* x, float* y, int64_t n) {
   }
 }
 
-// Values: out[h][d0, d0 + 8C) = sum_j p[h][j] * v[j][d0, d0 + 8C) for NH heads, each column's FMA
-// chain over the keys in order as for a head alone; the probabilities widened a block of keys at
-// a time (exact).
+// Values, one block of keys: out[h][0, 8C) += sum_j pf[h][j] * v[j][0, 8C) for NH heads, each
+// column's FMA chain over the keys in order as for a head alone, the value row's C chunks widened
+// once for all heads.
 
 template <int NH, int C>
-void values_pass(const uint16_t* p, const uint16_t* v, int64_t n_kv, int64_t hd, float* out,
-                 int64_t out_stride) {
-  alignas(16) float pf[NH][kValueKeys];
+void values_pass(const float* pf, int64_t nj, const uint16_t* v, int64_t hd, float* out,
+                 int64_t out_stride, bool first) {
   float32x4_t acc[NH][2 * C];
   SILICA_UNROLL
   for (int h = 0; h < NH; ++h) {
     SILICA_UNROLL
-    for (int c = 0; c < 2 * C; ++c) acc[h][c] = vdupq_n_f32(0.0f);
+    for (int c = 0; c < 2 * C; ++c)
+      acc[h][c] = first ? vdupq_n_f32(0.0f) : vld1q_f32(out + h * out_stride + 4 * c);
   }
-  for (int64_t j0 = 0; j0 < n_kv; j0 += kValueKeys) {
-    const int64_t nj = std::min(kValueKeys, n_kv - j0);
+  for (int64_t j = 0; j < nj; ++j) {
+    float32x4_t vv[2 * C];
+    SILICA_UNROLL
+    for (int c = 0; c < C; ++c) load_ph8(v + j * hd + 8 * c, vv[2 * c], vv[2 * c + 1]);
+    SILICA_UNROLL
     for (int h = 0; h < NH; ++h) {
-      int64_t j = 0;
-      for (; j + 4 <= nj; j += 4)
-        vst1q_f32(pf[h] + j, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p + h * n_kv + j0 + j))));
-      for (; j < nj; ++j) pf[h][j] = fp16_to_f32(p[h * n_kv + j0 + j]);
-    }
-    for (int64_t j = 0; j < nj; ++j) {
-      float32x4_t vv[2 * C];
+      const float32x4_t pj = vld1q_dup_f32(pf + h * kValueKeys + j);
       SILICA_UNROLL
-      for (int c = 0; c < C; ++c) load_ph8(v + (j0 + j) * hd + 8 * c, vv[2 * c], vv[2 * c + 1]);
-      SILICA_UNROLL
-      for (int h = 0; h < NH; ++h) {
-        const float32x4_t pj = vld1q_dup_f32(pf[h] + j);
-        SILICA_UNROLL
-        for (int c = 0; c < 2 * C; ++c) acc[h][c] = vfmaq_f32(acc[h][c], pj, vv[c]);
-      }
+      for (int c = 0; c < 2 * C; ++c) acc[h][c] = vfmaq_f32(acc[h][c], pj, vv[c]);
     }
   }
   SILICA_UNROLL

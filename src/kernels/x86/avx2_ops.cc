@@ -188,36 +188,27 @@ void widen_f16(const uint16_t* x, float* y, int64_t n) {
   for (int64_t d = 0; d < n; d += 8) _mm256_storeu_ps(y + d, load_ph8(x + d));
 }
 
-// Values: out[h][d0, d0 + 8C) = sum_j p[h][j] * v[j][d0, d0 + 8C) for NH heads, each column's
-// FMA chain over the keys in order as for a head alone; the value row's C chunks widened once for
-// all heads, the probabilities widened a block of keys at a time (exact: fp16 to f32).
+// Values, one block of keys: out[h][0, 8C) += sum_j pf[h][j] * v[j][0, 8C) for NH heads, each
+// column's FMA chain over the keys in order as for a head alone, the value row's C chunks widened
+// once for all heads.
 
 template <int NH, int C>
-void values_pass(const uint16_t* p, const uint16_t* v, int64_t n_kv, int64_t hd, float* out,
-                 int64_t out_stride) {
-  alignas(32) float pf[NH][kValueKeys];
+void values_pass(const float* pf, int64_t nj, const uint16_t* v, int64_t hd, float* out,
+                 int64_t out_stride, bool first) {
   __m256 acc[NH][C];
   SILICA_UNROLL
   for (int h = 0; h < NH; ++h) SILICA_UNROLL
-  for (int c = 0; c < C; ++c) acc[h][c] = _mm256_setzero_ps();
-  for (int64_t j0 = 0; j0 < n_kv; j0 += kValueKeys) {
-    const int64_t nj = std::min(kValueKeys, n_kv - j0);
+  for (int c = 0; c < C; ++c)
+    acc[h][c] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(out + h * out_stride + 8 * c);
+  for (int64_t j = 0; j < nj; ++j) {
+    __m256 vv[C];
+    SILICA_UNROLL
+    for (int c = 0; c < C; ++c) vv[c] = load_ph8(v + j * hd + 8 * c);
     SILICA_UNROLL
     for (int h = 0; h < NH; ++h) {
-      int64_t j = 0;
-      for (; j + 8 <= nj; j += 8) _mm256_store_ps(pf[h] + j, load_ph8(p + h * n_kv + j0 + j));
-      for (; j < nj; ++j) pf[h][j] = _cvtsh_ss(p[h * n_kv + j0 + j]);
-    }
-    for (int64_t j = 0; j < nj; ++j) {
-      __m256 vv[C];
+      const __m256 pj = _mm256_broadcast_ss(pf + h * kValueKeys + j);
       SILICA_UNROLL
-      for (int c = 0; c < C; ++c) vv[c] = load_ph8(v + (j0 + j) * hd + 8 * c);
-      SILICA_UNROLL
-      for (int h = 0; h < NH; ++h) {
-        const __m256 pj = _mm256_broadcast_ss(pf[h] + j);
-        SILICA_UNROLL
-        for (int c = 0; c < C; ++c) acc[h][c] = _mm256_fmadd_ps(pj, vv[c], acc[h][c]);
-      }
+      for (int c = 0; c < C; ++c) acc[h][c] = _mm256_fmadd_ps(pj, vv[c], acc[h][c]);
     }
   }
   SILICA_UNROLL

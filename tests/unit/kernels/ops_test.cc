@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include "base/half.h"
 #include "kernels/ops.h"
 
 namespace silica {
@@ -144,6 +145,46 @@ TEST_P(OpsIsa, SwigluSmallArgumentsAndAliasing) {
   for (int i = 0; i < 40; ++i) {
     const double want = double(g0[i]) / (1.0 + std::exp(-double(g0[i]))) * u[i];
     ASSERT_TRUE(near_rel(g[i], want, kTolSwigluRel)) << i;
+  }
+}
+
+// out[h][d] = sum_j p[h][j] * v[j][d] over fp16 p and v: the SIMD versions run each column's
+// FMA chain over the keys in order from zero (whatever blocks of keys and columns they take), so
+// they equal that float chain exactly; the scalar twin's separate multiply and add stays within a
+// few roundings of it. Key counts span one, several and a partial block of keys.
+TEST_P(OpsIsa, AttentionValuesSumEachColumnOverKeysInOrder) {
+  const OpsKernels& k = ops_kernels(GetParam());
+  for (int64_t hd : {40, 64, 80, 128}) {
+    for (int n_q : {1, 4, 5}) {
+      for (int64_t n_kv : {1, 37, 300, 1031}) {
+        const auto pf = random_floats(size_t(n_q * n_kv), -0.5f, 1.0f, uint32_t(hd + n_kv));
+        const auto vf = random_floats(size_t(n_kv * hd), -4.0f, 4.0f, uint32_t(n_q + n_kv));
+        std::vector<uint16_t> p(pf.size()), v(vf.size());
+        for (size_t i = 0; i < pf.size(); ++i) p[i] = f32_to_fp16(std::max(pf[i], 0.0f));
+        for (size_t i = 0; i < vf.size(); ++i) v[i] = f32_to_fp16(vf[i]);
+        const int64_t stride = hd + 8;  // rows apart, as heads of a wider output
+        std::vector<float> out(size_t(n_q * stride), -7.0f);
+        k.attn_values_f16(p.data(), n_q, v.data(), n_kv, hd, out.data(), stride);
+        for (int h = 0; h < n_q; ++h) {
+          for (int64_t d = 0; d < hd; ++d) {
+            float chain = 0.0f;
+            double magnitude = 0.0;
+            for (int64_t j = 0; j < n_kv; ++j) {
+              const float pj = fp16_to_f32(p[h * n_kv + j]), vj = fp16_to_f32(v[j * hd + d]);
+              chain = std::fma(pj, vj, chain);
+              magnitude += std::fabs(double(pj) * vj);
+            }
+            const float got = out[h * stride + d];
+            if (GetParam() == Isa::kScalar)
+              ASSERT_NEAR(got, chain, 1e-6 * magnitude) << "h " << h << " d " << d;
+            else
+              ASSERT_EQ(got, chain)
+                  << "hd " << hd << " n_q " << n_q << " n_kv " << n_kv << " h " << h << " d " << d;
+          }
+          for (int64_t d = hd; d < stride; ++d) ASSERT_EQ(out[h * stride + d], -7.0f);
+        }
+      }
+    }
   }
 }
 
