@@ -92,7 +92,8 @@ Status validate_batch(const Batch& b, const ModelHParams& hp, ForwardState& st) 
   if (n > st.options().n_batch)
     return make_error("batch of {} tokens exceeds the batch size {}", n, st.options().n_batch);
   KvCache& kv = st.kv();
-  std::vector<int64_t> next(size_t(kv.shape().n_seq), -1);
+  std::vector<int64_t>& next = st.next_pos;  // sized once: a decode step allocates nothing
+  std::fill(next.begin(), next.end(), -1);
   for (int64_t t = 0; t < n; ++t) {
     if (b.tokens[t] < 0 || b.tokens[t] >= hp.n_vocab)
       return make_error("token id {} is outside the vocabulary (0..{})", b.tokens[t],

@@ -28,6 +28,7 @@ Expected<std::unique_ptr<ForwardState>> ForwardState::create(const ModelHParams&
     st->gate.resize(size_t(nb * hp.n_ff));
     st->up.resize(size_t(nb * hp.n_ff));
     st->out_rows.resize(size_t(nb * hp.n_embd));
+    st->next_pos.resize(size_t(st->opts_.n_seq));
     const int nt = st->opts_.n_threads;
     const size_t group = size_t(hp.n_head / hp.n_head_kv);
     const size_t chunk = size_t(std::min<int64_t>(st->opts_.n_ctx, kAttnChunk));

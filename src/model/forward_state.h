@@ -31,16 +31,17 @@ class ForwardState {
   const ForwardOptions& options() const { return opts_; }
 
   // Scratch, all row-major with the token index outermost.
-  std::vector<float> x;         // [n_batch, n_embd] residual stream
-  std::vector<float> h;         // [n_batch, max(n_embd, n_embd_q)] normed input / attention out
-  std::vector<float> q;         // [n_batch, n_embd_q]
-  std::vector<float> k;         // [n_batch, n_embd_kv]
-  std::vector<float> v;         // [n_batch, n_embd_kv]
-  std::vector<float> attn;      // [n_batch, n_embd_q]
-  std::vector<float> proj;      // [n_batch, n_embd]
-  std::vector<float> gate;      // [n_batch, n_ff]
-  std::vector<float> up;        // [n_batch, n_ff]
-  std::vector<float> out_rows;  // [n_batch, n_embd] final-normed rows that want logits
+  std::vector<float> x;           // [n_batch, n_embd] residual stream
+  std::vector<float> h;           // [n_batch, max(n_embd, n_embd_q)] normed input / attention out
+  std::vector<float> q;           // [n_batch, n_embd_q]
+  std::vector<float> k;           // [n_batch, n_embd_kv]
+  std::vector<float> v;           // [n_batch, n_embd_kv]
+  std::vector<float> attn;        // [n_batch, n_embd_q]
+  std::vector<float> proj;        // [n_batch, n_embd]
+  std::vector<float> gate;        // [n_batch, n_ff]
+  std::vector<float> up;          // [n_batch, n_ff]
+  std::vector<float> out_rows;    // [n_batch, n_embd] final-normed rows that want logits
+  std::vector<int64_t> next_pos;  // [n_seq] validate_batch: each sequence's next position
   // Embedding mode: forward() stops after the final norm; out_rows hold the hidden states of
   // the tokens that asked for output, and no logits are written.
   bool hidden_only = false;
