@@ -314,47 +314,62 @@ inline __m256i dup_pair_half(__m256i pairs, int odd) {
   return _mm256_shuffle_epi8(pairs, odd ? _mm256_add_epi8(even, _mm256_set1_epi8(2)) : even);
 }
 
-// isc[hh][t] += sc_s * dot_s for the 4 sub-blocks of 16 of quarter kQuarter (pieces
-// 16 kQuarter..+15) of halves h0..h0 + kH - 1: two pieces' int16 sums at a time (at most
+// isc[hh][t] += sc_s * dot_s for sub-blocks 2k and 2k + 1 (pieces 8k..8k + 7, all in quarter
+// kQuarter) of halves h0..h0 + kH - 1: two pieces' int16 sums at a time (at most
 // 2 * 2 * 63 * 128 = 32256); each activation broadcast serves every half.
+template <int T, int kH, int kQuarter>
+[[gnu::always_inline]] inline void q6_K_sub_pair(const uint8_t* sb, int h0,
+                                                 const BlockQ8_K* (&ab)[T], int64_t b,
+                                                 __m256i (&isc)[kH][T], const uint8_t* pf, int k) {
+  __m256i pairs[kH];
+  SILICA_UNROLL
+  for (int hh = 0; hh < kH; ++hh)
+    pairs[hh] = _mm256_cvtepi8_epi16(_mm_loadu_si128(
+        reinterpret_cast<const __m128i*>(sb + kQ6KScales + 32 * k + 16 * (h0 + hh))));
+  SILICA_UNROLL
+  for (int odd = 0; odd < 2; ++odd) {
+    const int sub = 2 * k + odd;
+    SILICA_UNROLL
+    for (int c = 0; c < 4; c += 2) {
+      if constexpr (T <= 2) spread_prefetch<kPackQ6_KBytes, 32>(pf, 2 * sub + c / 2);
+      __m256i a0[T], a1[T];
+      SILICA_UNROLL
+      for (int t = 0; t < T; ++t) {
+        const int8_t* aq = ab[t][b].qs + 16 * sub + 4 * c;
+        a0[t] = bcast4(aq);
+        a1[t] = bcast4(aq + 4);
+      }
+      SILICA_UNROLL
+      for (int hh = 0; hh < kH; ++hh) {
+        const __m256i sc = dup_pair_half(pairs[hh], odd);
+        const __m256i w0 = q6_K_piece<kQuarter>(sb, 4 * sub + c, h0 + hh);
+        const __m256i w1 = q6_K_piece<kQuarter>(sb, 4 * sub + c + 1, h0 + hh);
+        SILICA_UNROLL
+        for (int t = 0; t < T; ++t) {
+          const __m256i s =
+              _mm256_add_epi16(_mm256_maddubs_epi16(w0, a0[t]), _mm256_maddubs_epi16(w1, a1[t]));
+          isc[hh][t] = _mm256_add_epi32(isc[hh][t], _mm256_madd_epi16(s, sc));
+          keep_in_register<T>(isc[hh][t]);
+        }
+      }
+    }
+  }
+}
+
+// The 4 sub-blocks of 16 of quarter kQuarter (pieces 16 kQuarter..+15). Prefill calls take the
+// two sub-block pairs written out, so that every offset is a constant (packed_matmul64/q6_K
+// 10.5 -> 8.6-9.2 ms, two cores, interleaved); decode calls keep the loop, faster for them
+// (packed_stream/q6_K 0.51-0.58 -> 0.90-0.96 ms written out).
 template <int T, int kH, int kQuarter>
 [[gnu::always_inline]] inline void q6_K_quarter(const uint8_t* sb, int h0,
                                                 const BlockQ8_K* (&ab)[T], int64_t b,
                                                 __m256i (&isc)[kH][T], const uint8_t* pf) {
-  for (int k = 2 * kQuarter; k < 2 * kQuarter + 2; ++k) {  // sub-blocks 2k and 2k + 1
-    __m256i pairs[kH];
-    SILICA_UNROLL
-    for (int hh = 0; hh < kH; ++hh)
-      pairs[hh] = _mm256_cvtepi8_epi16(_mm_loadu_si128(
-          reinterpret_cast<const __m128i*>(sb + kQ6KScales + 32 * k + 16 * (h0 + hh))));
-    SILICA_UNROLL
-    for (int odd = 0; odd < 2; ++odd) {
-      const int sub = 2 * k + odd;
-      SILICA_UNROLL
-      for (int c = 0; c < 4; c += 2) {
-        spread_prefetch<kPackQ6_KBytes, 32>(pf, 2 * sub + c / 2);
-        __m256i a0[T], a1[T];
-        SILICA_UNROLL
-        for (int t = 0; t < T; ++t) {
-          const int8_t* aq = ab[t][b].qs + 16 * sub + 4 * c;
-          a0[t] = bcast4(aq);
-          a1[t] = bcast4(aq + 4);
-        }
-        SILICA_UNROLL
-        for (int hh = 0; hh < kH; ++hh) {
-          const __m256i sc = dup_pair_half(pairs[hh], odd);
-          const __m256i w0 = q6_K_piece<kQuarter>(sb, 4 * sub + c, h0 + hh);
-          const __m256i w1 = q6_K_piece<kQuarter>(sb, 4 * sub + c + 1, h0 + hh);
-          SILICA_UNROLL
-          for (int t = 0; t < T; ++t) {
-            const __m256i s =
-                _mm256_add_epi16(_mm256_maddubs_epi16(w0, a0[t]), _mm256_maddubs_epi16(w1, a1[t]));
-            isc[hh][t] = _mm256_add_epi32(isc[hh][t], _mm256_madd_epi16(s, sc));
-            keep_in_register<T>(isc[hh][t]);
-          }
-        }
-      }
-    }
+  if constexpr (T > 2) {
+    q6_K_sub_pair<T, kH, kQuarter>(sb, h0, ab, b, isc, pf, 2 * kQuarter);
+    q6_K_sub_pair<T, kH, kQuarter>(sb, h0, ab, b, isc, pf, 2 * kQuarter + 1);
+  } else {
+    for (int k = 2 * kQuarter; k < 2 * kQuarter + 2; ++k)
+      q6_K_sub_pair<T, kH, kQuarter>(sb, h0, ab, b, isc, pf, k);
   }
 }
 
@@ -375,6 +390,7 @@ void micro_q6_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
     // group's lines meanwhile (else DRAM idles through half 1: packed_stream/q6_K one core
     // 6.8 -> 9.0 GB/s, median of 9, interleaved).
     const uint8_t* pf = sb + (kH == 1 && h0 == 1 && T <= 2 ? size_t(nb) : 1) * kPackQ6_KBytes;
+    if (T > 2 && h0 == 0) prefetch_lines(sb, kPackQ6_KBytes, kPackQ6_KBytes);
     __m256i isc[kH][T];
     zero_acc(isc);
     q6_K_quarter<T, kH, 0>(sb, h0, ab, b, isc, pf);
