@@ -357,8 +357,9 @@ template <int T, int kH, int kQuarter>
 }
 
 // The 4 sub-blocks of 16 of quarter kQuarter (pieces 16 kQuarter..+15). Prefill calls take the
-// two sub-block pairs written out, so that every offset is a constant (packed_matmul64/q6_K
-// 10.5 -> 8.6-9.2 ms, two cores, interleaved); decode calls keep the loop, faster for them
+// two sub-block pairs written out, so that every offset is a constant, and prefetch once a
+// super-block (micro_q6_K), not decode's spread prefetch (packed_matmul64/q6_K 8192x2048 two
+// cores 10.3-13.2 -> 8.9-10.5 ms, interleaved); decode calls keep the loop, faster for them
 // (packed_stream/q6_K 0.51-0.58 -> 0.90-0.96 ms written out).
 template <int T, int kH, int kQuarter>
 [[gnu::always_inline]] inline void q6_K_quarter(const uint8_t* sb, int h0,

@@ -3,37 +3,13 @@
 // steps after the first; short and chunked (past kAttnChunk) attention, one and two sequences.
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
 #include <memory>
-#include <new>
+#include <vector>
 
+#include "common/allocation_counter.h"
 #include "common/tiny_model.h"
 #include "kernels/attention.h"
 #include "model/model.h"
-
-namespace {
-std::atomic<long> g_allocations{0};
-}  // namespace
-
-// GCC pairs the inlined malloc with free and warns, although new/delete are replaced as a pair.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-// Replacing the global allocation functions is the standard way to observe every allocation.
-void* operator new(size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new(size_t n, const std::nothrow_t&) noexcept {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(n ? n : 1);
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, size_t) noexcept {
-  std::free(p);
-}
 
 namespace silica {
 namespace {
@@ -83,12 +59,12 @@ TEST_P(DecodeNoAlloc, StepsAfterTheFirstAllocateNothing) {
     return m.value()->forward(b, *st.value(), logits.data());
   };
   ASSERT_TRUE(step(0).ok());
-  const long probe = g_allocations.load();
+  const long probe = testing::allocations();
   delete new std::vector<int>(3);  // the counter observes allocations
-  ASSERT_GT(g_allocations.load(), probe);
-  const long before = g_allocations.load();
+  ASSERT_GT(testing::allocations(), probe);
+  const long before = testing::allocations();
   for (int i = 1; i < 8; ++i) ASSERT_TRUE(step(i).ok());
-  EXPECT_EQ(g_allocations.load() - before, 0);
+  EXPECT_EQ(testing::allocations() - before, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Forward, DecodeNoAlloc,

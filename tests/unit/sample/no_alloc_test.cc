@@ -1,37 +1,10 @@
 // sample() and accept() must not allocate: counts global operator new calls around them.
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <vector>
 
+#include "common/allocation_counter.h"
 #include "sample/sampler.h"
-
-namespace {
-std::atomic<long> g_allocations{0};
-}  // namespace
-
-// GCC pairs the inlined malloc with free and warns, although new/delete are replaced as a pair.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-// Replacing the global allocation functions is the standard way to observe every allocation.
-void* operator new(size_t n) {
-  ++g_allocations;
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-// The nothrow form too (std::stable_sort's buffer uses it): everything that reaches the replaced
-// delete must come from malloc, or sanitizers report a mismatch.
-void* operator new(size_t n, const std::nothrow_t&) noexcept {
-  ++g_allocations;
-  return std::malloc(n ? n : 1);
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, size_t) noexcept {
-  std::free(p);
-}
 
 namespace silica {
 namespace {
@@ -47,13 +20,13 @@ TEST(SamplerNoAlloc, SampleAndAcceptDoNotAllocate) {
   p.repeat_penalty = 1.1f;
   p.frequency_penalty = 0.1f;
   Sampler s(p, kVocab);
-  const long probe = g_allocations.load();
+  const long probe = testing::allocations();
   auto* canary = new std::vector<int>(3);  // proves the counter observes allocations
   delete canary;
-  ASSERT_GT(g_allocations.load(), probe);
-  const long before = g_allocations.load();
+  ASSERT_GT(testing::allocations(), probe);
+  const long before = testing::allocations();
   for (int i = 0; i < 20; ++i) s.accept(s.sample(logits.data()));
-  EXPECT_EQ(g_allocations.load() - before, 0);
+  EXPECT_EQ(testing::allocations() - before, 0);
 }
 
 }  // namespace
