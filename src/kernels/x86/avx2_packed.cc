@@ -24,6 +24,7 @@
 #include "kernels/kernel_tables.h"
 #include "kernels/packed.h"
 #include "kernels/x86/keep_in_register.h"
+#include "kernels/x86/prefetch.h"
 #include "tensor/blocks.h"
 
 #define SILICA_UNROLL _Pragma("GCC unroll 16")
@@ -61,24 +62,6 @@ inline __m256 load_f16x8(const void* p) {
 inline __m256i u8_scale_pairs(const uint8_t* p) {
   const __m256i x = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
   return _mm256_or_si256(x, _mm256_slli_epi32(x, 16));
-}
-
-// The lines of [p + ahead, p + ahead + bytes).
-inline void prefetch_lines(const uint8_t* p, size_t bytes, size_t ahead) {
-  for (size_t line = 0; line < bytes; line += 64)
-    _mm_prefetch(reinterpret_cast<const char*>(p + ahead + line), _MM_HINT_T0);
-}
-
-// Step i of kSteps of prefetching the kBytes at p: a line or two per step, so that a decode's
-// prefetches are spread through the work. Issued all at once, they fill the core's miss buffers
-// and the instructions behind them wait in the reorder buffer, so DRAM and the arithmetic take
-// turns (Q4_K decode tile: packed_stream one core 8.4 -> 12.1 GB/s, two cores 15.0 -> 17.5;
-// median of 9-12, interleaved; further ahead than one super-block was no better).
-template <size_t kBytes, int kSteps>
-[[gnu::always_inline]] inline void spread_prefetch(const uint8_t* p, int i) {
-  constexpr int kLines = int(kBytes / 64);
-  for (int line = kLines * i / kSteps; line < kLines * (i + 1) / kSteps; ++line)
-    _mm_prefetch(reinterpret_cast<const char*>(p + 64 * line), _MM_HINT_T0);
 }
 
 // Rows [8h, 8h + 8) of y from the lanes of v; rows: the group's rows (< 16 in a last group).

@@ -20,6 +20,7 @@
 #include "kernels/packed.h"
 #include "kernels/x86/avx512_packed_q4k.h"
 #include "kernels/x86/avx512_packed_q6k.h"
+#include "kernels/x86/prefetch.h"
 #include "tensor/blocks.h"
 
 #define SILICA_UNROLL _Pragma("GCC unroll 16")
@@ -222,6 +223,31 @@ void tile_q4_K(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, 
   return sub % 2 ? _mm512_srai_epi32(pair, 16) : _mm512_srai_epi32(_mm512_slli_epi32(pair, 16), 16);
 }
 
+// isc[t] += sc_s * dot_s for the 4 sub-blocks of quarter kQ (pieces 16kQ..16kQ + 15) of
+// super-block b. A loop of 2 sub-blocks a turn, not all 16 written out: fully unrolled, GCC hoisted
+// loads and spilled (Zen 4, interleaved: packed_matmul64/q6_K 8192x2048 two cores 5.8-7.2 ->
+// 4.6-4.7 ms; packed_stream/q6_K one core 8.7-9.5 -> 14.4-14.8 GB/s).
+template <int T, int kQ>
+[[gnu::always_inline]] inline void q6_K_quarter(const uint8_t* sb, const BlockQ8_K* (&ab)[T],
+                                                int64_t b, __m512i (&isc)[T]) {
+  _Pragma("GCC unroll 2") for (int sub = 4 * kQ; sub < 4 * kQ + 4; ++sub) {
+    if constexpr (T <= 2) spread_prefetch<kPackQ6_KBytes, 16>(sb + kPackQ6_KBytes, sub);
+    __m512i wv[4];
+    SILICA_UNROLL
+    for (int c = 0; c < 4; ++c) wv[c] = q6_K_piece_in<kQ>(sb, 4 * sub + c);
+    const __m512i sc = q6_K_scales(sb, sub);
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) {
+      const int8_t* aq = ab[t][b].qs + 16 * sub;
+      __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv[0], bcast4(aq));
+      __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv[1], bcast4(aq + 4));
+      s0 = _mm512_dpbusd_epi32(s0, wv[2], bcast4(aq + 8));
+      s1 = _mm512_dpbusd_epi32(s1, wv[3], bcast4(aq + 12));
+      isc[t] = _mm512_add_epi32(isc[t], _mm512_mullo_epi32(_mm512_add_epi32(s0, s1), sc));
+    }
+  }
+}
+
 // ---- Q6_K: 6-bit values (low nibble | 2 high bits << 4, unsigned) rebuilt per 4-element piece,
 // 4 vpdpbusd per sub-block of 16 and token, the int8 scales applied in int32, the -32 offset as
 // -32 * sum(sc * bsum) through 8 vpdpwssd, one float FMA per super-block and token.
@@ -236,30 +262,14 @@ void micro_q6_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* sb = g + b * kPackQ6_KBytes;
-    {  // prefetch for every T: a 2-10 token decode step streams from DRAM as 1 token does
-      SILICA_UNROLL
-      for (size_t line = 0; line < kPackQ6_KBytes; line += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(sb + kPackQ6_KBytes + line), _MM_HINT_T0);
-    }
+    if constexpr (T > 2) prefetch_lines(sb, kPackQ6_KBytes, kPackQ6_KBytes);
     __m512i isc[T];
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) isc[t] = _mm512_setzero_si512();
-    SILICA_UNROLL
-    for (int sub = 0; sub < 16; ++sub) {
-      __m512i wv[4];
-      SILICA_UNROLL
-      for (int c = 0; c < 4; ++c) wv[c] = q6_K_piece(sb, 4 * sub + c);
-      const __m512i sc = q6_K_scales(sb, sub);
-      SILICA_UNROLL
-      for (int t = 0; t < T; ++t) {
-        const int8_t* aq = ab[t][b].qs + 16 * sub;
-        __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv[0], bcast4(aq));
-        __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv[1], bcast4(aq + 4));
-        s0 = _mm512_dpbusd_epi32(s0, wv[2], bcast4(aq + 8));
-        s1 = _mm512_dpbusd_epi32(s1, wv[3], bcast4(aq + 12));
-        isc[t] = _mm512_add_epi32(isc[t], _mm512_mullo_epi32(_mm512_add_epi32(s0, s1), sc));
-      }
-    }
+    q6_K_quarter<T, 0>(sb, ab, b, isc);
+    q6_K_quarter<T, 1>(sb, ab, b, isc);
+    q6_K_quarter<T, 2>(sb, ab, b, isc);
+    q6_K_quarter<T, 3>(sb, ab, b, isc);
     __m512i pairs[8];
     SILICA_UNROLL
     for (int k = 0; k < 8; ++k)
@@ -357,13 +367,26 @@ void tile_half(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, 
   drive_tiles(kFns.data(), kMaxTokHalf, n / 32, g, g_bytes, n_groups, n_rows, a, as, n_tok, y, ys);
 }
 
+// Decode calls (1-2 tokens) of the K-quants go to the AVX2 tile, which works a group as two
+// halves of 8 rows over the same packed layout and gives the same bits (both equal tile_ref).
+// Streaming the matrix from DRAM it kept ahead of these 16-row tiles on a Zen 4 (packed_stream,
+// one core: q4_K 20.6 -> 20.4-20.8 GB/s, q6_K 14.4-14.8 -> 19.4-21.5; two cores: q4_K 22-25 -> 30,
+// q6_K 24-25 -> 27.5-29.9; tg128 of the 1B Q4_K_M, two threads, 32-34 -> 38-40 t/s); with more
+// tokens a call the data is in cache and the VNNI tiles are faster (pp512 1.5x the AVX2 tiles').
+template <PackedTileFn kTile, DType kType>
+void tile_k_quant(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, const void* a,
+                  size_t as, int64_t n_tok, int64_t n, float* y, int64_t ys) {
+  static const PackedTileFn decode = avx2_packed_tile(kType);
+  (n_tok <= 2 && decode ? decode : kTile)(g, g_bytes, n_groups, n_rows, a, as, n_tok, n, y, ys);
+}
+
 }  // namespace
 
 PackedTileFn avx512_packed_tile(DType t) {
   if (t == DType::kF16) return &tile_half<F16Widen>;
   if (t == DType::kBF16) return &tile_half<BF16Widen>;
-  if (t == DType::kQ6_K) return &tile_q6_K;
-  if (t == DType::kQ4_K) return &tile_q4_K;
+  if (t == DType::kQ6_K) return &tile_k_quant<&tile_q6_K, DType::kQ6_K>;
+  if (t == DType::kQ4_K) return &tile_k_quant<&tile_q4_K, DType::kQ4_K>;
   if (t == DType::kQ4_0) return &tile<Q4_0Packed>;
   if (t == DType::kQ8_0) return &tile<Q8_0Packed>;
   return nullptr;
