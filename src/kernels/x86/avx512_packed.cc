@@ -306,17 +306,18 @@ void tile_q6_K(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, 
   drive_tiles(kFns.data(), kMaxTokQ6K, n / 256, g, g_bytes, n_groups, n_rows, a, as, n_tok, y, ys);
 }
 
-// ---- F16 / BF16: one 32-byte load widens element i of 16 rows, then one FMA per token with
-// the token's f32 activation broadcast from memory. Per lane and token exactly tile_ref_half:
-// even and odd elements in two fma chains, added at the end. The widening is shared by all T
-// tokens, so 12 tokens keep the FMA ports ~85% busy.
+// ---- BF16: one 32-byte load widens element i of 16 rows, then one FMA per token with the
+// token's f32 activation broadcast from memory. Per lane and token exactly tile_ref_half: even
+// and odd elements in two fma chains, added at the end. The widening is shared by all T tokens,
+// so 12 tokens keep the FMA ports ~85% busy.
+//
+// F16 has no tile (as on AVX2): its matrices stay in the file's layout and go through the
+// unpacked dot tile. Repacking 2.3 GiB into fresh memory made the load the slowest part of a
+// run; on a Zen 4 (1B shape, interleaved with llama.cpp, f37e266 vs this): load warm 1110 ->
+// 82 ms, cold 2657 -> 110 ms (llama.cpp 1015-1066 / 2089-2897), pp512 2.13x / 2.12x -> 1.86x /
+// 1.98x llama.cpp, tg128 1.09x / 1.01x -> 1.12x / 1.00x (1 / 2 threads).
 constexpr int kMaxTokHalf = 12;
 
-struct F16Widen {
-  [[gnu::always_inline]] static inline __m512 load(const uint16_t* p) {
-    return _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(p)));
-  }
-};
 struct BF16Widen {
   [[gnu::always_inline]] static inline __m512 load(const uint16_t* p) {
     const __m512i u = _mm512_cvtepu16_epi32(_mm256_load_si256(reinterpret_cast<const __m256i*>(p)));
@@ -383,7 +384,6 @@ void tile_k_quant(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_row
 }  // namespace
 
 PackedTileFn avx512_packed_tile(DType t) {
-  if (t == DType::kF16) return &tile_half<F16Widen>;
   if (t == DType::kBF16) return &tile_half<BF16Widen>;
   if (t == DType::kQ6_K) return &tile_k_quant<&tile_q6_K, DType::kQ6_K>;
   if (t == DType::kQ4_K) return &tile_k_quant<&tile_q4_K, DType::kQ4_K>;
@@ -393,7 +393,7 @@ PackedTileFn avx512_packed_tile(DType t) {
 }
 
 int avx512_packed_tile_tokens(DType t) {
-  if (t == DType::kF16 || t == DType::kBF16) return kMaxTokHalf;
+  if (t == DType::kBF16) return kMaxTokHalf;
   if (t == DType::kQ6_K) return kMaxTokQ6K;
   if (t == DType::kQ4_K) return kMaxTokK;
   return kMaxTok;
