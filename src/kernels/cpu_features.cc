@@ -54,6 +54,14 @@ CpuFeatures detect() {
     unsigned a1, b1, c1, d1;
     __cpuid_count(7, 1, a1, b1, c1, d1);
     f.avx512bf16 = a1 & (1u << 5);
+    // AMD family 19h with AVX-512 is Zen 4, whose 512-bit datapath is two 256-bit halves
+    // (Zen 5, family 1Ah, has full-width units).
+    unsigned v0, vb, vc, vd;
+    __cpuid(0, v0, vb, vc, vd);
+    const bool amd = vb == 0x68747541 && vd == 0x69746e65 && vc == 0x444d4163;  // "AuthenticAMD"
+    __cpuid(1, a1, b1, c1, d1);
+    const unsigned family = ((a1 >> 8) & 0xf) + (((a1 >> 8) & 0xf) == 0xf ? (a1 >> 20) & 0xff : 0);
+    f.avx512_split = amd && family == 0x19 && f.avx512f;
   }
   constexpr uint64_t kTileState = uint64_t(3) << 17;  // XTILECFG + XTILEDATA
   f.amx_int8 = (d & (1u << 24)) && (d & (1u << 25)) && (xcr0 & kTileState) == kTileState;

@@ -20,6 +20,9 @@ struct CpuFeatures {
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false;
   bool avx512vnni = false, avx512bf16 = false;
   bool amx_int8 = false;  // AMX tiles with int8 dot products, and the OS saves their state
+  // AVX-512 whose 512-bit operations run as two 256-bit halves (AMD Zen 4): some kernels choose
+  // differently there (kernels/packed.cc).
+  bool avx512_split = false;
   bool neon = false, dotprod = false;
 };
 const CpuFeatures& cpu_features();

@@ -306,18 +306,17 @@ void tile_q6_K(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, 
   drive_tiles(kFns.data(), kMaxTokQ6K, n / 256, g, g_bytes, n_groups, n_rows, a, as, n_tok, y, ys);
 }
 
-// ---- BF16: one 32-byte load widens element i of 16 rows, then one FMA per token with the
-// token's f32 activation broadcast from memory. Per lane and token exactly tile_ref_half: even
-// and odd elements in two fma chains, added at the end. The widening is shared by all T tokens,
-// so 12 tokens keep the FMA ports ~85% busy.
-//
-// F16 has no tile (as on AVX2): its matrices stay in the file's layout and go through the
-// unpacked dot tile. Repacking 2.3 GiB into fresh memory made the load the slowest part of a
-// run; on a Zen 4 (1B shape, interleaved with llama.cpp, f37e266 vs this): load warm 1110 ->
-// 82 ms, cold 2657 -> 110 ms (llama.cpp 1015-1066 / 2089-2897), pp512 2.13x / 2.12x -> 1.86x /
-// 1.98x llama.cpp, tg128 1.09x / 1.01x -> 1.12x / 1.00x (1 / 2 threads).
+// ---- F16 / BF16: one 32-byte load widens element i of 16 rows, then one FMA per token with
+// the token's f32 activation broadcast from memory. Per lane and token exactly tile_ref_half:
+// even and odd elements in two fma chains, added at the end. The widening is shared by all T
+// tokens, so 12 tokens keep the FMA ports ~85% busy.
 constexpr int kMaxTokHalf = 12;
 
+struct F16Widen {
+  [[gnu::always_inline]] static inline __m512 load(const uint16_t* p) {
+    return _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+};
 struct BF16Widen {
   [[gnu::always_inline]] static inline __m512 load(const uint16_t* p) {
     const __m512i u = _mm512_cvtepu16_epi32(_mm256_load_si256(reinterpret_cast<const __m256i*>(p)));
@@ -368,32 +367,41 @@ void tile_half(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, 
   drive_tiles(kFns.data(), kMaxTokHalf, n / 32, g, g_bytes, n_groups, n_rows, a, as, n_tok, y, ys);
 }
 
-// Decode calls (1-2 tokens) of the K-quants go to the AVX2 tile, which works a group as two
-// halves of 8 rows over the same packed layout and gives the same bits (both equal tile_ref).
-// Streaming the matrix from DRAM it kept ahead of these 16-row tiles on a Zen 4 (packed_stream,
-// one core: q4_K 20.6 -> 20.4-20.8 GB/s, q6_K 14.4-14.8 -> 19.4-21.5; two cores: q4_K 22-25 -> 30,
-// q6_K 24-25 -> 27.5-29.9; tg128 of the 1B Q4_K_M, two threads, 32-34 -> 38-40 t/s); with more
-// tokens a call the data is in cache and the VNNI tiles are faster (pp512 1.5x the AVX2 tiles').
+// Where 512-bit operations are split in two (Zen 4), decode calls (1-2 tokens) of the K-quants
+// go to the AVX2 tile, which works a group as two halves of 8 rows over the same packed layout
+// and gives the same bits (both equal tile_ref). Streaming the matrix from DRAM it kept ahead of
+// the 16-row tiles on a Zen 4 (packed_stream, one core: q4_K 20.6 -> 20.4-20.8 GB/s, q6_K
+// 14.4-14.8 -> 19.4-21.5; two cores: q4_K 22-25 -> 30, q6_K 24-25 -> 27.5-29.9; tg128 of the 1B
+// Q4_K_M, two threads, 32-34 -> 38-40 t/s); on a 16-core Sapphire Rapids Xeon it fell behind
+// them (4 cores: q6_K 37-40 -> 30.5 GB/s, 16 cores: q6_K 132-144 -> 109-126). With more tokens
+// a call the data is in cache and the VNNI tiles are faster everywhere.
 template <PackedTileFn kTile, DType kType>
-void tile_k_quant(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, const void* a,
-                  size_t as, int64_t n_tok, int64_t n, float* y, int64_t ys) {
-  static const PackedTileFn decode = avx2_packed_tile(kType);
+void decode_in_halves(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows,
+                      const void* a, size_t as, int64_t n_tok, int64_t n, float* y, int64_t ys) {
+  static const PackedTileFn decode = avx2_packed_tile(kType);  // null only without AVX2
   (n_tok <= 2 && decode ? decode : kTile)(g, g_bytes, n_groups, n_rows, a, as, n_tok, n, y, ys);
 }
 
 }  // namespace
 
 PackedTileFn avx512_packed_tile(DType t) {
+  if (t == DType::kF16) return &tile_half<F16Widen>;
   if (t == DType::kBF16) return &tile_half<BF16Widen>;
-  if (t == DType::kQ6_K) return &tile_k_quant<&tile_q6_K, DType::kQ6_K>;
-  if (t == DType::kQ4_K) return &tile_k_quant<&tile_q4_K, DType::kQ4_K>;
+  if (t == DType::kQ6_K) return &tile_q6_K;
+  if (t == DType::kQ4_K) return &tile_q4_K;
   if (t == DType::kQ4_0) return &tile<Q4_0Packed>;
   if (t == DType::kQ8_0) return &tile<Q8_0Packed>;
   return nullptr;
 }
 
+PackedTileFn avx512_split_packed_tile(DType t) {
+  if (t == DType::kQ6_K) return &decode_in_halves<&tile_q6_K, DType::kQ6_K>;
+  if (t == DType::kQ4_K) return &decode_in_halves<&tile_q4_K, DType::kQ4_K>;
+  return nullptr;
+}
+
 int avx512_packed_tile_tokens(DType t) {
-  if (t == DType::kBF16) return kMaxTokHalf;
+  if (t == DType::kF16 || t == DType::kBF16) return kMaxTokHalf;
   if (t == DType::kQ6_K) return kMaxTokQ6K;
   if (t == DType::kQ4_K) return kMaxTokK;
   return kMaxTok;
