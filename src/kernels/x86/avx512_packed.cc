@@ -24,6 +24,7 @@
 #include "tensor/blocks.h"
 
 #define SILICA_UNROLL _Pragma("GCC unroll 16")
+#define SILICA_UNROLL_2 _Pragma("GCC unroll 2")
 
 namespace silica::kernels_internal {
 namespace {
@@ -230,7 +231,8 @@ void tile_q4_K(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, 
 template <int T, int kQ>
 [[gnu::always_inline]] inline void q6_K_quarter(const uint8_t* sb, const BlockQ8_K* (&ab)[T],
                                                 int64_t b, __m512i (&isc)[T]) {
-  _Pragma("GCC unroll 2") for (int sub = 4 * kQ; sub < 4 * kQ + 4; ++sub) {
+  SILICA_UNROLL_2
+  for (int sub = 4 * kQ; sub < 4 * kQ + 4; ++sub) {
     if constexpr (T <= 2) spread_prefetch<kPackQ6_KBytes, 16>(sb + kPackQ6_KBytes, sub);
     __m512i wv[4];
     SILICA_UNROLL
