@@ -34,6 +34,8 @@ CpuFeatures detect() {
   if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
   const bool osxsave = c & (1u << 27), avx = c & (1u << 28);
   const bool fma = c & (1u << 12), f16c = c & (1u << 29);
+  const unsigned base_family = (a >> 8) & 0xf;  // family 0xf adds the extended family
+  const unsigned family = base_family + (base_family == 0xf ? (a >> 20) & 0xff : 0);
   if (!osxsave || !avx) return f;
   const uint64_t xcr0 = read_xcr0();
   constexpr uint64_t kYmmState = 0x6;   // SSE + AVX upper halves
@@ -59,8 +61,6 @@ CpuFeatures detect() {
     unsigned v0, vb, vc, vd;
     __cpuid(0, v0, vb, vc, vd);
     const bool amd = vb == 0x68747541 && vd == 0x69746e65 && vc == 0x444d4163;  // "AuthenticAMD"
-    __cpuid(1, a1, b1, c1, d1);
-    const unsigned family = ((a1 >> 8) & 0xf) + (((a1 >> 8) & 0xf) == 0xf ? (a1 >> 20) & 0xff : 0);
     f.avx512_split = amd && family == 0x19 && f.avx512f;
   }
   constexpr uint64_t kTileState = uint64_t(3) << 17;  // XTILECFG + XTILEDATA
