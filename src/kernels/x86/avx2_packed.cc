@@ -33,8 +33,6 @@ namespace silica::kernels_internal {
 namespace {
 
 constexpr int kHalfRows = kPackRows / 2;
-// Decode streams the packed matrix from DRAM: prefetch this far ahead of the block being read.
-constexpr int kPrefetchBytes = 2048;
 
 // Halves per microkernel call: both for 1-2 tokens (decode), else one (register budget).
 constexpr int halves_for(int tokens) {
@@ -162,11 +160,8 @@ void micro_q0(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* 
   zero_acc(acc);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* v = g + b * W::kValueBytes;
-    if (h0 == 0) {  // the second half's pass finds the lines in cache
-      prefetch_lines(v, W::kValueBytes, kPrefetchBytes);
-      _mm_prefetch(reinterpret_cast<const char*>(scales + b * kPackRows) + kPrefetchBytes / 8,
-                   _MM_HINT_T0);
-    }
+    // A block's values and its 16 fp16 scales; the second half's pass finds the lines in cache.
+    if (h0 == 0) stream_block<W::kValueBytes + 2 * kPackRows>(g, b);
     const int8_t* aq[T];
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) aq[t] = ab[t][b].qs;

@@ -33,8 +33,9 @@ namespace {
 // the 32 zmm (10 measured ~8% faster than 8 on Zen 4: the unpacking is shared by more tokens).
 constexpr int kMaxTok = 10;
 // Decode (1 token, or one per stream of a batch) streams the packed matrix from DRAM: prefetch
-// this many bytes ahead of the block read. Measured: 8 streams 126 -> 159 t/s with the prefetch in
-// the multi-token microkernels too; prompt speed unchanged (the lines are in L2 by then).
+// this many bytes ahead of the block read (Q4_0 / Q8_0: into L2, kStreamAheadBytes ahead; see
+// x86/prefetch.h). Measured: 8 streams 126 -> 159 t/s with the prefetch in the multi-token
+// microkernels too; prompt speed unchanged (the lines are in L2 by then).
 constexpr int kPrefetchBytes = 2048;
 
 struct Q4_0Packed {
@@ -79,13 +80,9 @@ void micro(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, 
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* v = vals + b * W::kValueBytes;
-    {  // prefetch for every T: a 2-10 token decode step streams from DRAM as 1 token does
-      SILICA_UNROLL
-      for (int64_t line = 0; line < W::kValueBytes; line += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(v + kPrefetchBytes + line), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(scales + b * kPackRows) + kPrefetchBytes / 8,
-                   _MM_HINT_T0);
-    }
+    // A block's values and its 16 fp16 scales; for every T: a 2-10 token decode step streams
+    // from DRAM as 1 token does.
+    stream_block<W::kValueBytes + 2 * kPackRows>(g, b);
     __m512i wv[8];
     W::load(v, wv);
     const __m512 dw = _mm512_cvtph_ps(
