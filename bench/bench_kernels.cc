@@ -11,6 +11,8 @@
 #include <random>
 #include <vector>
 
+#include "base/half.h"
+#include "kernels/attention.h"
 #include "kernels/kernels.h"
 #include "kernels/packed.h"
 
@@ -144,7 +146,31 @@ void run_packed_stream(benchmark::State& state, DType t) {
                  " threads=" + std::to_string(bench_pool().size()));
 }
 
+// One KV head's attention for a decode step at depth n_kv, single-threaded: Llama 3.2 1B's shape
+// (4 query heads a KV head, head size 64), so the grouped scores and values kernels alone.
+void run_attention(benchmark::State& state, int64_t n_kv, int64_t hd, int n_q) {
+  const auto q = random_floats(n_q * hd, 4);
+  const auto kf = random_floats(n_kv * hd, 5), vf = random_floats(n_kv * hd, 6);
+  std::vector<uint16_t> k(kf.size()), v(vf.size());
+  for (size_t i = 0; i < kf.size(); ++i) k[i] = f32_to_fp16(kf[i]), v[i] = f32_to_fp16(vf[i]);
+  std::vector<float> scores(size_t(n_q * n_kv)), out(size_t(n_q * hd));
+  std::vector<uint16_t> probs(scores.size()), q16(size_t(n_q * hd));
+  const AttentionScratch scratch{scores.data(), probs.data(), q16.data()};
+  for (auto _ : state) {
+    attend_group_f16(q.data(), hd, n_q, k.data(), v.data(), n_kv, hd, 0.125f, out.data(), hd,
+                     scratch);
+    benchmark::DoNotOptimize(out.data());
+  }
+  // K and V bytes read per call.
+  state.SetBytesProcessed(int64_t(state.iterations()) * 2 * n_kv * hd * 2);
+  state.SetLabel(isa_name(best_isa()));
+}
+
 void register_all() {
+  for (int64_t n_kv : {int64_t(512), int64_t(4096)})
+    benchmark::RegisterBenchmark(("attention/hd64x4/kv" + std::to_string(n_kv)).c_str(),
+                                 [=](benchmark::State& s) { run_attention(s, n_kv, 64, 4); })
+        ->Unit(benchmark::kMicrosecond);
   for (DType t : kTypes) {
     if (!packed_kernels(t)) continue;
     benchmark::RegisterBenchmark(("packed_stream/" + std::string(dtype_name(t))).c_str(),

@@ -6,7 +6,8 @@
 //                           queries are floats kMaxHeadDim apart in qf;
 //   values_pass<NH, C>(pf, nj, v, hd, out, out_stride, first)  adds to the 8C columns at out of
 //                           NH heads sum_j pf[h * kValueKeys + j] * v[j * hd + c] over nj keys
-//                           (out's values ignored when first: the sums start from zero).
+//                           (out's values ignored when first: the sums start from zero), for C =
+//                           1, 2 and the widest pass the ISA names in attn_values_grouped<kWide>.
 // Each (head, key) and (head, column) pair must get the arithmetic it gets alone, so that a head's
 // result does not depend on how many share the call.
 #pragma once
@@ -52,9 +53,10 @@ void attn_scores_grouped(const uint16_t* q16, int n_q, const uint16_t* k, int64_
   }
 }
 
-// Keys a block at a time, and within a block 16 columns a pass, then 8. Each column's sum still
-// runs over the keys in order (its partial sum parked in out between blocks), as for a head alone.
-template <int NH>
+// Keys a block at a time, and within a block 8 * kWide columns a pass, then 16, then 8. Each
+// column's sum still runs over the keys in order (its partial sum parked in out between blocks),
+// as for a head alone.
+template <int NH, int kWide>
 void values_heads(const uint16_t* p, const uint16_t* v, int64_t n_kv, int64_t hd, float* out,
                   int64_t out_stride) {
   const int64_t block = std::clamp<int64_t>(kValueBlockBytes / (2 * hd) / 8 * 8, 8, kValueKeys);
@@ -69,12 +71,17 @@ void values_heads(const uint16_t* p, const uint16_t* v, int64_t n_kv, int64_t hd
     }
     const uint16_t* vb = v + j0 * hd;
     int64_t d0 = 0;
-    for (; d0 + 16 <= hd; d0 += 16)
-      values_pass<NH, 2>(pf, nj, vb + d0, hd, out + d0, out_stride, j0 == 0);
+    for (; d0 + 8 * kWide <= hd; d0 += 8 * kWide)
+      values_pass<NH, kWide>(pf, nj, vb + d0, hd, out + d0, out_stride, j0 == 0);
+    if constexpr (kWide > 2)
+      for (; d0 + 16 <= hd; d0 += 16)
+        values_pass<NH, 2>(pf, nj, vb + d0, hd, out + d0, out_stride, j0 == 0);
     if (d0 < hd) values_pass<NH, 1>(pf, nj, vb + d0, hd, out + d0, out_stride, j0 == 0);
   }
 }
 
+// kWide: the widest pass, in 8-column units (AVX2 and NEON 2, AVX-512 8).
+template <int kWide>
 void attn_values_grouped(const uint16_t* p, int n_q, const uint16_t* v, int64_t n_kv, int64_t hd,
                          float* out, int64_t out_stride) {
   if (hd % 8 != 0) {
@@ -82,8 +89,8 @@ void attn_values_grouped(const uint16_t* p, int n_q, const uint16_t* v, int64_t 
     return;
   }
   using Fn = void (*)(const uint16_t*, const uint16_t*, int64_t, int64_t, float*, int64_t);
-  static constexpr Fn kFns[kGroupHeads] = {&values_heads<1>, &values_heads<2>, &values_heads<3>,
-                                           &values_heads<4>};
+  static constexpr Fn kFns[kGroupHeads] = {&values_heads<1, kWide>, &values_heads<2, kWide>,
+                                           &values_heads<3, kWide>, &values_heads<4, kWide>};
   for (int h0 = 0; h0 < n_q; h0 += kGroupHeads)
     kFns[std::min(kGroupHeads, n_q - h0) - 1](p + h0 * n_kv, v, n_kv, hd, out + h0 * out_stride,
                                               out_stride);

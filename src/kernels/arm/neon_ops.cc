@@ -188,7 +188,7 @@ void values_pass(const float* pf, int64_t nj, const uint16_t* v, int64_t hd, flo
 namespace ops_internal {
 void fill_neon_ops(OpsKernels& k) {
   k.attn_scores_f16 = &attn_scores_grouped;
-  k.attn_values_f16 = &attn_values_grouped;
+  k.attn_values_f16 = &attn_values_grouped<2>;
   k.rms_norm = &rms_norm_neon;
   k.softmax_inplace = &softmax_neon;
   k.swiglu = &swiglu_neon;

@@ -8,6 +8,7 @@
 
 #include "kernels/attention_groups.h"
 #include "kernels/ops.h"
+#include "kernels/x86/attention_x86.h"
 
 namespace silica {
 namespace {
@@ -126,13 +127,11 @@ inline __m256 load_ph8(const uint16_t* p) {
 // Loops over heads and chunks unrolled: rolled, GCC keeps the accumulators in memory.
 #define SILICA_UNROLL _Pragma("GCC unroll 8")
 
-// Scores of key j for NH heads: per head two FMA chains over the row (even and odd 8-element
-// chunks, a lone last chunk on the even one), added, then reduced by one hadd tree for all four
-// lanes: head h's sum is ((c0 + c1) + (c2 + c3)) + ((c4 + c5) + (c6 + c7)) of its 8 lanes, zeros
-// standing in for absent heads. Returns [head 0..3] * scale.
+// Key row kj's sums for NH heads (attention_x86.h): per head two FMA chains over the row (even
+// and odd 8-element chunks, a lone last chunk on the even one), added.
 template <int NH>
-[[gnu::always_inline]] inline __m128 score_key(const float* qf, const uint16_t* kj, int64_t hd,
-                                               __m128 scale) {
+[[gnu::always_inline]] inline void key_sums(const float* qf, const uint16_t* kj, int64_t hd,
+                                            __m256 (&sum)[kGroupHeads]) {
   __m256 a0[NH], a1[NH];
   SILICA_UNROLL
   for (int h = 0; h < NH; ++h) a0[h] = a1[h] = _mm256_setzero_ps();
@@ -151,37 +150,8 @@ template <int NH>
     for (int h = 0; h < NH; ++h)
       a0[h] = _mm256_fmadd_ps(k0, _mm256_load_ps(qf + h * kMaxHeadDim + d), a0[h]);
   }
-  __m256 sum[kGroupHeads];
   SILICA_UNROLL
-  for (int h = 0; h < kGroupHeads; ++h)
-    sum[h] = h < NH ? _mm256_add_ps(a0[h], a1[h]) : _mm256_setzero_ps();
-  const __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(sum[0], sum[1]), _mm256_hadd_ps(sum[2], sum[3]));
-  return _mm_mul_ps(_mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1)), scale);
-}
-
-// scores[h * n_kv + j] for NH heads from qf ([NH][kMaxHeadDim] floats): four keys at a time
-// transposed into four 4-key stores, the rest one by one.
-template <int NH>
-void scores_heads(const float* qf, const uint16_t* k, int64_t n_kv, int64_t hd, float scale,
-                  float* scores) {
-  const __m128 vs = _mm_set1_ps(scale);
-  int64_t j = 0;
-  for (; j + 4 <= n_kv; j += 4) {
-    __m128 r0 = score_key<NH>(qf, k + j * hd, hd, vs);
-    __m128 r1 = score_key<NH>(qf, k + (j + 1) * hd, hd, vs);
-    __m128 r2 = score_key<NH>(qf, k + (j + 2) * hd, hd, vs);
-    __m128 r3 = score_key<NH>(qf, k + (j + 3) * hd, hd, vs);
-    _MM_TRANSPOSE4_PS(r0, r1, r2, r3);  // now r_h = head h's scores of the four keys
-    const __m128 heads[kGroupHeads] = {r0, r1, r2, r3};
-    SILICA_UNROLL
-    for (int h = 0; h < NH; ++h) _mm_storeu_ps(scores + h * n_kv + j, heads[h]);
-  }
-  for (; j < n_kv; ++j) {
-    alignas(16) float r[kGroupHeads];
-    _mm_store_ps(r, score_key<NH>(qf, k + j * hd, hd, vs));
-    SILICA_UNROLL
-    for (int h = 0; h < NH; ++h) scores[h * n_kv + j] = r[h];
-  }
+  for (int h = 0; h < NH; ++h) sum[h] = _mm256_add_ps(a0[h], a1[h]);
 }
 
 void widen_f16(const uint16_t* x, float* y, int64_t n) {
@@ -221,7 +191,7 @@ void values_pass(const float* pf, int64_t nj, const uint16_t* v, int64_t hd, flo
 namespace ops_internal {
 void fill_avx2_ops(OpsKernels& k) {
   k.attn_scores_f16 = &attn_scores_grouped;
-  k.attn_values_f16 = &attn_values_grouped;
+  k.attn_values_f16 = &attn_values_grouped<2>;
   k.rms_norm = &rms_norm_avx2;
   k.softmax_inplace = &softmax_avx2;
   k.swiglu = &swiglu_avx2;

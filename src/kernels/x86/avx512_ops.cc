@@ -1,11 +1,13 @@
-// AVX-512 versions of rms_norm, softmax and swiglu (16 floats per step, masked tails).
+// AVX-512 versions of rms_norm, softmax and swiglu (16 floats per step, masked tails) and of
+// attention's two products over fp16 K / V rows (head sizes that are a multiple of 8).
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cmath>
-#include <type_traits>
 
+#include "kernels/attention_groups.h"
 #include "kernels/ops.h"
+#include "kernels/x86/attention_x86.h"
 
 // GCC 12's avx512fintrin.h casts and reductions read a deliberately undefined register, which
 // -Wuninitialized reports once inlined here; the lanes read are never used.
@@ -106,97 +108,113 @@ void swiglu_avx512(const float* g, const float* u, float* y, int64_t n) {
   }
 }
 
-// ---- attention products, for n_q heads of one KV group. K rows: each row converted once, then
-// one FMA chain and one reduction per head (q of the heads read from L1). V rows: each row
-// converted once; the heads' output rows stay in registers, kHeads at a time.
-inline __m512 load_ph(const uint16_t* p) {
+// ---- attention products for the query heads of a KV group, up to 4 at a time, on the shared
+// group drivers (kernels/attention_groups.h, x86/attention_x86.h): each K or V row widened once
+// for all of them, each (head, key) and (head, column) pair the arithmetic it gets alone. Was
+// one head at a time against each widened row, with a full 16-lane reduction per (head, key).
+inline __m512 load_ph16(const uint16_t* p) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
+inline __m256 load_ph8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
 
-template <int N>  // N = hd / 16
-void scores_rows(const uint16_t* q16, int n_q, const uint16_t* k, int64_t n_kv, float scale,
-                 float* scores) {
-  constexpr int64_t hd = 16 * N;
-  constexpr int kMaxQ = 16;
-  alignas(64) float qf[kMaxQ * hd];
-  for (int h0 = 0; h0 < n_q; h0 += kMaxQ) {
-    const int nh = std::min(kMaxQ, n_q - h0);
-    for (int64_t i = 0; i < nh * hd; ++i) qf[i] = _cvtsh_ss(q16[h0 * hd + i]);
-    for (int64_t j = 0; j < n_kv; ++j) {
-      __m512 kv[N];
-      for (int n = 0; n < N; ++n) kv[n] = load_ph(k + j * hd + 16 * n);
-      for (int h = 0; h < nh; ++h) {
-        const float* qh = qf + h * hd;
-        __m512 acc = _mm512_mul_ps(kv[0], _mm512_load_ps(qh));
-        for (int n = 1; n < N; ++n) acc = _mm512_fmadd_ps(kv[n], _mm512_load_ps(qh + 16 * n), acc);
-        scores[(h0 + h) * n_kv + j] = _mm512_reduce_add_ps(acc) * scale;
-      }
+// Loops over heads and chunks unrolled, so that the accumulators stay in registers.
+#define SILICA_UNROLL _Pragma("GCC unroll 8")
+
+// Key row kj's sums for NH heads: per head two FMA chains over 16-element chunks (even and odd,
+// a lone 16 on the even one), added and folded to 8 lanes, then a last 8 elements by one more FMA.
+template <int NH>
+[[gnu::always_inline]] inline void key_sums(const float* qf, const uint16_t* kj, int64_t hd,
+                                            __m256 (&sum)[kGroupHeads]) {
+  __m512 a0[NH], a1[NH];
+  SILICA_UNROLL
+  for (int h = 0; h < NH; ++h) a0[h] = a1[h] = _mm512_setzero_ps();
+  int64_t d = 0;
+  for (; d + 32 <= hd; d += 32) {
+    const __m512 k0 = load_ph16(kj + d), k1 = load_ph16(kj + d + 16);
+    SILICA_UNROLL
+    for (int h = 0; h < NH; ++h) {
+      a0[h] = _mm512_fmadd_ps(k0, _mm512_load_ps(qf + h * kMaxHeadDim + d), a0[h]);
+      a1[h] = _mm512_fmadd_ps(k1, _mm512_load_ps(qf + h * kMaxHeadDim + d + 16), a1[h]);
     }
   }
+  if (d + 16 <= hd) {
+    const __m512 k0 = load_ph16(kj + d);
+    SILICA_UNROLL
+    for (int h = 0; h < NH; ++h)
+      a0[h] = _mm512_fmadd_ps(k0, _mm512_load_ps(qf + h * kMaxHeadDim + d), a0[h]);
+    d += 16;
+  }
+  SILICA_UNROLL
+  for (int h = 0; h < NH; ++h) {
+    const __m512 s = _mm512_add_ps(a0[h], a1[h]);
+    sum[h] = _mm256_add_ps(_mm512_castps512_ps256(s), _mm512_extractf32x8_ps(s, 1));
+  }
+  if (d < hd) {  // 8 left
+    const __m256 k0 = load_ph8(kj + d);
+    SILICA_UNROLL
+    for (int h = 0; h < NH; ++h)
+      sum[h] = _mm256_fmadd_ps(k0, _mm256_load_ps(qf + h * kMaxHeadDim + d), sum[h]);
+  }
 }
 
-template <int N>
-void values_rows(const uint16_t* p, int n_q, const uint16_t* v, int64_t n_kv, float* out,
-                 int64_t out_stride) {
-  constexpr int64_t hd = 16 * N;
-  constexpr int kHeads = N <= 4 ? 4 : N <= 8 ? 2 : 1;  // kHeads * N accumulators <= 16
-  for (int h0 = 0; h0 < n_q; h0 += kHeads) {
-    const int nh = std::min(kHeads, n_q - h0);
-    __m512 acc[kHeads][N];
-    for (int h = 0; h < kHeads; ++h)
-      for (int n = 0; n < N; ++n) acc[h][n] = _mm512_setzero_ps();
-    for (int64_t j = 0; j < n_kv; ++j) {
-      __m512 vv[N];
-      for (int n = 0; n < N; ++n) vv[n] = load_ph(v + j * hd + 16 * n);
-      for (int h = 0; h < kHeads; ++h) {
-        if (h >= nh) break;
-        const __m512 pj = _mm512_set1_ps(_cvtsh_ss(p[(h0 + h) * n_kv + j]));
-        for (int n = 0; n < N; ++n) acc[h][n] = _mm512_fmadd_ps(pj, vv[n], acc[h][n]);
-      }
+void widen_f16(const uint16_t* x, float* y, int64_t n) {
+  int64_t d = 0;
+  for (; d + 16 <= n; d += 16) _mm512_storeu_ps(y + d, load_ph16(x + d));
+  if (d < n) _mm256_storeu_ps(y + d, load_ph8(x + d));
+}
+
+// Values, one block of keys: out[h][0, 8C) += sum_j pf[h][j] * v[j][0, 8C) for NH heads, in
+// C / 2 vectors of 16 columns and, for odd C, one of 8; each column's FMA chain over the keys in
+// order as for a head alone, the value row widened once for all heads.
+template <int NH, int C>
+void values_pass(const float* pf, int64_t nj, const uint16_t* v, int64_t hd, float* out,
+                 int64_t out_stride, bool first) {
+  constexpr int Z = C / 2;
+  constexpr bool kEight = C % 2 == 1;
+  __m512 acc[NH][Z > 0 ? Z : 1];
+  __m256 tail[NH];
+  SILICA_UNROLL
+  for (int h = 0; h < NH; ++h) {
+    float* o = out + h * out_stride;
+    SILICA_UNROLL
+    for (int z = 0; z < Z; ++z)
+      acc[h][z] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(o + 16 * z);
+    if constexpr (kEight) tail[h] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(o + 16 * Z);
+  }
+  for (int64_t j = 0; j < nj; ++j) {
+    __m512 vv[Z > 0 ? Z : 1];
+    SILICA_UNROLL
+    for (int z = 0; z < Z; ++z) vv[z] = load_ph16(v + j * hd + 16 * z);
+    __m256 vt = kEight ? load_ph8(v + j * hd + 16 * Z) : _mm256_setzero_ps();
+    SILICA_UNROLL
+    for (int h = 0; h < NH; ++h) {
+      const float* pj = pf + h * kValueKeys + j;
+      SILICA_UNROLL
+      for (int z = 0; z < Z; ++z)
+        acc[h][z] = _mm512_fmadd_ps(_mm512_set1_ps(*pj), vv[z], acc[h][z]);
+      if constexpr (kEight) tail[h] = _mm256_fmadd_ps(_mm256_broadcast_ss(pj), vt, tail[h]);
     }
-    for (int h = 0; h < nh; ++h)
-      for (int n = 0; n < N; ++n) _mm512_storeu_ps(out + (h0 + h) * out_stride + 16 * n, acc[h][n]);
+  }
+  SILICA_UNROLL
+  for (int h = 0; h < NH; ++h) {
+    float* o = out + h * out_stride;
+    SILICA_UNROLL
+    for (int z = 0; z < Z; ++z) _mm512_storeu_ps(o + 16 * z, acc[h][z]);
+    if constexpr (kEight) _mm256_storeu_ps(o + 16 * Z, tail[h]);
   }
 }
 
-// Calls f(std::integral_constant<int, hd / 16>) for the head sizes with a SIMD instance;
-// false for the others (the caller then takes the scalar twin).
-template <class F>
-bool with_head_blocks(int64_t hd, F&& f) {
-  switch (hd) {
-    case 64:
-      return f(std::integral_constant<int, 4>()), true;
-    case 80:
-      return f(std::integral_constant<int, 5>()), true;
-    case 96:
-      return f(std::integral_constant<int, 6>()), true;
-    case 128:
-      return f(std::integral_constant<int, 8>()), true;
-    case 256:
-      return f(std::integral_constant<int, 16>()), true;
-    default:
-      return false;
-  }
-}
-
-void attn_scores_avx512(const uint16_t* q16, int n_q, const uint16_t* k, int64_t n_kv, int64_t hd,
-                        float scale, float* scores) {
-  if (!with_head_blocks(hd, [&](auto n) { scores_rows<n()>(q16, n_q, k, n_kv, scale, scores); }))
-    ops_internal::attn_scores_f16_scalar(q16, n_q, k, n_kv, hd, scale, scores);
-}
-
-void attn_values_avx512(const uint16_t* p, int n_q, const uint16_t* v, int64_t n_kv, int64_t hd,
-                        float* out, int64_t out_stride) {
-  if (!with_head_blocks(hd, [&](auto n) { values_rows<n()>(p, n_q, v, n_kv, out, out_stride); }))
-    ops_internal::attn_values_f16_scalar(p, n_q, v, n_kv, hd, out, out_stride);
-}
+// 64 columns a pass: 4 heads x 4 vectors of accumulators + the row's 4 in the 32 registers.
+constexpr int kWidestPass = 8;
 
 }  // namespace
 
 namespace ops_internal {
 void fill_avx512_ops(OpsKernels& k) {
-  k.attn_scores_f16 = &attn_scores_avx512;
-  k.attn_values_f16 = &attn_values_avx512;
+  k.attn_scores_f16 = &attn_scores_grouped;
+  k.attn_values_f16 = &attn_values_grouped<kWidestPass>;
   k.rms_norm = &rms_norm_avx512;
   k.softmax_inplace = &softmax_avx512;
   k.swiglu = &swiglu_avx512;

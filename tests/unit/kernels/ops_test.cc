@@ -148,13 +148,50 @@ TEST_P(OpsIsa, SwigluSmallArgumentsAndAliasing) {
   }
 }
 
+// scores[h][j] = scale * q_h . k_j over fp16 q and k: within float summation error of the double
+// dot product ((hd - 1) roundings of at most 2^-24 of the running magnitude), and each head's
+// scores are the bits it gets alone, however many heads share the call. Head sizes cover the
+// SIMD versions' 32-, 16- and 8-element steps (72 = 2 * 32 + 8, 80 = 2 * 32 + 16).
+TEST_P(OpsIsa, AttentionScoresMatchDoubleDotForEveryGroupSize) {
+  const OpsKernels& k = ops_kernels(GetParam());
+  const float scale = 0.125f;
+  for (int64_t hd : {40, 64, 72, 80, 128, 136, 256}) {
+    for (int n_q : {1, 3, 4, 5, 8}) {
+      for (int64_t n_kv : {1, 3, 37, 300}) {
+        const auto qf = random_floats(size_t(n_q * hd), -3.0f, 3.0f, uint32_t(hd + n_q));
+        const auto kf = random_floats(size_t(n_kv * hd), -3.0f, 3.0f, uint32_t(hd + n_kv));
+        std::vector<uint16_t> q(qf.size()), kv(kf.size());
+        for (size_t i = 0; i < qf.size(); ++i) q[i] = f32_to_fp16(qf[i]);
+        for (size_t i = 0; i < kf.size(); ++i) kv[i] = f32_to_fp16(kf[i]);
+        std::vector<float> scores(size_t(n_q * n_kv)), alone(static_cast<size_t>(n_kv));
+        k.attn_scores_f16(q.data(), n_q, kv.data(), n_kv, hd, scale, scores.data());
+        for (int h = 0; h < n_q; ++h) {
+          k.attn_scores_f16(q.data() + h * hd, 1, kv.data(), n_kv, hd, scale, alone.data());
+          for (int64_t j = 0; j < n_kv; ++j) {
+            double dot = 0.0, magnitude = 0.0;
+            for (int64_t d = 0; d < hd; ++d) {
+              const double x = double(fp16_to_f32(q[h * hd + d])) * fp16_to_f32(kv[j * hd + d]);
+              dot += x;
+              magnitude += std::fabs(x);
+            }
+            const float got = scores[size_t(h * n_kv + j)];
+            ASSERT_NEAR(got, scale * dot, double(hd) * 0x1p-24 * scale * magnitude)
+                << "hd " << hd << " n_q " << n_q << " n_kv " << n_kv << " h " << h << " j " << j;
+            ASSERT_EQ(got, alone[size_t(j)]) << "hd " << hd << " n_q " << n_q << " h " << h;
+          }
+        }
+      }
+    }
+  }
+}
+
 // out[h][d] = sum_j p[h][j] * v[j][d] over fp16 p and v: the SIMD versions run each column's
 // FMA chain over the keys in order from zero (whatever blocks of keys and columns they take), so
 // they equal that float chain exactly; the scalar twin's separate multiply and add stays within a
 // few roundings of it. Key counts span one, several and a partial block of keys.
 TEST_P(OpsIsa, AttentionValuesSumEachColumnOverKeysInOrder) {
   const OpsKernels& k = ops_kernels(GetParam());
-  for (int64_t hd : {40, 64, 80, 128}) {
+  for (int64_t hd : {40, 64, 80, 128, 136}) {  // 136: the widest passes, then 8 columns
     for (int n_q : {1, 4, 5}) {
       for (int64_t n_kv : {1, 37, 300, 1031}) {
         const auto pf = random_floats(size_t(n_q * n_kv), -0.5f, 1.0f, uint32_t(hd + n_kv));
