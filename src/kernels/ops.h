@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "kernels/kernels.h"
 
@@ -56,6 +57,10 @@ struct OpsKernels {
 };
 // Falls back to the scalar twin for ops (or ISAs) without a SIMD version.
 const OpsKernels& ops_kernels(Isa isa);
+// Every table of isa this CPU runs, for tests: ops_kernels(isa), then, where 512-bit operations
+// are split in two (CpuFeatures::avx512_split), the AVX-512 table with its own attention scores,
+// which ops_kernels(Isa::kAvx512) does not take there.
+std::vector<const OpsKernels*> ops_kernel_variants(Isa isa);
 
 namespace ops_internal {
 void fill_scalar_ops(OpsKernels& k);

@@ -152,8 +152,7 @@ TEST_P(OpsIsa, SwigluSmallArgumentsAndAliasing) {
 // dot product ((hd - 1) roundings of at most 2^-24 of the running magnitude), and each head's
 // scores are the bits it gets alone, however many heads share the call. Head sizes cover the
 // SIMD versions' 32-, 16- and 8-element steps (72 = 2 * 32 + 8, 80 = 2 * 32 + 16).
-TEST_P(OpsIsa, AttentionScoresMatchDoubleDotForEveryGroupSize) {
-  const OpsKernels& k = ops_kernels(GetParam());
+void check_scores(const OpsKernels& k) {
   const float scale = 0.125f;
   for (int64_t hd : {40, 64, 72, 80, 128, 136, 256}) {
     for (int n_q : {1, 3, 4, 5, 8}) {
@@ -182,6 +181,14 @@ TEST_P(OpsIsa, AttentionScoresMatchDoubleDotForEveryGroupSize) {
         }
       }
     }
+  }
+}
+
+TEST_P(OpsIsa, AttentionScoresMatchDoubleDotForEveryGroupSize) {
+  const std::vector<const OpsKernels*> variants = ops_kernel_variants(GetParam());
+  for (size_t i = 0; i < variants.size(); ++i) {
+    SCOPED_TRACE("table " + std::to_string(i) + " of " + std::to_string(variants.size()));
+    check_scores(*variants[i]);
   }
 }
 
