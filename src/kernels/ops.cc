@@ -6,6 +6,7 @@
 #include <array>
 #include <cassert>
 #include <cmath>
+#include <optional>
 #include <vector>
 
 #include "base/half.h"
@@ -91,8 +92,8 @@ namespace {
 
 struct OpsTables {
   std::array<OpsKernels, 4> by_isa{};
-  OpsKernels avx512_own{};  // the AVX-512 table as filled, where by_isa's differs (split cores)
-  bool split = false;
+  // The AVX-512 table as filled, where by_isa's differs (split cores).
+  std::optional<OpsKernels> avx512_own;
 };
 
 const OpsTables& ops_tables() {
@@ -113,7 +114,6 @@ const OpsTables& ops_tables() {
       // 60-64; the AVX-512 values stay, 19.6 against 21.5 us).
       if (cpu_features().avx512_split && has(Isa::kAvx2)) {
         t.avx512_own = k;
-        t.split = true;
         k.attn_scores_f16 = t.by_isa[int(Isa::kAvx2)].attn_scores_f16;
       }
     }
@@ -136,7 +136,7 @@ const OpsKernels& ops_kernels(Isa isa) {
 
 std::vector<const OpsKernels*> ops_kernel_variants(Isa isa) {
   std::vector<const OpsKernels*> out = {&ops_kernels(isa)};
-  if (isa == Isa::kAvx512 && ops_tables().split) out.push_back(&ops_tables().avx512_own);
+  if (isa == Isa::kAvx512 && ops_tables().avx512_own) out.push_back(&*ops_tables().avx512_own);
   return out;
 }
 

@@ -1,5 +1,6 @@
-// The scores half of attention shared by the x86 ops files (x86/avx2_ops.cc, x86/avx512_ops.cc),
-// included after kernels/attention_groups.h. The ops file defines (internal linkage)
+// The scores half of attention (and the fp16 row load) shared by the x86 ops files
+// (x86/avx2_ops.cc, x86/avx512_ops.cc), included after kernels/attention_groups.h. The ops file
+// defines (internal linkage)
 //   key_sums<NH>(qf, kj, hd, sum)   sum[h], h < NH: 8 floats whose total is head h's dot
 //                                   product of its widened query (qf + h * kMaxHeadDim) with the
 //                                   fp16 key row kj, each head's arithmetic its own;
@@ -15,6 +16,11 @@
 
 namespace silica {
 namespace {
+
+// 8 fp16 values to floats (F16C, in both the AVX2 and the AVX-512 files' flags).
+inline __m256 load_ph8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
 
 template <int NH>
 [[gnu::always_inline]] inline void key_sums(const float* qf, const uint16_t* kj, int64_t hd,

@@ -120,9 +120,6 @@ void swiglu_avx2(const float* g, const float* u, float* y, int64_t n) {
 // (one head at a time, a decode step at 4k context widened every row four times and spent more
 // on attention than on the weights). Every (head, key) and (head, column) pair still gets the
 // arithmetic it gets alone, so a head's result does not depend on how many share the call.
-inline __m256 load_ph8(const uint16_t* p) {
-  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-}
 
 // Loops over heads and chunks unrolled: rolled, GCC keeps the accumulators in memory.
 #define SILICA_UNROLL _Pragma("GCC unroll 8")

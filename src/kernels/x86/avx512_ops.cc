@@ -115,9 +115,6 @@ void swiglu_avx512(const float* g, const float* u, float* y, int64_t n) {
 inline __m512 load_ph16(const uint16_t* p) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
-inline __m256 load_ph8(const uint16_t* p) {
-  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-}
 
 // Loops over heads and chunks unrolled, so that the accumulators stay in registers.
 #define SILICA_UNROLL _Pragma("GCC unroll 8")
