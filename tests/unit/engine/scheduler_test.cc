@@ -2,10 +2,7 @@
 // prefixes are reused; cancellation frees the slot; a full queue refuses.
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <chrono>
 #include <future>
-#include <thread>
 
 #include "common/tiny_model.h"
 #include "engine/scheduler.h"
@@ -122,11 +119,18 @@ TEST(Scheduler, CancelFreesTheSlot) {
   auto s = Scheduler::create(lm, {1, 512, 32, 2, 64});
   ASSERT_TRUE(s.ok());
   const std::vector<int32_t> prompt = long_running_prompt(**s, 200);
-  std::atomic<int> pieces{0};
+  // The third piece of text holds the scheduler until the cancel has been sent, so the request
+  // cannot finish its 200 tokens first on a slow or busy machine (no sleeps, no timing).
+  std::promise<void> third_piece, cancel_sent;
+  std::shared_future<void> sent = cancel_sent.get_future().share();
+  int pieces = 0;  // touched only by the scheduler's thread
   std::promise<GenerateStats> done;
   GenerationCallbacks cb;
   cb.on_text = [&](std::string_view) {
-    ++pieces;
+    if (++pieces == 3) {
+      third_piece.set_value();
+      sent.wait();
+    }
     return true;
   };
   cb.on_done = [&](const GenerateStats& st, const Status&) { done.set_value(st); };
@@ -134,8 +138,9 @@ TEST(Scheduler, CancelFreesTheSlot) {
   endless.n_predict = 200;  // cancelled long before
   auto id = (*s)->submit(GenerationRequest{prompt, endless}, cb);
   ASSERT_TRUE(id.ok());
-  while (pieces.load() < 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  third_piece.get_future().wait();
   (*s)->cancel(*id);
+  cancel_sent.set_value();
   GenerateStats st = done.get_future().get();
   EXPECT_EQ(st.done_reason, "cancel");
   // The only slot is free again: the next request completes.
