@@ -3,8 +3,10 @@
 // A GPU backend would sit beside this interface, not inside it.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "base/thread_pool.h"
@@ -72,9 +74,18 @@ inline const TypeKernels& type_kernels(DType t) {
 
 // Scratch memory for matmul: activations converted to the weight's vec_dot_type (and to the
 // tile's layout). Reused across calls so that no allocation happens per token.
+// One thread's run of a matmul's tiles, [front, back) in one word (front in the low half):
+// its owner takes tiles from the front, the other threads from the back, and as both are
+// read-modify-writes of the one word, no tile is ever handed out twice.
+struct alignas(64) TileRun {
+  std::atomic<uint64_t> front_back{0};
+};
+
 struct MatmulScratch {
-  std::vector<uint8_t> bytes;  // [n_tok] vec_dot_type rows
-  std::vector<uint8_t> prep;   // [n_tok] act_prep rows, from a kActPrepAlign boundary on
+  std::vector<uint8_t> bytes;       // [n_tok] vec_dot_type rows
+  std::vector<uint8_t> prep;        // [n_tok] act_prep rows, from a kActPrepAlign boundary on
+  std::unique_ptr<TileRun[]> runs;  // one a thread, allocated on first use
+  int n_runs = 0;
 };
 
 // y[t, o] = sum_i w[o, i] * x[t, i]  for t < n_tok, o < n_out.

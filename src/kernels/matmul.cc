@@ -3,6 +3,7 @@
 // result does not depend on the thread count or on how tiles were scheduled.
 #include <algorithm>
 #include <atomic>
+#include <memory>
 
 #include "kernels/kernels.h"
 #include "kernels/packed.h"
@@ -90,23 +91,63 @@ ActPlan plan_activations(const float* x, int64_t n_in, int64_t n_tok, DType vt, 
   return a;
 }
 
+// Each thread walks its own contiguous run of tiles front to back, so that a decode's prefetch
+// stream (16 KiB ahead, x86/prefetch.h) runs on into the thread's next tile. Handed out from
+// one counter, neighbouring tiles went to different cores: each tile began with lines nobody
+// had prefetched and ended prefetching lines another core was reading. A thread done with its
+// own run takes tiles from the back of the others' runs, so a late or descheduled thread's
+// share is still done by the rest.
+class TileRuns {
+ public:
+  TileRuns(MatmulScratch& scratch, int n_threads, int64_t n_tiles) : n_(n_threads) {
+    if (scratch.n_runs < n_threads) {
+      scratch.runs = std::make_unique<TileRun[]>(size_t(n_threads));
+      scratch.n_runs = n_threads;
+    }
+    runs_ = scratch.runs.get();
+    for (int r = 0; r < n_; ++r) {
+      const uint64_t front = uint64_t(n_tiles * r / n_), back = uint64_t(n_tiles * (r + 1) / n_);
+      runs_[r].front_back.store(front | back << 32, std::memory_order_relaxed);
+    }
+  }
+
+  // The next tile for thread ith, or -1 when every run is empty.
+  int64_t next(int ith) {
+    const uint64_t own = runs_[ith].front_back.fetch_add(1, std::memory_order_relaxed);
+    if (uint32_t(own) < uint32_t(own >> 32)) return int64_t(uint32_t(own));
+    for (int k = 1; k < n_; ++k) {
+      std::atomic<uint64_t>& run = runs_[(ith + k) % n_].front_back;
+      uint64_t v = run.load(std::memory_order_relaxed);
+      while (uint32_t(v) < uint32_t(v >> 32))
+        if (run.compare_exchange_weak(v, v - (uint64_t(1) << 32), std::memory_order_relaxed))
+          return int64_t(uint32_t(v >> 32)) - 1;
+    }
+    return -1;
+  }
+
+ private:
+  int n_;
+  TileRun* runs_;
+};
+
 // One dispatch for a matmul: the threads convert the activation pieces (handed out
 // dynamically), wait until every piece is done, then take tiles. Waiting on finished pieces
 // rather than on arrived threads: a late (descheduled) thread never holds the others up.
 template <class TileFn>
-void convert_then_tiles(ThreadPool& pool, const ActPlan* plan, int64_t n_units, int64_t n_tiles,
-                        TileFn&& do_tile) {
-  std::atomic<int64_t> next_unit{0}, done_units{0}, next_tile{0};
-  auto body = [&](int, int) {
+void convert_then_tiles(ThreadPool& pool, MatmulScratch& scratch, const ActPlan* plan,
+                        int64_t n_units, int64_t n_tiles, TileFn&& do_tile) {
+  const bool alone = n_units + n_tiles <= 1;
+  TileRuns tiles(scratch, alone ? 1 : pool.size(), n_tiles);
+  std::atomic<int64_t> next_unit{0}, done_units{0};
+  auto body = [&](int ith, int) {
     for (int64_t u; (u = next_unit.fetch_add(1, std::memory_order_relaxed)) < n_units;) {
       convert_piece(*plan, u);
       done_units.fetch_add(1, std::memory_order_release);
     }
     for (int spins = 0; done_units.load(std::memory_order_acquire) < n_units;) spin_pause(spins);
-    for (int64_t tile; (tile = next_tile.fetch_add(1, std::memory_order_relaxed)) < n_tiles;)
-      do_tile(tile);
+    for (int64_t tile; (tile = tiles.next(ith)) >= 0;) do_tile(tile);
   };
-  if (n_units + n_tiles <= 1)
+  if (alone)
     body(0, 1);
   else
     pool.run_any(body);
@@ -136,21 +177,22 @@ void matmul(const void* w, DType wt, int64_t n_out, int64_t n_in, const float* x
 
   const Tiling tl = choose_tiling(n_out, n_tok, w_row, pool.size());
   const int64_t n_units = convert ? n_tok * plan.n_pieces : 0;
-  convert_then_tiles(pool, &plan, n_units, tl.n_row_tiles * tl.n_tok_tiles, [&](int64_t tile) {
-    // Token tiles vary fastest: neighbouring tiles share weight rows.
-    const int64_t r0 = (tile / tl.n_tok_tiles) * tl.rows, r1 = std::min(n_out, r0 + tl.rows);
-    const int64_t t0 = (tile % tl.n_tok_tiles) * tl.toks, t1 = std::min(n_tok, t0 + tl.toks);
-    if (dot_tile) {
-      dot_tile(wb + size_t(r0) * w_row, w_row, r1 - r0, tile_act.data + t0 * tile_act.row_bytes,
-               tile_act.row_bytes, t1 - t0, n_in, y + t0 * y_stride + r0, y_stride);
-      return;
-    }
-    for (int64_t r = r0; r < r1; ++r) {
-      const uint8_t* wr = wb + size_t(r) * w_row;
-      for (int64_t t = t0; t < t1; ++t)
-        y[t * y_stride + r] = dot(wr, dot_act.data + t * dot_act.row_bytes, n_in);
-    }
-  });
+  convert_then_tiles(
+      pool, scratch, &plan, n_units, tl.n_row_tiles * tl.n_tok_tiles, [&](int64_t tile) {
+        // Token tiles vary fastest: neighbouring tiles share weight rows.
+        const int64_t r0 = (tile / tl.n_tok_tiles) * tl.rows, r1 = std::min(n_out, r0 + tl.rows);
+        const int64_t t0 = (tile % tl.n_tok_tiles) * tl.toks, t1 = std::min(n_tok, t0 + tl.toks);
+        if (dot_tile) {
+          dot_tile(wb + size_t(r0) * w_row, w_row, r1 - r0, tile_act.data + t0 * tile_act.row_bytes,
+                   tile_act.row_bytes, t1 - t0, n_in, y + t0 * y_stride + r0, y_stride);
+          return;
+        }
+        for (int64_t r = r0; r < r1; ++r) {
+          const uint8_t* wr = wb + size_t(r) * w_row;
+          for (int64_t t = t0; t < t1; ++t)
+            y[t * y_stride + r] = dot(wr, dot_act.data + t * dot_act.row_bytes, n_in);
+        }
+      });
 }
 
 namespace {
@@ -205,7 +247,7 @@ void matmul_packed_shared(const PackedProduct* products, int n, const float* x, 
                                  w.kernels().tile_tokens, w.kernels().min_call_tokens, pool.size());
     first[i + 1] = first[i] + tl[i].n_row_tiles * tl[i].n_tok_tiles;
   }
-  convert_then_tiles(pool, &plan, n_tok * plan.n_pieces, first[n], [&](int64_t tile) {
+  convert_then_tiles(pool, scratch, &plan, n_tok * plan.n_pieces, first[n], [&](int64_t tile) {
     int i = 0;
     while (tile >= first[i + 1]) ++i;
     const PackedMatrix& w = *products[i].w;

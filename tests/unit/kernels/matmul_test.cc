@@ -94,5 +94,28 @@ TEST(Matmul, ReusesScratch) {
   EXPECT_EQ(before, scratch.bytes.data());
 }
 
+// Each thread owns a run of tiles and the others take from its back when it is late: with far
+// more threads than this machine has cores, many join late or not at all, and every tile must
+// still be done exactly once (a skipped tile leaves kPadValue, a doubled one is harmless only
+// by luck, so the bits are compared with one thread's).
+TEST(Matmul, ThreadsThatJoinLateHaveTheirTilesTakenByTheOthers) {
+  static ThreadPool crowd(16);
+  const int64_t stride = kNOut + kYPad;
+  for (DType t : {DType::kQ8_0, DType::kF16}) {
+    for (int64_t n_tok : {1, 17}) {
+      const Problem p = make_problem(t, n_tok);
+      const auto y1 = run_matmul(p, t, n_tok, 1, best_isa());
+      MatmulScratch scratch;
+      for (int round = 0; round < 20; ++round) {
+        std::vector<float> y(stride * n_tok, kPadValue);
+        matmul(p.w.data(), t, kNOut, kNIn, p.x.data(), n_tok, y.data(), stride, crowd, scratch);
+        ASSERT_EQ(0, std::memcmp(y1.data(), y.data(), y.size() * sizeof(float)))
+            << dtype_name(t) << " n_tok=" << n_tok << " round " << round;
+      }
+      EXPECT_EQ(scratch.n_runs, 16);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace silica
