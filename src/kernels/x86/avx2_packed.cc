@@ -158,10 +158,11 @@ void micro_q0(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* 
   act_rows(a, as, ab);
   __m256 acc[kH][T];
   zero_acc(acc);
+  // The second half's pass finds the lines in cache.
+  GroupStream<W::kValueBytes, 2 * kPackRows> stream(g, nb);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* v = g + b * W::kValueBytes;
-    // A block's values and its 16 fp16 scales; the second half's pass finds the lines in cache.
-    if (h0 == 0) stream_block<W::kValueBytes + 2 * kPackRows>(g, b);
+    if (h0 == 0) stream.step();
     const int8_t* aq[T];
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) aq[t] = ab[t][b].qs;

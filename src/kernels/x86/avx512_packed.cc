@@ -78,11 +78,11 @@ void micro(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, 
   __m512 acc[T];
   SILICA_UNROLL
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  // For every T: a 2-10 token decode step streams from DRAM as 1 token does.
+  GroupStream<W::kValueBytes, 2 * kPackRows> stream(g, nb);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* v = vals + b * W::kValueBytes;
-    // A block's values and its 16 fp16 scales; for every T: a 2-10 token decode step streams
-    // from DRAM as 1 token does.
-    stream_block<W::kValueBytes + 2 * kPackRows>(g, b);
+    stream.step();
     __m512i wv[8];
     W::load(v, wv);
     const __m512 dw = _mm512_cvtph_ps(

@@ -38,13 +38,38 @@ template <size_t kBytes, int kSteps>
 // the change was inside the host's noise (+-20% between identical runs).
 constexpr size_t kStreamAheadBytes = 16384;
 
-// A group read as blocks of kBlockBytes (its values and scales taken as one stream, the groups
-// after it next): the lines that start in block b's share, kStreamAheadBytes on, into L2. So the
-// stream runs through the group's scales and on into the next group, whatever the layout.
-template <int64_t kBlockBytes>
-[[gnu::always_inline]] inline void stream_block(const uint8_t* g, int64_t b) {
-  for (int64_t at = (b * kBlockBytes + 63) & ~int64_t(63); at < (b + 1) * kBlockBytes; at += 64)
-    _mm_prefetch(reinterpret_cast<const char*>(g + kStreamAheadBytes + at), _MM_HINT_T1);
-}
+// The stream a Q4_0 / Q8_0 tile reads, in the order it reads it: a group laid out as its nb
+// blocks' values, then their scales (kernels/packed.h), block b reading its values and its
+// scales, the groups after it next. Each step prefetches into L2 the lines of the block kAhead
+// blocks on (about kStreamAheadBytes of reading ahead; past the group's end, the next group's),
+// its values and its scales. Taken as plain bytes (block b's share of the group's bytes, 16 KiB
+// on), the scales at a group's end were reached only halfway through the group that read them:
+// the first half of every group read its scales from DRAM unprefetched.
+template <int64_t kValueBytes, int64_t kScaleBytes>
+class GroupStream {
+ public:
+  GroupStream(const uint8_t* g, int64_t nb)
+      : nb_(nb), group_bytes_(nb * (kValueBytes + kScaleBytes)) {
+    constexpr int64_t kAhead = int64_t(kStreamAheadBytes) / (kValueBytes + kScaleBytes);
+    group_ = g + kAhead / nb * group_bytes_;
+    n_ = kAhead % nb;
+  }
+
+  [[gnu::always_inline]] void step() {
+    const uint8_t* v = group_ + n_ * kValueBytes;
+    for (int64_t line = 0; line < kValueBytes; line += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(v + line), _MM_HINT_T1);
+    _mm_prefetch(reinterpret_cast<const char*>(group_ + nb_ * kValueBytes + n_ * kScaleBytes),
+                 _MM_HINT_T1);
+    if (++n_ == nb_) {
+      n_ = 0;
+      group_ += group_bytes_;
+    }
+  }
+
+ private:
+  int64_t nb_, group_bytes_, n_;
+  const uint8_t* group_;
+};
 
 }  // namespace silica::kernels_internal
