@@ -230,7 +230,7 @@ template <int T, int kQ>
                                                 int64_t b, __m512i (&isc)[T]) {
   SILICA_UNROLL_2
   for (int sub = 4 * kQ; sub < 4 * kQ + 4; ++sub) {
-    if constexpr (T <= 2) spread_prefetch<kPackQ6_KBytes, 16>(sb + kPackQ6_KBytes, sub);
+    if constexpr (T <= 2) spread_stream<kPackQ6_KBytes, 16>(sb, sub);
     __m512i wv[4];
     SILICA_UNROLL
     for (int c = 0; c < 4; ++c) wv[c] = q6_K_piece_in<kQ>(sb, 4 * sub + c);
@@ -366,14 +366,14 @@ void tile_half(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, 
   drive_tiles(kFns.data(), kMaxTokHalf, n / 32, g, g_bytes, n_groups, n_rows, a, as, n_tok, y, ys);
 }
 
-// Where 512-bit operations are split in two (Zen 4), decode calls (1-2 tokens) of the K-quants
-// go to the AVX2 tile, which works a group as two halves of 8 rows over the same packed layout
-// and gives the same bits (both equal tile_ref). Streaming the matrix from DRAM it kept ahead of
-// the 16-row tiles on a Zen 4 (packed_stream, one core: q4_K 20.6 -> 20.4-20.8 GB/s, q6_K
-// 14.4-14.8 -> 19.4-21.5; two cores: q4_K 22-25 -> 30, q6_K 24-25 -> 27.5-29.9; tg128 of the 1B
-// Q4_K_M, two threads, 32-34 -> 38-40 t/s); on a 16-core Sapphire Rapids Xeon it fell behind
-// them (4 cores: q6_K 37-40 -> 30.5 GB/s, 16 cores: q6_K 132-144 -> 109-126). With more tokens
-// a call the data is in cache and the VNNI tiles are faster everywhere.
+// Where 512-bit operations are split in two (Zen 4), Q4_K decode calls (1-2 tokens) go to the
+// AVX2 tile, which works a group as two halves of 8 rows over the same packed layout and gives
+// the same bits (both equal tile_ref). Streaming the matrix from DRAM it keeps ahead of the
+// 16-row tile on a Zen 4 (packed_stream, one core, medians of 4: 25.3 vs 23 GB/s; two cores
+// within the noise), though the 16-row tile computes faster (in L2: 48 vs 29 GB/s); on a
+// 16-core Sapphire Rapids Xeon it fell behind. Q6_K went the same way until its 16-row tile
+// streamed into L2 (x86/prefetch.h): now 23.2 vs 21.6 GB/s one core, 32.3 vs 33.1 two. With
+// more tokens a call the data is in cache and the VNNI tiles are faster everywhere.
 template <PackedTileFn kTile, DType kType>
 void decode_in_halves(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows,
                       const void* a, size_t as, int64_t n_tok, int64_t n, float* y, int64_t ys) {
@@ -394,7 +394,6 @@ PackedTileFn avx512_packed_tile(DType t) {
 }
 
 PackedTileFn avx512_split_packed_tile(DType t) {
-  if (t == DType::kQ6_K) return &decode_in_halves<&tile_q6_K, DType::kQ6_K>;
   if (t == DType::kQ4_K) return &decode_in_halves<&tile_q4_K, DType::kQ4_K>;
   return nullptr;
 }

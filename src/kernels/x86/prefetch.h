@@ -27,6 +27,11 @@ template <size_t kBytes, int kSteps>
     _mm_prefetch(reinterpret_cast<const char*>(p + 64 * line), _MM_HINT_T0);
 }
 
+// Step i of kSteps of the same, for a decode's stream: the lines kStreamAheadBytes on (below),
+// into L2.
+template <size_t kBytes, int kSteps>
+[[gnu::always_inline]] inline void spread_stream(const uint8_t* p, int i);
+
 // A decode streams each packed matrix from DRAM once per token. Prefetched into L1 a block
 // ahead (prefetcht0), each line held one of the core's few L1 miss buffers until it arrived from
 // DRAM, and so few lines were in flight that a fast tile waited on memory. Prefetched into L2
@@ -34,8 +39,10 @@ template <size_t kBytes, int kSteps>
 // from L2. Zen 4, packed_stream, medians of 4, interleaved with the old prefetch, one core / two:
 // AVX-512 q4_0 14.4 -> 18.7 / 24.9 -> 27.3 GB/s, q8_0 17.1 -> 18.9 / 26.9 -> 28.1; AVX2 q4_0
 // 12.6 -> 18.3 / 21.8 -> 25.6, q8_0 15.0 -> 18.2 / 25.5 -> 25.8 (8 and 16 KiB ahead about
-// equal, 4 KiB less). The K-quant decode tiles, slower per byte, keep spread_prefetch: there
-// the change was inside the host's noise (+-20% between identical runs).
+// equal, 4 KiB less). The 16-row Q6_K tile streams this way too (spread_stream; Zen 4, one
+// core / two, medians of 5: 15.8 -> 23.2 / 27.5 -> 32.3 GB/s); for the 16-row Q4_K tile it was
+// slower on one core (25 -> 21), and the AVX2 K-quant tiles keep spread_prefetch (the change
+// was inside the host's noise there, +-20% between identical runs).
 constexpr size_t kStreamAheadBytes = 16384;
 
 // The stream a Q4_0 / Q8_0 tile reads, in the order it reads it: a group laid out as its nb
@@ -71,5 +78,12 @@ class GroupStream {
   int64_t nb_, group_bytes_, n_;
   const uint8_t* group_;
 };
+
+template <size_t kBytes, int kSteps>
+[[gnu::always_inline]] inline void spread_stream(const uint8_t* p, int i) {
+  constexpr int kLines = int(kBytes / 64);
+  for (int line = kLines * i / kSteps; line < kLines * (i + 1) / kSteps; ++line)
+    _mm_prefetch(reinterpret_cast<const char*>(p + kStreamAheadBytes + 64 * line), _MM_HINT_T1);
+}
 
 }  // namespace silica::kernels_internal
