@@ -72,8 +72,6 @@ inline const TypeKernels& type_kernels(DType t) {
   return type_kernels(t, best_isa());
 }
 
-// Scratch memory for matmul: activations converted to the weight's vec_dot_type (and to the
-// tile's layout). Reused across calls so that no allocation happens per token.
 // One thread's run of a matmul's tiles, [front, back) in one word (front in the low half):
 // its owner takes tiles from the front, the other threads from the back, and as both are
 // read-modify-writes of the one word, no tile is ever handed out twice.
@@ -81,6 +79,8 @@ struct alignas(64) TileRun {
   std::atomic<uint64_t> front_back{0};
 };
 
+// Scratch memory for matmul: activations converted to the weight's vec_dot_type (and to the
+// tile's layout). Reused across calls so that no allocation happens per token.
 struct MatmulScratch {
   std::vector<uint8_t> bytes;       // [n_tok] vec_dot_type rows
   std::vector<uint8_t> prep;        // [n_tok] act_prep rows, from a kActPrepAlign boundary on
