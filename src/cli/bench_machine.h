@@ -16,9 +16,10 @@ struct MemorySpan {
   size_t bytes;
 };
 
-// One plain streaming read over the spans, split evenly (by bytes) across the pool's threads:
-// GB/s (1e9 bytes/s). Reading the model's own weights (the same pages, huge or not, the same
-// threads) right beside a decode rep makes "weight bytes per token / this" the step's bound.
+// Plain streaming reads over the spans, split evenly (by bytes) across the pool's threads, one
+// with a software prefetch and one without: the faster one's GB/s (1e9 bytes/s). Reading the
+// model's own weights (the same pages, huge or not, the same threads) right beside a decode rep
+// makes "weight bytes per token / this" the step's bound.
 double measure_span_read_gbps(ThreadPool& pool, const std::vector<MemorySpan>& spans);
 
 // Peak resident set size of this process in bytes: VmHWM on Linux (resettable), otherwise
