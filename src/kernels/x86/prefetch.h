@@ -20,17 +20,14 @@ inline void prefetch_lines(const uint8_t* p, size_t bytes, size_t ahead) {
 // and the instructions behind them wait in the reorder buffer, so DRAM and the arithmetic take
 // turns (AVX2 Q4_K decode tile on Zen 3: packed_stream one core 8.4 -> 12.1 GB/s, two cores
 // 15.0 -> 17.5; median of 9-12, interleaved; further ahead than one super-block was no better).
-template <size_t kBytes, int kSteps>
+// kHint: an int, as clang's headers define the hints (GCC's are the enum _mm_hint).
+template <size_t kBytes, int kSteps, int kHint = int(_MM_HINT_T0)>
 [[gnu::always_inline]] inline void spread_prefetch(const uint8_t* p, int i) {
   constexpr int kLines = int(kBytes / 64);
   for (int line = kLines * i / kSteps; line < kLines * (i + 1) / kSteps; ++line)
-    _mm_prefetch(reinterpret_cast<const char*>(p + 64 * line), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(p + 64 * line),
+                 static_cast<decltype(_MM_HINT_T0)>(kHint));
 }
-
-// Step i of kSteps of the same, for a decode's stream: the lines kStreamAheadBytes on (below),
-// into L2.
-template <size_t kBytes, int kSteps>
-[[gnu::always_inline]] inline void spread_stream(const uint8_t* p, int i);
 
 // A decode streams each packed matrix from DRAM once per token. Prefetched into L1 a block
 // ahead (prefetcht0), each line held one of the core's few L1 miss buffers until it arrived from
@@ -79,11 +76,11 @@ class GroupStream {
   const uint8_t* group_;
 };
 
+// Step i of kSteps through the kBytes at p as a decode's stream: the lines kStreamAheadBytes
+// on, into L2.
 template <size_t kBytes, int kSteps>
 [[gnu::always_inline]] inline void spread_stream(const uint8_t* p, int i) {
-  constexpr int kLines = int(kBytes / 64);
-  for (int line = kLines * i / kSteps; line < kLines * (i + 1) / kSteps; ++line)
-    _mm_prefetch(reinterpret_cast<const char*>(p + kStreamAheadBytes + 64 * line), _MM_HINT_T1);
+  spread_prefetch<kBytes, kSteps, int(_MM_HINT_T1)>(p + kStreamAheadBytes, i);
 }
 
 }  // namespace silica::kernels_internal
