@@ -20,7 +20,6 @@
 namespace silica {
 namespace {
 
-constexpr int64_t kScaleBytes = kPackRows * 2;  // one fp16 per row per block
 
 // Per-type layout facts: bytes of one block's values for the whole group, the unsigned offset.
 struct Q4_0Layout {
@@ -58,22 +57,23 @@ struct Q8_0Layout {
 
 template <class L>
 size_t group_bytes(int64_t n) {
-  return size_t(n / 32) * size_t(L::kValueBytes + kScaleBytes);
+  return size_t(q0_group_bytes(n / 32, L::kValueBytes));
 }
 
 template <class L>
 void pack_group(const void* w, size_t w_stride, int64_t n_rows, int64_t n, void* out) {
   const int64_t nb = n / 32;
-  auto* vals = static_cast<uint8_t*>(out);
-  auto* scales = reinterpret_cast<uint16_t*>(vals + nb * L::kValueBytes);
-  if (n_rows < kPackRows) std::memset(out, 0, group_bytes<L>(n));  // padding rows: scale 0
+  auto* g = static_cast<uint8_t*>(out);
+  // Padding rows (scale 0) and the unused half of an odd nb's last pair.
+  if (n_rows < kPackRows || nb % 2) std::memset(out, 0, group_bytes<L>(n));
   for (int64_t l = 0; l < n_rows; ++l) {
     const auto* row =
         reinterpret_cast<const typename L::Block*>(static_cast<const uint8_t*>(w) + l * w_stride);
     for (int64_t b = 0; b < nb; ++b) {
-      for (int j = 0; j < L::kPieces; ++j)
-        L::put(row[b], j, vals + b * L::kValueBytes + j * 64 + 4 * l);
-      scales[b * kPackRows + l] = row[b].d;
+      uint8_t* vals = g + (q0_values(g, b, L::kValueBytes) - g);
+      uint8_t* scales = g + (reinterpret_cast<const uint8_t*>(q0_scales(g, b, L::kValueBytes)) - g);
+      for (int j = 0; j < L::kPieces; ++j) L::put(row[b], j, vals + j * 64 + 4 * l);
+      std::memcpy(scales + 2 * l, &row[b].d, 2);
     }
   }
 }
@@ -81,12 +81,11 @@ void pack_group(const void* w, size_t w_stride, int64_t n_rows, int64_t n, void*
 template <class L>
 void row_to_float(const void* group, int64_t lane, int64_t n, float* y) {
   const int64_t nb = n / 32;
-  const auto* vals = static_cast<const uint8_t*>(group);
-  const auto* scales = reinterpret_cast<const uint16_t*>(vals + nb * L::kValueBytes);
   for (int64_t b = 0; b < nb; ++b) {
-    const float d = fp16_to_f32(scales[b * kPackRows + lane]);
-    for (int e = 0; e < 32; ++e)
-      y[b * 32 + e] = float(L::value(vals + b * L::kValueBytes, lane, e) - L::kOffset) * d;
+    const auto* g = static_cast<const uint8_t*>(group);
+    const uint8_t* vals = q0_values(g, b, L::kValueBytes);
+    const float d = fp16_to_f32(q0_scales(g, b, L::kValueBytes)[lane]);
+    for (int e = 0; e < 32; ++e) y[b * 32 + e] = float(L::value(vals, lane, e) - L::kOffset) * d;
   }
 }
 
@@ -111,18 +110,17 @@ void tile_ref(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, c
               size_t as, int64_t n_tok, int64_t n, float* y, int64_t ys) {
   const int64_t nb = n / 32;
   for (int64_t gi = 0; gi < n_groups; ++gi) {
-    const auto* vals = static_cast<const uint8_t*>(g) + size_t(gi) * g_bytes;
-    const auto* scales = reinterpret_cast<const uint16_t*>(vals + nb * L::kValueBytes);
+    const auto* group = static_cast<const uint8_t*>(g) + size_t(gi) * g_bytes;
     for (int64_t l = 0; l < kPackRows && gi * kPackRows + l < n_rows; ++l)
       for (int64_t t = 0; t < n_tok; ++t) {
         const auto* ab =
             reinterpret_cast<const PackedActBlock*>(static_cast<const uint8_t*>(a) + t * as);
         float acc = 0.0f;
         for (int64_t b = 0; b < nb; ++b) {
+          const uint8_t* vals = q0_values(group, b, L::kValueBytes);
           int32_t isum = ab[b].neg;
-          for (int e = 0; e < 32; ++e)
-            isum += L::value(vals + b * L::kValueBytes, l, e) * int32_t(ab[b].qs[e]);
-          const float s = fp16_to_f32(scales[b * kPackRows + l]) * ab[b].d;
+          for (int e = 0; e < 32; ++e) isum += L::value(vals, l, e) * int32_t(ab[b].qs[e]);
+          const float s = fp16_to_f32(q0_scales(group, b, L::kValueBytes)[l]) * ab[b].d;
           acc = std::fma(float(isum), s, acc);
         }
         y[t * ys + gi * kPackRows + l] = acc;

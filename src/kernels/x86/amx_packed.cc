@@ -159,7 +159,6 @@ template <class W, int M>
 void micro_q0(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, int64_t ys,
               __mmask16 store_mask) {
   constexpr bool kU = W::kUnsignedB;
-  const auto* scales = reinterpret_cast<const uint16_t*>(g + nb * W::kValueBytes);
   const PackedActBlock* ab[M];
   SILICA_UNROLL
   for (int t = 0; t < M; ++t) ab[t] = reinterpret_cast<const PackedActBlock*>(a + t * as);
@@ -170,23 +169,25 @@ void micro_q0(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* 
   alignas(64) uint8_t bbuf[2][512];
   int64_t b = 0;
   for (; b + 2 <= nb; b += 2) {
-    const uint8_t* v = g + b * W::kValueBytes;
-    for (int64_t line = 0; line < 2 * W::kValueBytes; line += 64)
-      _mm_prefetch(reinterpret_cast<const char*>(v + kPrefetchBytes + line), _MM_HINT_T0);
-    const uint8_t* b0 = W::b_tile(v, bbuf[0]);
-    const uint8_t* b1 = W::b_tile(v + W::kValueBytes, bbuf[1]);
+    // b is even: blocks b and b + 1 are one pair.
+    const uint8_t* v0 = q0_values(g, b, W::kValueBytes);
+    const uint8_t* v1 = v0 + W::kValueBytes;
+    for (int64_t line = 0; line < q0_pair_bytes(W::kValueBytes); line += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(v0 + kPrefetchBytes + line), _MM_HINT_T0);
+    const uint8_t* b0 = W::b_tile(v0, bbuf[0]);
+    const uint8_t* b1 = W::b_tile(v1, bbuf[1]);
     start_product<0, !kU>(ab[0][b].qs, as, b0);
     start_product<1, !kU>(ab[0][b + 1].qs, as, b1);
     finish_product<0>(c[0]);
-    accumulate<kU, M>(c[0], scales + b * kPackRows, ab, b, acc);
+    accumulate<kU, M>(c[0], q0_scales(g, b, W::kValueBytes), ab, b, acc);
     finish_product<1>(c[1]);
-    accumulate<kU, M>(c[1], scales + (b + 1) * kPackRows, ab, b + 1, acc);
+    accumulate<kU, M>(c[1], q0_scales(g, b + 1, W::kValueBytes), ab, b + 1, acc);
   }
   if (b < nb) {
-    const uint8_t* b0 = W::b_tile(g + b * W::kValueBytes, bbuf[0]);
+    const uint8_t* b0 = W::b_tile(q0_values(g, b, W::kValueBytes), bbuf[0]);
     start_product<0, !kU>(ab[0][b].qs, as, b0);
     finish_product<0>(c[0]);
-    accumulate<kU, M>(c[0], scales + b * kPackRows, ab, b, acc);
+    accumulate<kU, M>(c[0], q0_scales(g, b, W::kValueBytes), ab, b, acc);
   }
   SILICA_UNROLL
   for (int t = 0; t < M; ++t) _mm512_mask_storeu_ps(y + t * ys, store_mask, acc[t]);

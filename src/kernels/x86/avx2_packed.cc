@@ -153,16 +153,17 @@ struct Q8_0Avx2 {
 template <class W, int T, int kH>
 void micro_q0(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, int64_t ys,
               int64_t rows, int h0) {
-  const auto* scales = reinterpret_cast<const uint16_t*>(g + nb * W::kValueBytes);
   const PackedActBlock* ab[T];
   act_rows(a, as, ab);
   __m256 acc[kH][T];
   zero_acc(acc);
-  // The second half's pass finds the lines in cache.
-  GroupStream<W::kValueBytes, 2 * kPackRows> stream(g, nb);
+  // A decode (1-2 tokens) streams without software prefetch (x86/prefetch.h); the second
+  // half's pass finds the lines in cache.
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* v = g + b * W::kValueBytes;
-    if (h0 == 0) stream.step();
+    if constexpr (T > 2)
+      if (h0 == 0) q0_prefetch_pair<W::kValueBytes>(g, b);
+    const uint8_t* v = q0_values(g, b, W::kValueBytes);
+    const uint16_t* scales = q0_scales(g, b, W::kValueBytes);
     const int8_t* aq[T];
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) aq[t] = ab[t][b].qs;
@@ -174,7 +175,7 @@ void micro_q0(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* 
       for (int t = 0; t < T; ++t) s[t] = _mm256_setzero_si256();
       SILICA_UNROLL
       for (int j = 0; j < W::kSteps; ++j) W::template step<T>(v + 32 * h, j, aq, s);
-      const __m256 dw = load_f16x8(scales + b * kPackRows + kHalfRows * h);
+      const __m256 dw = load_f16x8(scales + kHalfRows * h);
       SILICA_UNROLL
       for (int t = 0; t < T; ++t) {
         const __m256 sc = _mm256_mul_ps(dw, _mm256_set1_ps(ab[t][b].d));

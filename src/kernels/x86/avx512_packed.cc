@@ -70,23 +70,21 @@ inline __m512i bcast4(const int8_t* p) {
 template <class W, int T>
 void micro(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, int64_t ys,
            __mmask16 store_mask) {
-  const uint8_t* vals = g;
-  const auto* scales = reinterpret_cast<const uint16_t*>(g + nb * W::kValueBytes);
   const PackedActBlock* ab[T];
   SILICA_UNROLL
   for (int t = 0; t < T; ++t) ab[t] = reinterpret_cast<const PackedActBlock*>(a + t * as);
   __m512 acc[T];
   SILICA_UNROLL
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
-  // For every T: a 2-10 token decode step streams from DRAM as 1 token does.
-  GroupStream<W::kValueBytes, 2 * kPackRows> stream(g, nb);
+  // A decode (1-2 tokens) streams without software prefetch: the group is one stream in read
+  // order, which the hardware prefetcher follows further ahead (x86/prefetch.h).
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* v = vals + b * W::kValueBytes;
-    stream.step();
+    if constexpr (T > 2) q0_prefetch_pair<W::kValueBytes>(g, b);
+    const uint8_t* v = q0_values(g, b, W::kValueBytes);
     __m512i wv[8];
     W::load(v, wv);
     const __m512 dw = _mm512_cvtph_ps(
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + b * kPackRows)));
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q0_scales(g, b, W::kValueBytes))));
     // Two int chains per token when few tokens give the core too little independent work.
     constexpr int kChains = T <= 2 ? 2 : 1;
     __m512i isum[kChains][T];

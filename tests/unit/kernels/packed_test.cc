@@ -75,6 +75,33 @@ TEST(Packed, RowsReadBackAsTheFileRows) {
   }
 }
 
+// Q4_0 / Q8_0 groups hold their blocks in pairs: an odd count (800 = 25 blocks) leaves the last
+// pair half empty, and every implementation must read the right half, as the rows read back.
+TEST(Packed, AnOddNumberOfQ0BlocksReadsBackAndEqualsTheTwin) {
+  for (DType t : {DType::kQ4_0, DType::kQ8_0}) {
+    const int64_t n_in = 800, n_tok = 13;
+    const Problem p = make_problem(t, n_in, n_tok);
+    auto ref = PackedMatrix::pack(p.w.data(), t, kNOut, n_in, nullptr, packed_reference_kernels(t));
+    ASSERT_TRUE(ref) << dtype_name(t);
+    std::vector<float> want(n_in), got(n_in);
+    for (int64_t r = 0; r < kNOut; ++r) {
+      dequantize_row_ref(t, p.w.data() + r * dtype_row_size(t, n_in), want.data(), n_in);
+      ref->row_to_float(r, got.data());
+      ASSERT_EQ(want, got) << dtype_name(t) << " row " << r;
+    }
+    const auto y_ref = run(*ref, p.x.data(), n_tok, 1);
+    for (const PackedKernels* k : packed_kernel_variants(t)) {
+      auto simd = PackedMatrix::pack(p.w.data(), t, kNOut, n_in, &pool_of(2), k);
+      ASSERT_TRUE(simd);
+      for (int64_t n : {int64_t(1), n_tok}) {
+        const auto y = run(*simd, p.x.data(), n, 2);
+        ASSERT_EQ(0, std::memcmp(y_ref.data(), y.data(), y.size() * sizeof(float)))
+            << dtype_name(t) << " " << n << " tokens";
+      }
+    }
+  }
+}
+
 #ifdef __linux__
 // Resident bytes of the mapping that holds p (the "Rss:" of its /proc/self/smaps entry).
 int64_t resident_bytes_of_mapping(const void* p) {
