@@ -20,7 +20,6 @@
 namespace silica {
 namespace {
 
-
 // Per-type layout facts: bytes of one block's values for the whole group, the unsigned offset.
 struct Q4_0Layout {
   using Block = BlockQ4_0;
@@ -70,10 +69,9 @@ void pack_group(const void* w, size_t w_stride, int64_t n_rows, int64_t n, void*
     const auto* row =
         reinterpret_cast<const typename L::Block*>(static_cast<const uint8_t*>(w) + l * w_stride);
     for (int64_t b = 0; b < nb; ++b) {
-      uint8_t* vals = g + (q0_values(g, b, L::kValueBytes) - g);
-      uint8_t* scales = g + (reinterpret_cast<const uint8_t*>(q0_scales(g, b, L::kValueBytes)) - g);
+      uint8_t* vals = g + q0_values_at(b, L::kValueBytes);
       for (int j = 0; j < L::kPieces; ++j) L::put(row[b], j, vals + j * 64 + 4 * l);
-      std::memcpy(scales + 2 * l, &row[b].d, 2);
+      std::memcpy(g + q0_scales_at(b, L::kValueBytes) + 2 * l, &row[b].d, 2);
     }
   }
 }
@@ -81,8 +79,8 @@ void pack_group(const void* w, size_t w_stride, int64_t n_rows, int64_t n, void*
 template <class L>
 void row_to_float(const void* group, int64_t lane, int64_t n, float* y) {
   const int64_t nb = n / 32;
+  const auto* g = static_cast<const uint8_t*>(group);
   for (int64_t b = 0; b < nb; ++b) {
-    const auto* g = static_cast<const uint8_t*>(group);
     const uint8_t* vals = q0_values(g, b, L::kValueBytes);
     const float d = fp16_to_f32(q0_scales(g, b, L::kValueBytes)[lane]);
     for (int e = 0; e < 32; ++e) y[b * 32 + e] = float(L::value(vals, lane, e) - L::kOffset) * d;

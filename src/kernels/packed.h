@@ -40,13 +40,20 @@ constexpr int64_t q0_pair_bytes(int64_t value_bytes) {
 constexpr int64_t q0_group_bytes(int64_t nb, int64_t value_bytes) {
   return (nb + 1) / 2 * q0_pair_bytes(value_bytes);
 }
-// Block b's values and scales in group g (b >= 0).
+// Where block b's values and scales start in its group (b >= 0).
+constexpr int64_t q0_values_at(int64_t b, int64_t value_bytes) {
+  return int64_t(uint64_t(b) / 2) * q0_pair_bytes(value_bytes) +
+         int64_t(uint64_t(b) % 2) * value_bytes;
+}
+constexpr int64_t q0_scales_at(int64_t b, int64_t value_bytes) {
+  return int64_t(uint64_t(b) / 2) * q0_pair_bytes(value_bytes) + 2 * value_bytes +
+         int64_t(uint64_t(b) % 2) * kQ0ScaleBytes;
+}
 inline const uint8_t* q0_values(const uint8_t* g, int64_t b, int64_t value_bytes) {
-  return g + uint64_t(b) / 2 * q0_pair_bytes(value_bytes) + uint64_t(b) % 2 * value_bytes;
+  return g + q0_values_at(b, value_bytes);
 }
 inline const uint16_t* q0_scales(const uint8_t* g, int64_t b, int64_t value_bytes) {
-  return reinterpret_cast<const uint16_t*>(g + uint64_t(b) / 2 * q0_pair_bytes(value_bytes) +
-                                           2 * value_bytes + uint64_t(b) % 2 * kQ0ScaleBytes);
+  return reinterpret_cast<const uint16_t*>(g + q0_scales_at(b, value_bytes));
 }
 
 struct PackedActBlock {  // one q8_0 activation block as the packed tiles read it
