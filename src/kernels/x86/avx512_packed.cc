@@ -32,10 +32,8 @@ namespace {
 // Tokens per microkernel call: 10 accumulators + 10 int sums + 8 weight vectors + the scales fit
 // the 32 zmm (10 measured ~8% faster than 8 on Zen 4: the unpacking is shared by more tokens).
 constexpr int kMaxTok = 10;
-// Decode (1 token, or one per stream of a batch) streams the packed matrix from DRAM: prefetch
-// this many bytes ahead of the block read (Q4_0 / Q8_0: into L2, kStreamAheadBytes ahead; see
-// x86/prefetch.h). Measured: 8 streams 126 -> 159 t/s with the prefetch in the multi-token
-// microkernels too; prompt speed unchanged (the lines are in L2 by then).
+// The F16 / BF16 tiles prefetch this many bytes ahead of the line they read (the quantized
+// tiles' prefetch is in x86/prefetch.h).
 constexpr int kPrefetchBytes = 2048;
 
 struct Q4_0Packed {
