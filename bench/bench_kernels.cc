@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "base/half.h"
+#include "base/large_alloc.h"
+#include "cli/bench_machine.h"
 #include "kernels/attention.h"
 #include "kernels/kernels.h"
 #include "kernels/packed.h"
@@ -146,6 +148,26 @@ void run_packed_stream(benchmark::State& state, DType t) {
                  " threads=" + std::to_string(bench_pool().size()));
 }
 
+// The bound packed_stream is measured against: `silica bench`'s read probe (plain loads, the
+// faster of a read with a software prefetch and one without) over kStreamBytes of huge-page
+// memory. packed_stream / read_stream in one run is the fraction of the bound a decode tile
+// reaches.
+void run_read_stream(benchmark::State& state) {
+  auto* p = static_cast<uint8_t*>(alloc_large(kStreamBytes));
+  if (!p) {
+    state.SkipWithError("out of memory");
+    return;
+  }
+  for (size_t i = 0; i < kStreamBytes; i += 4096) p[i] = uint8_t(i >> 12);
+  for (auto _ : state) {
+    const double gbps = measure_span_read_gbps(bench_pool(), {MemorySpan{p, kStreamBytes}});
+    state.SetIterationTime(double(kStreamBytes) / (gbps * 1e9));
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(kStreamBytes));
+  state.SetLabel("threads=" + std::to_string(bench_pool().size()));
+  free_large(p);
+}
+
 // One KV head's attention for a decode step at depth n_kv, single-threaded: Llama 3.2 1B's shape
 // (4 query heads a KV head, head size 64), so the grouped scores and values kernels alone.
 void run_attention(benchmark::State& state, int64_t n_kv, int64_t hd, int n_q) {
@@ -171,6 +193,9 @@ void register_all() {
     benchmark::RegisterBenchmark(("attention/hd64x4/kv" + std::to_string(n_kv)).c_str(),
                                  [=](benchmark::State& s) { run_attention(s, n_kv, 64, 4); })
         ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("read_stream", run_read_stream)
+      ->Unit(benchmark::kMicrosecond)
+      ->UseManualTime();
   for (DType t : kTypes) {
     if (!packed_kernels(t)) continue;
     benchmark::RegisterBenchmark(("packed_stream/" + std::string(dtype_name(t))).c_str(),
