@@ -31,9 +31,6 @@ PackedTileFn avx2_packed_tile(DType t);
 int avx2_packed_tile_tokens(DType t);
 // The VNNI tile over packed groups of type t (x86/avx512_packed.cc), or null.
 PackedTileFn avx512_packed_tile(DType t);
-// The tiles that differ where 512-bit operations are split in two (CpuFeatures::avx512_split);
-// null for the types that keep avx512_packed_tile's.
-PackedTileFn avx512_split_packed_tile(DType t);
 int avx512_packed_tile_tokens(DType t);
 // The AMX tile over packed Q8_0 / Q4_0 / Q4_K / Q6_K groups (x86/amx_packed.cc), or null without
 // AMX (or without the OS's permission to use it); it hands leftover tokens to the VNNI tile.

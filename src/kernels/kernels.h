@@ -23,7 +23,7 @@ struct CpuFeatures {
   bool avx512vnni = false, avx512bf16 = false;
   bool amx_int8 = false;  // AMX tiles with int8 dot products, and the OS saves their state
   // AVX-512 whose 512-bit operations run as two 256-bit halves (AMD Zen 4): some kernels choose
-  // differently there (kernels/packed.cc).
+  // differently there (F16 stays unpacked: kernels/packed.cc; attention: kernels/ops.cc).
   bool avx512_split = false;
   bool neon = false, dotprod = false;
 };

@@ -256,7 +256,7 @@ void pack_group_q6_K(const void* w, size_t w_stride, int64_t n_rows, int64_t n, 
   } else {
     for (int64_t b = 0; b < nb; ++b) {  // each super-block's alignment tail after its scales
       uint8_t* tail = static_cast<uint8_t*>(out) + b * kPackQ6_KBytes + kQ6KD + 2 * kPackRows;
-      std::memset(tail, 0, kPackQ6_KBytes - kQ6KD - 2 * kPackRows);
+      std::memset(tail, 0, kQ6KValues - kQ6KD - 2 * kPackRows);
     }
   }
   for (int64_t l = 0; l < n_rows; ++l) {
@@ -274,7 +274,7 @@ void pack_group_q6_K(const void* w, size_t w_stride, int64_t n_rows, int64_t n, 
         uint8_t word[4];
         for (int c = 0; c < 4; ++c)
           word[c] = uint8_t((u[4 * j + c] & 0x0f) | ((u[4 * (j + 32) + c] & 0x0f) << 4));
-        std::memcpy(sb + j * 64 + 4 * l, word, 4);
+        std::memcpy(sb + q6k_low_at(j) + 4 * l, word, 4);
       }
       for (int j = 0; j < 16; ++j) {
         uint8_t word[4];
@@ -283,7 +283,7 @@ void pack_group_q6_K(const void* w, size_t w_stride, int64_t n_rows, int64_t n, 
           for (int k = 0; k < 4; ++k) bits |= (u[4 * (j + 16 * k) + c] >> 4) << (2 * k);
           word[c] = uint8_t(bits);
         }
-        std::memcpy(sb + kQ6KHigh + j * 64 + 4 * l, word, 4);
+        std::memcpy(sb + q6k_high_at(j) + 4 * l, word, 4);
       }
       for (int sub = 0; sub < 16; ++sub)
         sb[kQ6KScales + (sub / 2) * 32 + 2 * l + sub % 2] = uint8_t(row[b].scales[sub]);
@@ -294,8 +294,8 @@ void pack_group_q6_K(const void* w, size_t w_stride, int64_t n_rows, int64_t n, 
 
 int q6_K_value(const uint8_t* sb, int64_t l, int e) {  // 0..63
   const int j = e / 4, c = e % 4;
-  const int low = (sb[(j % 32) * 64 + 4 * l + c] >> (4 * (j / 32))) & 0x0f;
-  const int high = (sb[kQ6KHigh + (j % 16) * 64 + 4 * l + c] >> (2 * (j / 16))) & 3;
+  const int low = (sb[q6k_low_at(j % 32) + 4 * l + c] >> (4 * (j / 32))) & 0x0f;
+  const int high = (sb[q6k_high_at(j % 16) + 4 * l + c] >> (2 * (j / 16))) & 3;
   return low | (high << 4);
 }
 int q6_K_scale(const uint8_t* sb, int64_t l, int sub) {
@@ -508,22 +508,14 @@ const PackedKernels* avx512_kernels(DType t) {
   return find_in(set, t);
 }
 
-// Where 512-bit operations run as two 256-bit halves (Zen 4), the sets differ in the K-quants'
-// decode calls (kernels/x86/avx512_packed.cc) and F16 stays unpacked. Measured, 1B shape: on a
-// Zen 4, F16 unpacked loads in 82 ms warm / 110 cold instead of 1110 / 2657 (llama.cpp 1015-1066
-// / 2089-2897) for a pp512 12% lower (still 1.86x / 1.98x llama.cpp, 1 / 2 threads) and the same
-// tg; on a 16-core Sapphire Rapids Xeon, packed F16 ran pp512 590 vs 363 t/s and tg 47 vs 33.
-const PackedKernels* avx512_split_kernels(DType t) {
-  static const PackedSet set = make_set(&kernels_internal::avx512_split_packed_tile,
-                                        &kernels_internal::avx512_packed_tile_tokens);
-  return find_in(set, t);
-}
-
+// Where 512-bit operations run as two 256-bit halves (Zen 4), F16 stays unpacked. Measured, 1B
+// shape: on a Zen 4, F16 unpacked loads in 82 ms warm / 110 cold instead of 1110 / 2657
+// (llama.cpp 1015-1066 / 2089-2897) for a pp512 12% lower (still 1.86x / 1.98x llama.cpp, 1 / 2
+// threads) and the same tg; on a 16-core Sapphire Rapids Xeon, packed F16 ran pp512 590 vs 363
+// t/s and tg 47 vs 33.
 const PackedKernels* avx512_kernels_here(DType t) {
-  if (!cpu_features().avx512_split) return avx512_kernels(t);
-  if (t == DType::kF16) return nullptr;
-  const PackedKernels* k = avx512_split_kernels(t);
-  return k ? k : avx512_kernels(t);
+  if (cpu_features().avx512_split && t == DType::kF16) return nullptr;
+  return avx512_kernels(t);
 }
 
 // AMX tiles get at least 64 tokens a call: the Q6_K tile's B planes are built once per call
@@ -584,7 +576,6 @@ std::vector<const PackedKernels*> packed_kernel_variants(DType t) {
   }
   if (std::find(isas.begin(), isas.end(), Isa::kAvx512) != isas.end()) {
     if (const PackedKernels* k = avx512_kernels(t)) out.push_back(k);
-    if (const PackedKernels* k = avx512_split_kernels(t)) out.push_back(k);
     if (const PackedKernels* k = amx_kernels(t)) out.push_back(k);
   }
 #endif

@@ -329,9 +329,9 @@ template <int J>
   constexpr int kShift = 2 * (J / 16);  // bits kShift, kShift + 1 go to bits 4, 5
   SILICA_UNROLL
   for (int q = 0; q < 4; ++q) {
-    const uint8x16_t l = vld1q_u8(sb + (J % 32) * 64 + 16 * q);
+    const uint8x16_t l = vld1q_u8(sb + q6k_low_at(J % 32) + 16 * q);
     const uint8x16_t lo = J < 32 ? vandq_u8(l, vdupq_n_u8(0x0f)) : vshrq_n_u8(l, 4);
-    const uint8x16_t h = vld1q_u8(sb + kQ6KHigh + (J % 16) * 64 + 16 * q);
+    const uint8x16_t h = vld1q_u8(sb + q6k_high_at(J % 16) + 16 * q);
     uint8x16_t hi;
     if constexpr (kShift < 4)
       hi = vshlq_n_u8(h, 4 - kShift);

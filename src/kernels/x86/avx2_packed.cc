@@ -278,10 +278,10 @@ void micro_q4_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
 // kQuarter = j / 16 fixes which nibble and which 2 high bits (the shifts are immediates).
 template <int kQuarter>
 [[gnu::always_inline]] inline __m256i q6_K_piece(const uint8_t* sb, int j, int h) {
-  const __m256i lo_src = load(sb + (j % 32) * 64 + 32 * h);
+  const __m256i lo_src = load(sb + q6k_low_at(j % 32) + 32 * h);
   const __m256i lo = _mm256_and_si256(kQuarter < 2 ? lo_src : _mm256_srli_epi16(lo_src, 4),
                                       _mm256_set1_epi8(0x0f));
-  const __m256i hs = load(sb + kQ6KHigh + (j % 16) * 64 + 32 * h);
+  const __m256i hs = load(sb + q6k_high_at(j % 16) + 32 * h);
   constexpr int sh = 2 * kQuarter;  // bits sh, sh+1 of each byte go to bits 4, 5
   const __m256i hi = sh <= 4 ? _mm256_slli_epi16(hs, 4 - sh) : _mm256_srli_epi16(hs, sh - 4);
   return _mm256_or_si256(lo, _mm256_and_si256(hi, _mm256_set1_epi8(0x30)));

@@ -148,6 +148,73 @@ void tile(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, const
 constexpr int kMaxTokK = 6;
 constexpr int kMaxTokQ6K = 10;
 
+// isc[t] += sc * dot for sub-blocks 2k and 2k + 1 of super-block b, for a decode: each stored
+// piece loaded once for both (low and high nibbles), two dot chains per sub-block.
+template <int T>
+[[gnu::always_inline]] inline void q4_K_pair(const uint8_t* sb, const PackedActBlockK* (&ab)[T],
+                                             int64_t b, int k, __m512i (&isc)[T]) {
+  const __m512i low = _mm512_set1_epi8(0x0f);
+  __m512i lo[T][2], hi[T][2];
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) lo[t][0] = lo[t][1] = hi[t][0] = hi[t][1] = _mm512_setzero_si512();
+  SILICA_UNROLL
+  for (int c = 0; c < 8; ++c) {
+    const __m512i p = _mm512_loadu_si512(sb + k * 512 + 64 * c);
+    const __m512i wl = _mm512_and_si512(p, low);
+    const __m512i wh = _mm512_and_si512(_mm512_srli_epi16(p, 4), low);
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) {
+      const int8_t* aq = ab[t][b].qs + 64 * k + 4 * c;
+      lo[t][c % 2] = _mm512_dpbusd_epi32(lo[t][c % 2], wl, bcast4(aq));
+      hi[t][c % 2] = _mm512_dpbusd_epi32(hi[t][c % 2], wh, bcast4(aq + 32));
+    }
+  }
+  const __m512i sc_lo = _mm512_cvtepu8_epi32(
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + kQ4KScales + 2 * k * kPackRows)));
+  const __m512i sc_hi = _mm512_cvtepu8_epi32(
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + kQ4KScales + (2 * k + 1) * kPackRows)));
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) {
+    isc[t] =
+        _mm512_add_epi32(isc[t], _mm512_mullo_epi32(_mm512_add_epi32(lo[t][0], lo[t][1]), sc_lo));
+    isc[t] =
+        _mm512_add_epi32(isc[t], _mm512_mullo_epi32(_mm512_add_epi32(hi[t][0], hi[t][1]), sc_hi));
+  }
+}
+
+// isc[t] += sc * dot for sub-block sub of super-block b, for a prompt (in cache; more tokens
+// share each unpacked piece).
+template <int T>
+[[gnu::always_inline]] inline void q4_K_sub(const uint8_t* sb, const PackedActBlockK* (&ab)[T],
+                                            int64_t b, int sub, __m512i (&isc)[T]) {
+  const __m512i low = _mm512_set1_epi8(0x0f);
+  const uint8_t* pieces = sb + (sub / 2) * 512;
+  __m512i wv[8];
+  SILICA_UNROLL
+  for (int c = 0; c < 8; ++c) {
+    const __m512i p = _mm512_loadu_si512(pieces + 64 * c);
+    wv[c] = _mm512_and_si512(sub % 2 ? _mm512_srli_epi16(p, 4) : p, low);
+  }
+  const __m512i sc = _mm512_cvtepu8_epi32(
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + kQ4KScales + sub * kPackRows)));
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) {
+    const int8_t* aq = ab[t][b].qs + 32 * sub;
+    __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv[0], bcast4(aq));
+    __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv[1], bcast4(aq + 4));
+    SILICA_UNROLL
+    for (int c = 2; c < 8; c += 2) {
+      s0 = _mm512_dpbusd_epi32(s0, wv[c], bcast4(aq + 4 * c));
+      s1 = _mm512_dpbusd_epi32(s1, wv[c + 1], bcast4(aq + 4 * c + 4));
+    }
+    isc[t] = _mm512_add_epi32(isc[t], _mm512_mullo_epi32(_mm512_add_epi32(s0, s1), sc));
+  }
+}
+
+// A decode (1-2 tokens) takes sub-blocks in pairs and no software prefetch: the super-block is
+// one stream in address order, which the hardware prefetcher follows. One core, Zen 4, medians
+// interleaved: 30.0 GB/s of a read probe's 33.5, where the AVX2 halves tile read 27.4 (compute
+// in L2 28 GB/s, this 51) and this tile a sub-block a time with the prefetch below 24.
 template <int T>
 void micro_q4_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, int64_t ys,
                 __mmask16 store_mask) {
@@ -157,39 +224,16 @@ void micro_q4_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
   __m512 acc[T];
   SILICA_UNROLL
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
-  const __m512i low = _mm512_set1_epi8(0x0f);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* sb = g + b * kPackQ4_KBytes;
-    {  // prefetch for every T: a 2-10 token decode step streams from DRAM as 1 token does
-      SILICA_UNROLL
-      for (size_t line = 0; line < kPackQ4_KBytes; line += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(sb + kPackQ4_KBytes + line), _MM_HINT_T0);
-    }
     __m512i isc[T];
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) isc[t] = _mm512_setzero_si512();
-    for (int sub = 0; sub < 8; ++sub) {
-      const uint8_t* pieces = sb + (sub / 2) * 512;
-      __m512i wv[8];
-      SILICA_UNROLL
-      for (int c = 0; c < 8; ++c) {
-        const __m512i p = _mm512_loadu_si512(pieces + 64 * c);
-        wv[c] = _mm512_and_si512(sub % 2 ? _mm512_srli_epi16(p, 4) : p, low);
-      }
-      const __m512i sc = _mm512_cvtepu8_epi32(
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + kQ4KScales + sub * kPackRows)));
-      SILICA_UNROLL
-      for (int t = 0; t < T; ++t) {
-        const int8_t* aq = ab[t][b].qs + 32 * sub;
-        __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv[0], bcast4(aq));
-        __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv[1], bcast4(aq + 4));
-        SILICA_UNROLL
-        for (int c = 2; c < 8; c += 2) {
-          s0 = _mm512_dpbusd_epi32(s0, wv[c], bcast4(aq + 4 * c));
-          s1 = _mm512_dpbusd_epi32(s1, wv[c + 1], bcast4(aq + 4 * c + 4));
-        }
-        isc[t] = _mm512_add_epi32(isc[t], _mm512_mullo_epi32(_mm512_add_epi32(s0, s1), sc));
-      }
+    if constexpr (T <= 2) {
+      for (int k = 0; k < 4; ++k) q4_K_pair<T>(sb, ab, b, k, isc);
+    } else {
+      prefetch_lines(sb, kPackQ4_KBytes, kPackQ4_KBytes);
+      for (int sub = 0; sub < 8; ++sub) q4_K_sub<T>(sb, ab, b, sub, isc);
     }
     const Q4_KEnd end = q4_K_end(sb);
     SILICA_UNROLL
@@ -210,27 +254,35 @@ void tile_q4_K(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, 
   drive_tiles(kFns.data(), kMaxTokK, n / 256, g, g_bytes, n_groups, n_rows, a, as, n_tok, y, ys);
 }
 
-// The int8 scale of sub-block sub (of 16) of a packed Q6_K super-block, one per row, as int32.
-[[gnu::always_inline]] inline __m512i q6_K_scales(const uint8_t* sb, int sub) {
-  const __m512i pair = _mm512_cvtepi8_epi16(
-      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ6KScales + 32 * (sub / 2))));
+// The int8 scales of a packed Q6_K super-block as int16 pairs (sc, sc') of sub-blocks (2k, 2k+1).
+[[gnu::always_inline]] inline void q6_K_scale_pairs(const uint8_t* sb, __m512i (&pairs)[8]) {
+  SILICA_UNROLL
+  for (int k = 0; k < 8; ++k)
+    pairs[k] = _mm512_cvtepi8_epi16(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ6KScales + 32 * k)));
+}
+
+// The scale of sub-block sub, one per row, as int32, from its pair.
+[[gnu::always_inline]] inline __m512i q6_K_scale(__m512i pair, int sub) {
   return sub % 2 ? _mm512_srai_epi32(pair, 16) : _mm512_srai_epi32(_mm512_slli_epi32(pair, 16), 16);
 }
 
 // isc[t] += sc_s * dot_s for the 4 sub-blocks of quarter kQ (pieces 16kQ..16kQ + 15) of
-// super-block b. A loop of 2 sub-blocks a turn, not all 16 written out: fully unrolled, GCC hoisted
-// loads and spilled (Zen 4, interleaved: packed_matmul64/q6_K 8192x2048 two cores 5.8-7.2 ->
-// 4.6-4.7 ms; packed_stream/q6_K one core 8.7-9.5 -> 14.4-14.8 GB/s).
+// super-block b, for a prompt (the super-block is in cache). A loop of 2 sub-blocks a turn, not
+// all 16 written out: fully unrolled, GCC hoisted loads and spilled (Zen 4, interleaved:
+// packed_matmul64/q6_K 8192x2048 two cores 5.8-7.2 -> 4.6-4.7 ms).
 template <int T, int kQ>
 [[gnu::always_inline]] inline void q6_K_quarter(const uint8_t* sb, const BlockQ8_K* (&ab)[T],
                                                 int64_t b, __m512i (&isc)[T]) {
   SILICA_UNROLL_2
   for (int sub = 4 * kQ; sub < 4 * kQ + 4; ++sub) {
-    if constexpr (T <= 2) spread_stream<kPackQ6_KBytes, 16>(sb, sub);
     __m512i wv[4];
     SILICA_UNROLL
     for (int c = 0; c < 4; ++c) wv[c] = q6_K_piece_in<kQ>(sb, 4 * sub + c);
-    const __m512i sc = q6_K_scales(sb, sub);
+    const __m512i sc = q6_K_scale(
+        _mm512_cvtepi8_epi16(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ6KScales + 32 * (sub / 2)))),
+        sub);
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) {
       const int8_t* aq = ab[t][b].qs + 16 * sub;
@@ -243,9 +295,52 @@ template <int T, int kQ>
   }
 }
 
+// isc[t] += sc_s * dot_s for column s of super-block b (sub-blocks s, s+4, s+8, s+12), for a
+// decode: stored rows k = 4s..4s+3 in address order, each row triple (low k, low k + 16, high k)
+// loaded once for its 4 pieces k, k+16, k+32, k+48. The quarters' order loaded each low row
+// twice and each high row four times (in L2: 33 -> 44 GB/s, packed_matmul1/q6_K 256x1024).
+template <int T>
+[[gnu::always_inline]] inline void q6_K_column(const uint8_t* sb, const BlockQ8_K* (&ab)[T],
+                                               int64_t b, int s, const __m512i (&pairs)[8],
+                                               __m512i (&isc)[T]) {
+  const __m512i m0f = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
+  __m512i sum[T][4];
+  SILICA_UNROLL
+  for (int t = 0; t < T; ++t) SILICA_UNROLL
+  for (int q = 0; q < 4; ++q) sum[t][q] = _mm512_setzero_si512();
+  SILICA_UNROLL
+  for (int i = 0; i < 4; ++i) {
+    const int k = 4 * s + i;
+    const __m512i l0 = _mm512_loadu_si512(sb + q6k_low_at(k));
+    const __m512i l1 = _mm512_loadu_si512(sb + q6k_low_at(k + 16));
+    const __m512i h = _mm512_loadu_si512(sb + q6k_high_at(k));
+    // (low nibble) | (2 high bits << 4) of pieces k, k + 16, k + 32, k + 48.
+    __m512i w[4];
+    w[0] = _mm512_ternarylogic_epi32(l0, m0f, _mm512_and_si512(_mm512_slli_epi16(h, 4), m30), 0xEA);
+    w[1] = _mm512_ternarylogic_epi32(l1, m0f, _mm512_and_si512(_mm512_slli_epi16(h, 2), m30), 0xEA);
+    w[2] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(l0, 4), m0f, _mm512_and_si512(h, m30), 0xEA);
+    w[3] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(l1, 4), m0f,
+                                     _mm512_and_si512(_mm512_srli_epi16(h, 2), m30), 0xEA);
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) SILICA_UNROLL
+    for (int q = 0; q < 4; ++q)
+      sum[t][q] = _mm512_dpbusd_epi32(sum[t][q], w[q], bcast4(ab[t][b].qs + 4 * (k + 16 * q)));
+  }
+  SILICA_UNROLL
+  for (int q = 0; q < 4; ++q) {
+    const int sub = 4 * q + s;
+    const __m512i sc = q6_K_scale(pairs[sub / 2], sub);
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t)
+      isc[t] = _mm512_add_epi32(isc[t], _mm512_mullo_epi32(sum[t][q], sc));
+  }
+}
+
 // ---- Q6_K: 6-bit values (low nibble | 2 high bits << 4, unsigned) rebuilt per 4-element piece,
 // 4 vpdpbusd per sub-block of 16 and token, the int8 scales applied in int32, the -32 offset as
-// -32 * sum(sc * bsum) through 8 vpdpwssd, one float FMA per super-block and token.
+// -32 * sum(sc * bsum) through 8 vpdpwssd, one float FMA per super-block and token. A decode
+// (1-2 tokens) reads each super-block once in address order (the scales first) with no software
+// prefetch: one core 28.3 -> 29.6 GB/s of a read probe's 32.5-33 (Zen 4, medians, interleaved).
 template <int T>
 void micro_q6_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, int64_t ys,
                 __mmask16 store_mask) {
@@ -257,19 +352,21 @@ void micro_q6_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* sb = g + b * kPackQ6_KBytes;
-    if constexpr (T > 2) prefetch_lines(sb, kPackQ6_KBytes, kPackQ6_KBytes);
     __m512i isc[T];
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) isc[t] = _mm512_setzero_si512();
-    q6_K_quarter<T, 0>(sb, ab, b, isc);
-    q6_K_quarter<T, 1>(sb, ab, b, isc);
-    q6_K_quarter<T, 2>(sb, ab, b, isc);
-    q6_K_quarter<T, 3>(sb, ab, b, isc);
     __m512i pairs[8];
-    SILICA_UNROLL
-    for (int k = 0; k < 8; ++k)
-      pairs[k] = _mm512_cvtepi8_epi16(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ6KScales + 32 * k)));
+    if constexpr (T <= 2) {
+      q6_K_scale_pairs(sb, pairs);
+      for (int s = 0; s < 4; ++s) q6_K_column<T>(sb, ab, b, s, pairs, isc);
+    } else {  // more accumulators: the pairs only at the end
+      prefetch_lines(sb, kPackQ6_KBytes, kPackQ6_KBytes);
+      q6_K_quarter<T, 0>(sb, ab, b, isc);
+      q6_K_quarter<T, 1>(sb, ab, b, isc);
+      q6_K_quarter<T, 2>(sb, ab, b, isc);
+      q6_K_quarter<T, 3>(sb, ab, b, isc);
+      q6_K_scale_pairs(sb, pairs);
+    }
     const __m512 dw =
         _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ6KD)));
     SILICA_UNROLL
@@ -362,21 +459,6 @@ void tile_half(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, 
   drive_tiles(kFns.data(), kMaxTokHalf, n / 32, g, g_bytes, n_groups, n_rows, a, as, n_tok, y, ys);
 }
 
-// Where 512-bit operations are split in two (Zen 4), Q4_K decode calls (1-2 tokens) go to the
-// AVX2 tile, which works a group as two halves of 8 rows over the same packed layout and gives
-// the same bits (both equal tile_ref). Streaming the matrix from DRAM it keeps ahead of the
-// 16-row tile on a Zen 4 (packed_stream, one core, medians of 4: 25.3 vs 23 GB/s; two cores
-// within the noise), though the 16-row tile computes faster (in L2: 48 vs 29 GB/s); on a
-// 16-core Sapphire Rapids Xeon it fell behind. Q6_K went the same way until its 16-row tile
-// streamed into L2 (x86/prefetch.h): now 23.2 vs 21.6 GB/s one core, 32.3 vs 33.1 two. With
-// more tokens a call the data is in cache and the VNNI tiles are faster everywhere.
-template <PackedTileFn kTile, DType kType>
-void decode_in_halves(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows,
-                      const void* a, size_t as, int64_t n_tok, int64_t n, float* y, int64_t ys) {
-  static const PackedTileFn decode = avx2_packed_tile(kType);  // null only without AVX2
-  (n_tok <= 2 && decode ? decode : kTile)(g, g_bytes, n_groups, n_rows, a, as, n_tok, n, y, ys);
-}
-
 }  // namespace
 
 PackedTileFn avx512_packed_tile(DType t) {
@@ -386,11 +468,6 @@ PackedTileFn avx512_packed_tile(DType t) {
   if (t == DType::kQ4_K) return &tile_q4_K;
   if (t == DType::kQ4_0) return &tile<Q4_0Packed>;
   if (t == DType::kQ8_0) return &tile<Q8_0Packed>;
-  return nullptr;
-}
-
-PackedTileFn avx512_split_packed_tile(DType t) {
-  if (t == DType::kQ4_K) return &decode_in_halves<&tile_q4_K, DType::kQ4_K>;
   return nullptr;
 }
 

@@ -15,9 +15,9 @@ namespace silica::kernels_internal {
 // bits, so that the shifts are immediates even where j is not a constant.
 template <int kQuarter>
 [[gnu::always_inline]] inline __m512i q6_K_piece_in(const uint8_t* sb, int j) {
-  const __m512i lo_src = _mm512_loadu_si512(sb + (j % 32) * 64);
+  const __m512i lo_src = _mm512_loadu_si512(sb + q6k_low_at(j % 32));
   const __m512i lo = kQuarter < 2 ? lo_src : _mm512_srli_epi16(lo_src, 4);
-  const __m512i h = _mm512_loadu_si512(sb + kQ6KHigh + (j % 16) * 64);
+  const __m512i h = _mm512_loadu_si512(sb + q6k_high_at(j % 16));
   constexpr int sh = 2 * kQuarter;  // bits sh, sh+1 of each byte go to bits 4, 5
   const __m512i hi = sh <= 4 ? _mm512_slli_epi16(h, 4 - sh) : _mm512_srli_epi16(h, sh - 4);
   return _mm512_ternarylogic_epi32(lo, _mm512_set1_epi8(0x0f),

@@ -33,17 +33,12 @@ template <size_t kBytes, int kSteps, int kHint = int(_MM_HINT_T0)>
                  static_cast<decltype(_MM_HINT_T0)>(kHint));
 }
 
-// A decode streams each packed matrix from DRAM once per token. Prefetched into L1 a block
-// ahead (prefetcht0), each line held one of the core's few L1 miss buffers until it arrived from
-// DRAM, and so few lines were in flight that a fast tile waited on memory. Prefetched into L2
-// (prefetcht1) this far ahead, more misses are in flight (L2 tracks more) and the L1 then fills
-// from L2. The 16-row Q6_K tile streams this way (spread_stream; Zen 4, one core / two, medians
-// of 5: 15.8 -> 23.2 / 27.5 -> 32.3 GB/s); for the 16-row Q4_K tile it was slower on one core
-// (25 -> 21), and the AVX2 K-quant tiles keep spread_prefetch (the change was inside the host's
-// noise there, +-20% between identical runs). The Q4_0 / Q8_0 tiles streamed this way too
-// (Zen 4, one core: q4_0 14.4 -> 18.7 GB/s) until their groups became one stream in read order
-// (kernels/packed.h), which the hardware prefetcher follows better with no prefetch at all; their
-// multi-token calls (prompts, several streams) still prefetch so (q0_prefetch_pair).
+// How far ahead a prompt's Q4_0 / Q8_0 tiles prefetch into L2 (prefetcht1): L2 tracks more
+// misses than L1, so more lines are in flight. The decode tiles of the 16-row layouts prefetch
+// nothing: each group is one stream in address order (kernels/packed.h), which the hardware
+// prefetcher follows better than software prefetch did (Zen 4, one core: q4_0 18.7 with it, 26.3
+// without; q6_K 24.6 -> 26.6; q4_K 24 -> 27). The AVX2 K-quant tiles (Zen 3) keep
+// spread_prefetch.
 constexpr size_t kStreamAheadBytes = 16384;
 
 // A Q4_0 / Q8_0 tile of more than 2 tokens at block b: the pair that starts there, on into L2.
@@ -55,13 +50,6 @@ template <int64_t kValueBytes>
   if (b % 2 == 0)
     prefetch_lines<int(_MM_HINT_T1)>(q0_values(g, b, kValueBytes), q0_pair_bytes(kValueBytes),
                                      kStreamAheadBytes);
-}
-
-// Step i of kSteps through the kBytes at p as a decode's stream: the lines kStreamAheadBytes
-// on, into L2.
-template <size_t kBytes, int kSteps>
-[[gnu::always_inline]] inline void spread_stream(const uint8_t* p, int i) {
-  spread_prefetch<kBytes, kSteps, int(_MM_HINT_T1)>(p + kStreamAheadBytes, i);
 }
 
 }  // namespace silica::kernels_internal
