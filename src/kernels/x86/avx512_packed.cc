@@ -212,9 +212,10 @@ template <int T>
 }
 
 // A decode (1-2 tokens) takes sub-blocks in pairs and no software prefetch: the super-block is
-// one stream in address order, which the hardware prefetcher follows. One core, Zen 4, medians
-// interleaved: 30.0 GB/s of a read probe's 33.5, where the AVX2 halves tile read 27.4 (compute
-// in L2 28 GB/s, this 51) and this tile a sub-block a time with the prefetch below 24.
+// one stream in address order, which the hardware prefetcher follows. packed_stream one core,
+// Zen 4, medians of 5 interleaved: 26.9 GB/s (read probe 29-31) where the AVX2 half-group tile,
+// which Zen 4 used for Q4_K decode until then, read 24.7 (compute in L2: 51 GB/s against 28) and
+// this tile a sub-block a time with the prefetch below about 24.
 template <int T>
 void micro_q4_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, int64_t ys,
                 __mmask16 store_mask) {
@@ -306,8 +307,10 @@ template <int T>
   const __m512i m0f = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
   __m512i sum[T][4];
   SILICA_UNROLL
-  for (int t = 0; t < T; ++t) SILICA_UNROLL
-  for (int q = 0; q < 4; ++q) sum[t][q] = _mm512_setzero_si512();
+  for (int t = 0; t < T; ++t) {
+    SILICA_UNROLL
+    for (int q = 0; q < 4; ++q) sum[t][q] = _mm512_setzero_si512();
+  }
   SILICA_UNROLL
   for (int i = 0; i < 4; ++i) {
     const int k = 4 * s + i;
@@ -322,9 +325,11 @@ template <int T>
     w[3] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(l1, 4), m0f,
                                      _mm512_and_si512(_mm512_srli_epi16(h, 2), m30), 0xEA);
     SILICA_UNROLL
-    for (int t = 0; t < T; ++t) SILICA_UNROLL
-    for (int q = 0; q < 4; ++q)
-      sum[t][q] = _mm512_dpbusd_epi32(sum[t][q], w[q], bcast4(ab[t][b].qs + 4 * (k + 16 * q)));
+    for (int t = 0; t < T; ++t) {
+      SILICA_UNROLL
+      for (int q = 0; q < 4; ++q)
+        sum[t][q] = _mm512_dpbusd_epi32(sum[t][q], w[q], bcast4(ab[t][b].qs + 4 * (k + 16 * q)));
+    }
   }
   SILICA_UNROLL
   for (int q = 0; q < 4; ++q) {
@@ -340,7 +345,8 @@ template <int T>
 // 4 vpdpbusd per sub-block of 16 and token, the int8 scales applied in int32, the -32 offset as
 // -32 * sum(sc * bsum) through 8 vpdpwssd, one float FMA per super-block and token. A decode
 // (1-2 tokens) reads each super-block once in address order (the scales first) with no software
-// prefetch: one core 28.3 -> 29.6 GB/s of a read probe's 32.5-33 (Zen 4, medians, interleaved).
+// prefetch (kernels/packed.h). packed_stream one core, Zen 4, medians of 5 interleaved: 24.6 ->
+// 26.6 GB/s (the quarters' order from the layout before, with prefetch into L2), read probe 29-31.
 template <int T>
 void micro_q6_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, int64_t ys,
                 __mmask16 store_mask) {
