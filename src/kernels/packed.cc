@@ -254,7 +254,7 @@ void pack_group_q6_K(const void* w, size_t w_stride, int64_t n_rows, int64_t n, 
   if (n_rows < kPackRows) {
     std::memset(out, 0, group_bytes_q6_K(n));  // padding rows
   } else {
-    for (int64_t b = 0; b < nb; ++b) {  // each super-block's alignment tail after its scales
+    for (int64_t b = 0; b < nb; ++b) {  // each super-block's padding after its d
       uint8_t* tail = static_cast<uint8_t*>(out) + b * kPackQ6_KBytes + kQ6KD + 2 * kPackRows;
       std::memset(tail, 0, kQ6KValues - kQ6KD - 2 * kPackRows);
     }

@@ -448,7 +448,7 @@ Status pull_hf(const Store& store, const ModelName& n, const PullOptions& o) {
     e = std::min(file.find('/', s), file.size());
     url += (s ? "/" : "") + url_escape(file.substr(s, e - s));
   }
-  ManifestLayer model{kMediaModel, "", hf.size};
+  ManifestLayer model{kMediaModel, "", hf.size, ""};
   if (!hf.sha256.empty() && hf.size >= 0) {
     model.digest = "sha256:" + lower(hf.sha256);
     if (!is_valid_digest(model.digest))

@@ -217,7 +217,7 @@ Status Store::copy(const ModelName& src, const ModelName& dst) const {
 }
 
 Expected<ManifestLayer> Store::add_blob_bytes(std::string_view data, std::string media_type) const {
-  ManifestLayer l{std::move(media_type), "sha256:" + sha256_hex(data), int64_t(data.size())};
+  ManifestLayer l{std::move(media_type), "sha256:" + sha256_hex(data), int64_t(data.size()), ""};
   if (has_blob(l.digest)) return l;
   SILICA_RETURN_IF_ERROR(write_atomic(blob_path(l.digest), temp_path("b"), data));
   return l;
@@ -250,7 +250,7 @@ Expected<ManifestLayer> Store::add_blob_file(const std::string& path,
     std::remove(temp.c_str());
     return make_error("cannot copy {} into the store at {}", path, root_);
   }
-  ManifestLayer l{std::move(media_type), "sha256:" + h.finish_hex(), total};
+  ManifestLayer l{std::move(media_type), "sha256:" + h.finish_hex(), total, ""};
   if (std::rename(temp.c_str(), blob_path(l.digest).c_str()) != 0) {
     std::remove(temp.c_str());
     return make_error("cannot rename {} into place: {}", temp, std::strerror(errno));

@@ -87,8 +87,12 @@ TEST(Dispatch, ScalarAlwaysAvailableAndBestIsListed) {
 #if defined(__x86_64__)
 TEST(CpuFeatures, AvxImpliesItsPrerequisites) {
   const CpuFeatures& f = cpu_features();
-  if (f.avx512vnni) EXPECT_TRUE(f.avx512f);
-  if (f.avx512f) EXPECT_TRUE(f.fma);
+  if (f.avx512vnni) {
+    EXPECT_TRUE(f.avx512f);
+  }
+  if (f.avx512f) {
+    EXPECT_TRUE(f.fma);
+  }
   EXPECT_FALSE(f.neon);
 }
 #endif
