@@ -226,8 +226,7 @@ constexpr size_t kPlaneBytes = 8192;  // [4 k-steps][hi, lo][16 B rows][64 bytes
 
 // The scale of Q4_K sub-block sub per row, as int16 in both halves of the row's 32-bit lane.
 [[gnu::always_inline]] inline __m512i q4_K_scale16(const uint8_t* sb, int sub) {
-  const __m512i s = _mm512_cvtepu8_epi32(
-      _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + kQ4KScales + sub * kPackRows)));
+  const __m512i s = q4_K_sub_scales(sb, sub);
   return _mm512_or_si512(s, _mm512_slli_epi32(s, 16));
 }
 
@@ -253,8 +252,7 @@ void build_q4_K_planes(const uint8_t* g, int64_t nb, uint8_t* out) {
 
 // The scale of Q6_K sub-block sub per row, as int16 in both halves of the row's 32-bit lane.
 [[gnu::always_inline]] inline __m512i q6_K_scale16(const uint8_t* sb, int sub) {
-  const __m512i pair = _mm512_cvtepi8_epi16(
-      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ6KScales + 32 * (sub / 2))));
+  const __m512i pair = q6_K_scale_pair(sb, sub / 2);
   return sub % 2 ? _mm512_ternarylogic_epi32(pair, _mm512_set1_epi32(int(0xffff0000u)),
                                              _mm512_srli_epi32(pair, 16), 0xEA)
                  : _mm512_ternarylogic_epi32(pair, _mm512_set1_epi32(0xffff),

@@ -169,10 +169,7 @@ template <int T>
       hi[t][c % 2] = _mm512_dpbusd_epi32(hi[t][c % 2], wh, bcast4(aq + 32));
     }
   }
-  const __m512i sc_lo = _mm512_cvtepu8_epi32(
-      _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + kQ4KScales + 2 * k * kPackRows)));
-  const __m512i sc_hi = _mm512_cvtepu8_epi32(
-      _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + kQ4KScales + (2 * k + 1) * kPackRows)));
+  const __m512i sc_lo = q4_K_sub_scales(sb, 2 * k), sc_hi = q4_K_sub_scales(sb, 2 * k + 1);
   SILICA_UNROLL
   for (int t = 0; t < T; ++t) {
     isc[t] =
@@ -195,8 +192,7 @@ template <int T>
     const __m512i p = _mm512_loadu_si512(pieces + 64 * c);
     wv[c] = _mm512_and_si512(sub % 2 ? _mm512_srli_epi16(p, 4) : p, low);
   }
-  const __m512i sc = _mm512_cvtepu8_epi32(
-      _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + kQ4KScales + sub * kPackRows)));
+  const __m512i sc = q4_K_sub_scales(sb, sub);
   SILICA_UNROLL
   for (int t = 0; t < T; ++t) {
     const int8_t* aq = ab[t][b].qs + 32 * sub;
@@ -258,9 +254,7 @@ void tile_q4_K(const void* g, size_t g_bytes, int64_t n_groups, int64_t n_rows, 
 // The int8 scales of a packed Q6_K super-block as int16 pairs (sc, sc') of sub-blocks (2k, 2k+1).
 [[gnu::always_inline]] inline void q6_K_scale_pairs(const uint8_t* sb, __m512i (&pairs)[8]) {
   SILICA_UNROLL
-  for (int k = 0; k < 8; ++k)
-    pairs[k] = _mm512_cvtepi8_epi16(
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ6KScales + 32 * k)));
+  for (int k = 0; k < 8; ++k) pairs[k] = q6_K_scale_pair(sb, k);
 }
 
 // The scale of sub-block sub, one per row, as int32, from its pair.
@@ -280,10 +274,7 @@ template <int T, int kQ>
     __m512i wv[4];
     SILICA_UNROLL
     for (int c = 0; c < 4; ++c) wv[c] = q6_K_piece_in<kQ>(sb, 4 * sub + c);
-    const __m512i sc = q6_K_scale(
-        _mm512_cvtepi8_epi16(
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ6KScales + 32 * (sub / 2)))),
-        sub);
+    const __m512i sc = q6_K_scale(q6_K_scale_pair(sb, sub / 2), sub);
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) {
       const int8_t* aq = ab[t][b].qs + 16 * sub;

@@ -12,6 +12,12 @@
 
 namespace silica::kernels_internal {
 
+// The 6-bit scale of sub-block sub (of 8), one per row, as int32.
+[[gnu::always_inline]] inline __m512i q4_K_sub_scales(const uint8_t* sb, int sub) {
+  return _mm512_cvtepu8_epi32(
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + kQ4KScales + sub * kPackRows)));
+}
+
 // A super-block's per-row values that every token's end step reads.
 struct Q4_KEnd {
   __m512 dw, dm;    // d and dmin of the 16 rows

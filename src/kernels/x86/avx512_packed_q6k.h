@@ -24,6 +24,12 @@ template <int kQuarter>
                                    _mm512_and_si512(hi, _mm512_set1_epi8(0x30)), 0xEA);
 }
 
+// The int8 scales of sub-blocks 2k and 2k + 1, one pair per row, as int16 pairs (sc, sc').
+[[gnu::always_inline]] inline __m512i q6_K_scale_pair(const uint8_t* sb, int k) {
+  return _mm512_cvtepi8_epi16(
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + kQ6KScales + 32 * k)));
+}
+
 [[gnu::always_inline]] inline __m512i q6_K_piece(const uint8_t* sb, int j) {
   switch (j / 16) {
     case 0:

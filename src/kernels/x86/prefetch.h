@@ -25,12 +25,11 @@ inline void prefetch_lines(const uint8_t* p, size_t bytes, size_t ahead) {
 // and the instructions behind them wait in the reorder buffer, so DRAM and the arithmetic take
 // turns (AVX2 Q4_K decode tile on Zen 3: packed_stream one core 8.4 -> 12.1 GB/s, two cores
 // 15.0 -> 17.5; median of 9-12, interleaved; further ahead than one super-block was no better).
-template <size_t kBytes, int kSteps, int kHint = int(_MM_HINT_T0)>
+template <size_t kBytes, int kSteps>
 [[gnu::always_inline]] inline void spread_prefetch(const uint8_t* p, int i) {
   constexpr int kLines = int(kBytes / 64);
   for (int line = kLines * i / kSteps; line < kLines * (i + 1) / kSteps; ++line)
-    _mm_prefetch(reinterpret_cast<const char*>(p + 64 * line),
-                 static_cast<decltype(_MM_HINT_T0)>(kHint));
+    _mm_prefetch(reinterpret_cast<const char*>(p + 64 * line), _MM_HINT_T0);
 }
 
 // How far ahead a prompt's Q4_0 / Q8_0 tiles prefetch into L2 (prefetcht1): L2 tracks more
