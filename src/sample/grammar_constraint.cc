@@ -127,6 +127,7 @@ void GrammarConstraint::walk(uint32_t node, size_t depth, Utf8Partial u,
   const auto& tokens = trie_->tokens();
   std::vector<uint64_t>& mask = *out_mask_;
   for (uint32_t c = nodes[node].child_begin; c < nodes[node].child_end; ++c) {
+    ++work_.trie_nodes;
     Utf8Partial u2 = u;
     uint32_t cp = 0;
     const Utf8Step r = utf8_step(u2, nodes[c].byte, cp);
@@ -134,6 +135,7 @@ void GrammarConstraint::walk(uint32_t node, size_t depth, Utf8Partial u,
     std::span<const uint32_t> next = set;
     if (r == Utf8Step::kComplete) {
       std::vector<uint32_t>& buf = depth_sets_[depth];
+      work_.stack_steps += set.size();
       matcher_.step(set, cp, buf);
       if (buf.empty()) continue;
       next = buf;
@@ -154,6 +156,7 @@ void GrammarConstraint::walk(uint32_t node, size_t depth, Utf8Partial u,
 }
 
 void GrammarConstraint::compute_mask(std::vector<uint64_t>& mask) {
+  ++work_.masks_computed;
   mask.assign((size_t(trie_->n_vocab()) + 63) / 64, 0);
   out_mask_ = &mask;
   tmp_a_.assign(matcher_.stacks().begin(), matcher_.stacks().end());
@@ -217,6 +220,7 @@ bool GrammarConstraint::advance(const std::string& piece, std::vector<uint32_t>&
     const Utf8Step r = utf8_step(u, uint8_t(ch), cp);
     if (r == Utf8Step::kInvalid) return false;
     if (r == Utf8Step::kComplete) {
+      work_.stack_steps += stacks.size();
       matcher_.step(stacks, cp, tmp_b_);
       if (tmp_b_.empty()) return false;
       stacks.swap(tmp_b_);

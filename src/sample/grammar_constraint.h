@@ -86,6 +86,14 @@ class GrammarConstraint {
   // The allowed set for the current state: bit id set = allowed. Cached per state.
   const std::vector<uint64_t>& allowed_mask();  // [(n_vocab + 63) / 64]
 
+  // Work done since construction, counted so tests can bound it without timing anything.
+  struct Work {
+    uint64_t masks_computed = 0;  // allowed_mask() calls the cache did not answer
+    uint64_t trie_nodes = 0;      // trie nodes visited by mask walks
+    uint64_t stack_steps = 0;     // grammar stacks advanced by one character (walks and checks)
+  };
+  const Work& work() const { return work_; }
+
  private:
   struct CacheEntry {
     std::vector<GrammarMatcher::StackId> key;  // sorted stacks, then the partial UTF-8 state
@@ -105,6 +113,7 @@ class GrammarConstraint {
   std::vector<std::vector<uint32_t>> depth_sets_;  // [max depth] scratch of the trie walk
   std::vector<uint64_t>* out_mask_ = nullptr;
   std::vector<uint32_t> tmp_a_, tmp_b_;
+  Work work_;
 };
 
 // Draws a token the constraint allows. The unconstrained draw is kept when the constraint

@@ -7,6 +7,7 @@
 #include "tokenizer/byte_level.h"
 #include "tokenizer/spm.h"
 #include "tokenizer/utf8.h"
+#include "tokenizer/work_counters.h"
 
 namespace silica {
 
@@ -75,6 +76,7 @@ int32_t BpeModel::text_to_id(std::string_view text) const {
 }
 
 const BpeModel::Merge* BpeModel::find_merge(int32_t left, int32_t right) const {
+  ++tokenizer_work().merge_lookups;
   return merges_.find(left, right);
 }
 

@@ -4,6 +4,8 @@
 
 #include <pcre2.h>
 
+#include "tokenizer/work_counters.h"
+
 namespace silica {
 namespace {
 
@@ -166,6 +168,7 @@ void split_piece(pcre2_code* code, pcre2_match_data* md, std::string_view piece,
   size_t pos = 0;
   while (pos < piece.size()) {
     // NOTEMPTY: an empty match would isolate nothing; NO_UTF_CHECK: the text was sanitized.
+    ++tokenizer_work().regex_matches;
     int rc = pcre2_match(code, subject, piece.size(), pos, PCRE2_NOTEMPTY | PCRE2_NO_UTF_CHECK, md,
                          nullptr);
     // The JIT's fixed stack can run out on pathological input; the interpreter uses the heap.

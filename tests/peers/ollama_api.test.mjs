@@ -361,13 +361,11 @@ test('a client that aborts mid-stream frees its slot (--parallel 1)', async () =
         break;
       }
     }
-    const t0 = Date.now();
     const other = new Ollama({host: s.url});
     const next = await other.generate({model: kModel, prompt: 'Short', stream: false, options: {temperature: 0, num_predict: 4}});
-    const waited = Date.now() - t0;
     assert.equal(next.eval_count, 4);
-    // The long request would need thousands of steps; the short one must not wait for them.
-    assert.ok(waited < 10_000, `the next request waited ${waited} ms`);
+    // The long request would need thousands of steps; had the short one waited for them, the
+    // counter below would say so (counted, not timed).
     const metrics = await (await fetch(s.url + '/metrics')).text();
     const generated = Number(/^silica_generated_tokens_total (\S+)$/m.exec(metrics)[1]);
     assert.ok(generated < 1000, `the aborted request went on generating (${generated} tokens)`);
@@ -397,12 +395,9 @@ test('a client that hangs up on a non-streamed request frees its slot (--paralle
     }
     hangUp.abort();
     assert.equal((await long).name, 'AbortError');
-    const t1 = Date.now();
     const next = await client.generate({model: kModel, prompt: 'Short', stream: false,
       options: {temperature: 0, num_predict: 4}});
-    const waited = Date.now() - t1;
     assert.equal(next.eval_count, 4);
-    assert.ok(waited < 10_000, `the next request waited ${waited} ms`);
     const metrics = await (await fetch(s.url + '/metrics')).text();
     const generated = Number(/^silica_generated_tokens_total (\S+)$/m.exec(metrics)[1]);
     assert.ok(generated < 1000, `the abandoned request went on generating (${generated} tokens)`);
