@@ -123,10 +123,10 @@ void run_packed(benchmark::State& state, DType t, int64_t n_out, int64_t n_in, i
 }
 
 // Decode over packed matrices as the loader holds them (huge pages): kStreamBytes of packed
-// copies of one 8192x2048 matrix used in turn, one token each; bytes/s is the weight read rate a
-// decode step gets from DRAM (compare with `silica bench`'s read bandwidth probe).
-void run_packed_stream(benchmark::State& state, DType t) {
-  const int64_t n_out = 8192, n_in = 2048;
+// copies of one n_out x n_in matrix used in turn, one token each (8192x2048 is Llama 3.2 1B's
+// gate / up, 2048x8192 its down, whose activation row is four times longer); bytes/s is the weight
+// read rate a decode step gets from DRAM (compare with `silica bench`'s read bandwidth probe).
+void run_packed_stream(benchmark::State& state, DType t, int64_t n_out, int64_t n_in) {
   const auto w = make_weights(t, n_out, n_in);
   std::vector<std::unique_ptr<PackedMatrix>> mats;
   size_t total = 0;
@@ -198,11 +198,15 @@ void register_all() {
       ->UseManualTime();
   for (DType t : kTypes) {
     if (!packed_kernels(t)) continue;
-    benchmark::RegisterBenchmark(("packed_stream/" + std::string(dtype_name(t))).c_str(),
-                                 [=](benchmark::State& s) { run_packed_stream(s, t); })
-        ->Unit(benchmark::kMicrosecond)
-        ->UseRealTime()
-        ->MeasureProcessCPUTime();
+    for (auto [n_out, n_in] : {std::pair<int64_t, int64_t>{8192, 2048}, {2048, 8192}}) {
+      const std::string name = "packed_stream/" + std::string(dtype_name(t)) + "/" +
+                               std::to_string(n_out) + "x" + std::to_string(n_in);
+      benchmark::RegisterBenchmark(
+          name.c_str(), [=](benchmark::State& s) { run_packed_stream(s, t, n_out, n_in); })
+          ->Unit(benchmark::kMicrosecond)
+          ->UseRealTime()
+          ->MeasureProcessCPUTime();
+    }
   }
   for (DType t : kTypes) {
     if (!packed_kernels(t)) continue;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <memory>
+#include <vector>
 
 #include "kernels/kernels.h"
 #include "kernels/packed.h"
@@ -199,9 +200,12 @@ namespace {
 
 // Packed tiles: about kTileWeightBytes of groups x enough tokens that their prepared
 // activations take about as much (but at least min_call_tokens, at most 64), in whole
-// microkernel calls (tile_tokens each).
+// microkernel calls (tile_tokens each). A sliced matrix with one token tile (a decode) takes
+// its rows in as few tiles as the threads' balance allows: a tile reads each slice's part in
+// turn, and the longer those runs, the better the hardware prefetcher follows them.
 Tiling choose_packed_tiling(int64_t n_groups, int64_t n_tok, size_t g_bytes, size_t act_row,
-                            int64_t tile_tokens, int64_t min_call_tokens, int n_threads) {
+                            int64_t tile_tokens, int64_t min_call_tokens, int n_threads,
+                            bool sliced) {
   Tiling t;
   const int64_t by_act = int64_t(kTileWeightBytes / std::max<size_t>(act_row, 1));
   const int64_t max_toks = std::max<int64_t>(64 / tile_tokens, 1) * tile_tokens;
@@ -210,7 +214,9 @@ Tiling choose_packed_tiling(int64_t n_groups, int64_t n_tok, size_t g_bytes, siz
                                min_toks / tile_tokens * tile_tokens, max_toks);
   t.toks = std::min(t.toks, n_tok);
   t.n_tok_tiles = (n_tok + t.toks - 1) / t.toks;
-  const int64_t by_cache = std::max<int64_t>(1, int64_t(kTileWeightBytes / g_bytes));
+  const int64_t by_cache = sliced && t.n_tok_tiles == 1
+                               ? n_groups
+                               : std::max<int64_t>(1, int64_t(kTileWeightBytes / g_bytes));
   const int64_t want_tiles = int64_t(n_threads) * kTilesPerThread;
   const int64_t row_tiles_wanted = (want_tiles + t.n_tok_tiles - 1) / t.n_tok_tiles;
   t.rows = std::max<int64_t>(1, std::min(by_cache, n_groups / row_tiles_wanted));
@@ -243,8 +249,9 @@ void matmul_packed_shared(const PackedProduct* products, int n, const float* x, 
   int64_t first[kMaxSharedProducts + 1] = {0};
   for (int i = 0; i < n; ++i) {
     const PackedMatrix& w = *products[i].w;
-    tl[i] = choose_packed_tiling(w.n_groups(), n_tok, w.group_bytes(), act_row,
-                                 w.kernels().tile_tokens, w.kernels().min_call_tokens, pool.size());
+    tl[i] =
+        choose_packed_tiling(w.n_groups(), n_tok, w.group_bytes(), act_row, w.kernels().tile_tokens,
+                             w.kernels().min_call_tokens, pool.size(), w.n_slices() > 1);
     first[i + 1] = first[i] + tl[i].n_row_tiles * tl[i].n_tok_tiles;
   }
   convert_then_tiles(pool, scratch, &plan, n_tok * plan.n_pieces, first[n], [&](int64_t tile) {
@@ -258,9 +265,27 @@ void matmul_packed_shared(const PackedProduct* products, int n, const float* x, 
     const int64_t t0 = (tile % t.n_tok_tiles) * t.toks;
     const int64_t t1 = std::min(n_tok, t0 + t.toks);
     const int64_t ys = products[i].y_stride;
-    w.kernels().tile(w.group(g0), w.group_bytes(), g1 - g0, w.n_out() - g0 * kPackRows,
-                     act + t0 * act_row, act_row, t1 - t0, n_in,
-                     products[i].y + t0 * ys + g0 * kPackRows, ys);
+    float* y = products[i].y + t0 * ys + g0 * kPackRows;
+    const PackedKernels& k = w.kernels();
+    const int64_t n_rows = w.n_out() - g0 * kPackRows, cols = w.slice_cols();
+    k.tile(w.group(g0), w.group_bytes(), g1 - g0, n_rows, act + t0 * act_row, act_row, t1 - t0,
+           cols, y, ys);
+    if (w.n_slices() == 1) return;
+    // Further slices: into a scratch tile, then added in slice order (the same sums for any
+    // tiling or thread count).
+    const int64_t rows = std::min(n_rows, (g1 - g0) * kPackRows), toks = t1 - t0;
+    // Grows to the largest tile a thread meets (a prompt's), then no allocation per token.
+    thread_local std::vector<float> part;
+    if (part.size() < size_t(rows * toks)) part.resize(size_t(rows * toks));
+    for (int64_t sl = 1; sl < w.n_slices(); ++sl) {
+      const size_t a_off =
+          k.act_prep ? k.act_prep_size(sl * cols) : dtype_row_size(k.act_type, sl * cols);
+      k.tile(w.group(g0, sl), w.group_bytes(), g1 - g0, n_rows, act + t0 * act_row + a_off, act_row,
+             toks, cols, part.data(), rows);
+      for (int64_t t = 0; t < toks; ++t) {
+        for (int64_t r = 0; r < rows; ++r) y[t * ys + r] += part[size_t(t * rows + r)];
+      }
+    }
   });
 }
 

@@ -586,6 +586,19 @@ std::vector<const PackedKernels*> packed_kernel_variants(DType t) {
   return out;
 }
 
+namespace {
+
+// The fewest slices of at most kPackSliceCols columns that split n_in into whole blocks (a
+// width no such split fits stays one slice).
+int64_t slice_count(int64_t n_in, int64_t block) {
+  for (int64_t s = (n_in + kPackSliceCols - 1) / kPackSliceCols; s * block <= n_in; ++s) {
+    if (n_in % (s * block) == 0) return s;
+  }
+  return 1;
+}
+
+}  // namespace
+
 std::unique_ptr<PackedMatrix> PackedMatrix::pack(const void* w, DType t, int64_t n_out,
                                                  int64_t n_in, ThreadPool* pool,
                                                  const PackedKernels* k, bool release_source) {
@@ -596,7 +609,9 @@ std::unique_ptr<PackedMatrix> PackedMatrix::pack(const void* w, DType t, int64_t
   m->k_ = k;
   m->n_out_ = n_out;
   m->n_in_ = n_in;
-  m->g_bytes_ = k->group_bytes(n_in);
+  m->n_slices_ = slice_count(n_in, block);
+  const int64_t cols = m->slice_cols();
+  m->g_bytes_ = k->group_bytes(cols);
   const size_t total = m->bytes();
   m->data_ = static_cast<uint8_t*>(alloc_large(total));
   if (!m->data_) return nullptr;
@@ -605,8 +620,10 @@ std::unique_ptr<PackedMatrix> PackedMatrix::pack(const void* w, DType t, int64_t
   auto pack_range = [&](int64_t g0, int64_t g1, int) {
     for (int64_t g = g0; g < g1; ++g) {
       const int64_t rows = std::min(kPackRows, n_out - g * kPackRows);
-      k->pack_group(wb + size_t(g * kPackRows) * w_row, w_row, rows, n_in,
-                    m->data_ + size_t(g) * m->g_bytes_);
+      for (int64_t s = 0; s < m->n_slices_; ++s) {
+        k->pack_group(wb + size_t(g * kPackRows) * w_row + dtype_row_size(t, s * cols), w_row, rows,
+                      cols, const_cast<uint8_t*>(m->group(g, s)));
+      }
     }
     // Whole pages inside the stretch only; the caller releases the whole matrix at the end.
     // A page another thread has still to read is faulted back in from the file.
@@ -627,7 +644,9 @@ PackedMatrix::~PackedMatrix() {
 }
 
 void PackedMatrix::row_to_float(int64_t r, float* y) const {
-  k_->row_to_float(group(r / kPackRows), r % kPackRows, n_in_, y);
+  const int64_t cols = slice_cols();
+  for (int64_t s = 0; s < n_slices_; ++s)
+    k_->row_to_float(group(r / kPackRows, s), r % kPackRows, cols, y + s * cols);
 }
 
 }  // namespace silica

@@ -61,16 +61,37 @@ std::vector<float> run(const PackedMatrix& m, const float* x, int64_t n_tok, int
   return y;
 }
 
-TEST(Packed, RowsReadBackAsTheFileRows) {
+// Wider than kPackSliceCols: packed as 4 column slices of 1280 (whole Q4_K / Q6_K super-blocks;
+// 3 slices would not be).
+constexpr int64_t kWideNIn = 5120;
+
+TEST(Packed, AWideMatrixIsPackedAsColumnSlices) {
   for (DType t : kPackedTypes) {
-    const Problem p = make_problem(t, 256, 1);
+    const Problem p = make_problem(t, kWideNIn, 1);
     auto m = PackedMatrix::pack(p.w.data(), t, kNOut, p.n_in, nullptr, packed_reference_kernels(t));
     ASSERT_TRUE(m) << dtype_name(t);
-    std::vector<float> want(p.n_in), got(p.n_in);
-    for (int64_t r = 0; r < kNOut; ++r) {
-      dequantize_row_ref(t, p.w.data() + r * dtype_row_size(t, p.n_in), want.data(), p.n_in);
-      m->row_to_float(r, got.data());
-      ASSERT_EQ(want, got) << dtype_name(t) << " row " << r;
+    EXPECT_EQ(m->n_slices(), 4) << dtype_name(t);
+    EXPECT_EQ(m->slice_cols(), 1280) << dtype_name(t);
+    EXPECT_EQ(m->bytes(), 4 * size_t(m->n_groups()) * m->group_bytes());
+    auto narrow = PackedMatrix::pack(p.w.data(), t, kNOut, kPackSliceCols, nullptr,
+                                     packed_reference_kernels(t));
+    EXPECT_EQ(narrow->n_slices(), 1);
+  }
+}
+
+TEST(Packed, RowsReadBackAsTheFileRows) {
+  for (DType t : kPackedTypes) {
+    for (int64_t n_in : {int64_t(256), kWideNIn}) {
+      const Problem p = make_problem(t, n_in, 1);
+      auto m =
+          PackedMatrix::pack(p.w.data(), t, kNOut, p.n_in, nullptr, packed_reference_kernels(t));
+      ASSERT_TRUE(m) << dtype_name(t);
+      std::vector<float> want(p.n_in), got(p.n_in);
+      for (int64_t r = 0; r < kNOut; ++r) {
+        dequantize_row_ref(t, p.w.data() + r * dtype_row_size(t, p.n_in), want.data(), p.n_in);
+        m->row_to_float(r, got.data());
+        ASSERT_EQ(want, got) << dtype_name(t) << " row " << r << " of " << n_in;
+      }
     }
   }
 }
@@ -170,24 +191,26 @@ TEST(Packed, RefusesWhatItCannotPack) {
 // The twin against the reference dot of the file's rows with q8_0 activations.
 TEST(Packed, ReferenceTileIsCloseToTheReferenceDot) {
   for (DType t : kPackedTypes) {
-    const int64_t n_in = 512, n_tok = 5;
-    const Problem p = make_problem(t, n_in, n_tok);
-    auto m = PackedMatrix::pack(p.w.data(), t, kNOut, n_in, nullptr, packed_reference_kernels(t));
-    const auto y = run(*m, p.x.data(), n_tok, 1);
-    const size_t w_row = dtype_row_size(t, n_in);
-    for (int64_t tok = 0; tok < n_tok; ++tok) {
-      const std::vector<float> xt(p.x.begin() + tok * n_in, p.x.begin() + (tok + 1) * n_in);
-      const DType vt = dtype_traits(t)->vec_dot_type;
-      const auto a = test::quantize(vt, xt);
-      for (int64_t r = 0; r < kNOut; ++r) {
-        const uint8_t* wr = p.w.data() + r * w_row;
-        const double want = vec_dot_ref(t, wr, a.data(), n_in);
-        const double scale = test::abs_dot_scale(t, wr, vt, a.data(), n_in);
-        EXPECT_NEAR(y[tok * (kNOut + kYPad) + r], want, test::tolerance_for(t) * scale)
-            << dtype_name(t) << " token " << tok << " row " << r;
+    for (int64_t n_in : {int64_t(512), kWideNIn}) {
+      const int64_t n_tok = 5;
+      const Problem p = make_problem(t, n_in, n_tok);
+      auto m = PackedMatrix::pack(p.w.data(), t, kNOut, n_in, nullptr, packed_reference_kernels(t));
+      const auto y = run(*m, p.x.data(), n_tok, 1);
+      const size_t w_row = dtype_row_size(t, n_in);
+      for (int64_t tok = 0; tok < n_tok; ++tok) {
+        const std::vector<float> xt(p.x.begin() + tok * n_in, p.x.begin() + (tok + 1) * n_in);
+        const DType vt = dtype_traits(t)->vec_dot_type;
+        const auto a = test::quantize(vt, xt);
+        for (int64_t r = 0; r < kNOut; ++r) {
+          const uint8_t* wr = p.w.data() + r * w_row;
+          const double want = vec_dot_ref(t, wr, a.data(), n_in);
+          const double scale = test::abs_dot_scale(t, wr, vt, a.data(), n_in);
+          EXPECT_NEAR(y[tok * (kNOut + kYPad) + r], want, test::tolerance_for(t) * scale)
+              << dtype_name(t) << " token " << tok << " row " << r;
+        }
+        for (int64_t r = kNOut; r < kNOut + kYPad; ++r)
+          EXPECT_EQ(y[tok * (kNOut + kYPad) + r], kPadValue);
       }
-      for (int64_t r = kNOut; r < kNOut + kYPad; ++r)
-        EXPECT_EQ(y[tok * (kNOut + kYPad) + r], kPadValue);
     }
   }
 }
@@ -201,7 +224,7 @@ TEST(Packed, EveryIsaEqualsTheTwinForAnyBatchAndThreads) {
       const PackedKernels* k = variants[vi];
       const std::string label = std::string(dtype_name(t)) + " variant " + std::to_string(vi) +
                                 " (" + std::to_string(k->tile_tokens) + " tokens a call)";
-      for (int64_t n_in : {256, 2048, 768}) {
+      for (int64_t n_in : {int64_t(256), int64_t(2048), int64_t(768), kWideNIn}) {
         const int64_t n_tok = 70;  // several token tiles and a partial microkernel
         const Problem p = make_problem(t, n_in, n_tok);
         auto ref =
@@ -236,12 +259,12 @@ TEST(Packed, EveryIsaEqualsTheTwinForAnyBatchAndThreads) {
   const int types = int(std::size(kPackedTypes));
   const int amx = has(Isa::kAvx512) && cpu_features().amx_int8 &&
                   packed_kernel_variants(DType::kQ8_0).size() > 2;
-  EXPECT_EQ(checked, (4 * has(Isa::kAvx2) + types * has(Isa::kAvx512) + 4 * amx) * 3);
+  EXPECT_EQ(checked, (4 * has(Isa::kAvx2) + types * has(Isa::kAvx512) + 4 * amx) * 4);
 #endif
 #if defined(__aarch64__)
   // With SDOT: a NEON tile for every type.
   if (cpu_features().dotprod) {
-    EXPECT_EQ(checked, int(std::size(kPackedTypes)) * 3);
+    EXPECT_EQ(checked, int(std::size(kPackedTypes)) * 4);
   }
 #endif
 }
