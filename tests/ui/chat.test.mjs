@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {after, before, test} from 'node:test';
 
-import {answerLength, kScreenshotDir, lastAnswer, launchBrowser, openPage, setOption, startServer, watchLastAnswer} from './lib.mjs';
+import {answerLength, kLongCtx, kScreenshotDir, lastAnswer, launchBrowser, openPage, setOption, startServer, watchLastAnswer} from './lib.mjs';
 
 const kShortAnswer = 24;          // tokens: quick, yet several streamed pieces
 // The page repaints once per animation frame, and the tiny test model can write 24 tokens within
@@ -112,7 +112,10 @@ test('send: the answer streams in several steps, then the statistics line', asyn
 });
 
 test('Stop mid-answer: the text stops growing, the slot is freed, a new message works at once', async () => {
-  await setOption(page, 'num_predict', '');  // until the context is full: far longer than the test
+  // Until a 64k context is full: a minute or more of tokens, which no click can lose the race to
+  // (with the default 4096 a fast host finished the answer before Stop landed).
+  await setOption(page, 'num_predict', '');
+  await setOption(page, 'num_ctx', String(kLongCtx));
   await page.fill('#prompt', 'Tell me a very long story.');
   await page.press('#prompt', 'Enter');
   await page.waitForFunction(() => ([...document.querySelectorAll('.msg.assistant .content')].at(-1)?.textContent.length ?? 0) > 40);
@@ -132,8 +135,11 @@ test('Stop mid-answer: the text stops growing, the slot is freed, a new message 
     if (active !== 0) await page.waitForTimeout(100);
   }
   assert.equal(active, 0);
+  // Back to the default context (the model reloads with it) for the tests after this one.
+  await setOption(page, 'num_ctx', '4096');
   await setOption(page, 'num_predict', kShortAnswer);
   assert.match(await sendAndWait('And now a short one.'), kStatsRe);
+  await setOption(page, 'num_ctx', '');
 });
 
 test('Regenerate replaces the last answer; Edit puts the last message back for resending', async () => {

@@ -11,10 +11,14 @@ import {makeScratchDir} from '../peers/lib/silica_env.mjs';
 export const kChromium = process.env.SILICA_CHROMIUM || '/usr/bin/chromium';
 export const kScreenshotDir = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../docs/screenshots');
 
+export const kLongCtx = 65536;
+
 // tiny: the chat model; broken: a .gguf that cannot load (for the error message).
 export async function startServer() {
   const dir = makeScratchDir('ui');
-  await makeChatModel(path.join(dir, 'tiny.gguf'));
+  // Trained for 64k tokens: the Stop test's endless answer (num_ctx 65536) cannot end before the
+  // click lands, however fast the host; the server's default context stays 4096.
+  await makeChatModel(path.join(dir, 'tiny.gguf'), {ctx: kLongCtx});
   fs.writeFileSync(path.join(dir, 'broken.gguf'), 'GGUF but not really a model');
   const server = await SilicaServer.start(dir, {args: ['--ctx', '4096', '--parallel', '2']});
   return {dir, server};
