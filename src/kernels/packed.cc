@@ -508,13 +508,13 @@ const PackedKernels* avx512_kernels(DType t) {
   return find_in(set, t);
 }
 
-// Where 512-bit operations run as two 256-bit halves (Zen 4), F16 stays unpacked. Measured, 1B
-// shape: on a Zen 4, F16 unpacked loads in 82 ms warm / 110 cold instead of 1110 / 2657
-// (llama.cpp 1015-1066 / 2089-2897) for a pp512 12% lower (still 1.86x / 1.98x llama.cpp, 1 / 2
-// threads) and the same tg; on a 16-core Sapphire Rapids Xeon, packed F16 ran pp512 590 vs 363
-// t/s and tg 47 vs 33.
+// Where 512-bit operations run as two 256-bit halves (Zen 4), F16 stays in rows (unpacked, or
+// sliced rows when wide). Measured, 1B shape: on a Zen 4, F16 unpacked loads in 82 ms warm / 110
+// cold instead of 1110 / 2657 (llama.cpp 1015-1066 / 2089-2897) for a pp512 12% lower (still
+// 1.86x / 1.98x llama.cpp, 1 / 2 threads) and the same tg; on a 16-core Sapphire Rapids Xeon,
+// packed F16 ran pp512 590 vs 363 t/s and tg 47 vs 33.
 const PackedKernels* avx512_kernels_here(DType t) {
-  if (cpu_features().avx512_split && t == DType::kF16) return nullptr;
+  if (cpu_features().avx512_split && t == DType::kF16) return sliced_rows_kernels(t, Isa::kAvx512);
   return avx512_kernels(t);
 }
 
@@ -557,7 +557,10 @@ const PackedKernels* packed_kernels(DType t, Isa isa) {
     if (const PackedKernels* k = amx_disabled_by_env() ? nullptr : amx_kernels(t)) return k;
     return avx512_kernels_here(t);
   }
-  if (isa == Isa::kAvx2) return avx2_kernels(t);
+  if (isa == Isa::kAvx2) {
+    if (const PackedKernels* k = avx2_kernels(t)) return k;
+    return sliced_rows_kernels(t, isa);  // F16 has no AVX2 packing: rows, sliced when wide
+  }
 #endif
 #if defined(SILICA_HAVE_NEON)
   if (isa == Isa::kNeon) return neon_kernels(t);
@@ -605,6 +608,7 @@ std::unique_ptr<PackedMatrix> PackedMatrix::pack(const void* w, DType t, int64_t
   // F16 / BF16 have no blocks; 32 keeps the tiles' element pairs and prefetch lines whole.
   const int64_t block = t == DType::kQ4_K || t == DType::kQ6_K ? 256 : 32;
   if (!k || k->type != t || n_in % block != 0 || n_out <= 0) return nullptr;
+  if (k->only_sliced && slice_count(n_in, block) == 1) return nullptr;
   std::unique_ptr<PackedMatrix> m(new PackedMatrix());
   m->k_ = k;
   m->n_out_ = n_out;

@@ -126,6 +126,9 @@ struct PackedKernels {
   // Tokens a tile call gets at least (when the batch has them), for tiles with work per call
   // to amortize (the AMX tiles: Q6_K builds its B planes once per call); 0: tile_tokens.
   int min_call_tokens = 0;
+  // Worth a copy only for a matrix wider than kPackSliceCols (PackedMatrix::pack gives null
+  // otherwise): the sliced rows of a type the ISA keeps unpacked (sliced_rows_kernels).
+  bool only_sliced = false;
 };
 
 // The packed kernels of type t on the given ISA, or null when that ISA has none (then the
@@ -136,6 +139,10 @@ const PackedKernels* packed_kernels(DType t, Isa isa = best_isa());
 std::vector<const PackedKernels*> packed_kernel_variants(DType t);
 // The scalar twin of the same layout and tile, for tests: every element bit-identical.
 const PackedKernels* packed_reference_kernels(DType t);
+// Column slices of plain rows read by the ISA's unpacked row tile (packed_rows.cc), for wide
+// matrices of a type the ISA otherwise keeps in the file's layout: F16 on x86 (AVX-512, AVX2);
+// null for other types and ISAs. packed_kernels() returns it where it applies.
+const PackedKernels* sliced_rows_kernels(DType t, Isa isa = best_isa());
 
 // A matrix wider than kPackSliceCols is packed as column slices of at most that many columns,
 // one after the other, each a packed matrix of its own, and a tile takes them in turn: the

@@ -188,6 +188,28 @@ TEST(Packed, RefusesWhatItCannotPack) {
   EXPECT_FALSE(packed_kernels(DType::kQ4_0, Isa::kScalar));
 }
 
+// y (run() of p's rows packed) against the reference dot of the file's rows with vec_dot_type
+// activations; the padding past kNOut untouched.
+void expect_close_to_reference_dot(DType t, const Problem& p, const std::vector<float>& y,
+                                   int64_t n_tok, const std::string& label) {
+  const int64_t n_in = p.n_in;
+  const size_t w_row = dtype_row_size(t, n_in);
+  for (int64_t tok = 0; tok < n_tok; ++tok) {
+    const std::vector<float> xt(p.x.begin() + tok * n_in, p.x.begin() + (tok + 1) * n_in);
+    const DType vt = dtype_traits(t)->vec_dot_type;
+    const auto a = test::quantize(vt, xt);
+    for (int64_t r = 0; r < kNOut; ++r) {
+      const uint8_t* wr = p.w.data() + r * w_row;
+      const double want = vec_dot_ref(t, wr, a.data(), n_in);
+      const double scale = test::abs_dot_scale(t, wr, vt, a.data(), n_in);
+      EXPECT_NEAR(y[tok * (kNOut + kYPad) + r], want, test::tolerance_for(t) * scale)
+          << label << " token " << tok << " row " << r;
+    }
+    for (int64_t r = kNOut; r < kNOut + kYPad; ++r)
+      EXPECT_EQ(y[tok * (kNOut + kYPad) + r], kPadValue);
+  }
+}
+
 // The twin against the reference dot of the file's rows with q8_0 activations.
 TEST(Packed, ReferenceTileIsCloseToTheReferenceDot) {
   for (DType t : kPackedTypes) {
@@ -196,23 +218,71 @@ TEST(Packed, ReferenceTileIsCloseToTheReferenceDot) {
       const Problem p = make_problem(t, n_in, n_tok);
       auto m = PackedMatrix::pack(p.w.data(), t, kNOut, n_in, nullptr, packed_reference_kernels(t));
       const auto y = run(*m, p.x.data(), n_tok, 1);
-      const size_t w_row = dtype_row_size(t, n_in);
-      for (int64_t tok = 0; tok < n_tok; ++tok) {
-        const std::vector<float> xt(p.x.begin() + tok * n_in, p.x.begin() + (tok + 1) * n_in);
-        const DType vt = dtype_traits(t)->vec_dot_type;
-        const auto a = test::quantize(vt, xt);
-        for (int64_t r = 0; r < kNOut; ++r) {
-          const uint8_t* wr = p.w.data() + r * w_row;
-          const double want = vec_dot_ref(t, wr, a.data(), n_in);
-          const double scale = test::abs_dot_scale(t, wr, vt, a.data(), n_in);
-          EXPECT_NEAR(y[tok * (kNOut + kYPad) + r], want, test::tolerance_for(t) * scale)
-              << dtype_name(t) << " token " << tok << " row " << r;
-        }
-        for (int64_t r = kNOut; r < kNOut + kYPad; ++r)
-          EXPECT_EQ(y[tok * (kNOut + kYPad) + r], kPadValue);
-      }
+      expect_close_to_reference_dot(t, p, y, n_tok,
+                                    dtype_name(t) + std::string(" ") + std::to_string(n_in));
     }
   }
+}
+
+bool has_isa(Isa isa) {
+  const std::vector<Isa> isas = available_isas();
+  return std::find(isas.begin(), isas.end(), isa) != isas.end();
+}
+
+// Where an ISA keeps F16 in rows (Zen 4, AVX2 cores), a wide matrix is copied as column slices of
+// plain rows: only a wide one, read back whole, close to the reference dot, and a token's result
+// the same bits in any batch and on any thread count.
+TEST(Packed, WideF16RowsAreSlicedWhereTheIsaKeepsRows) {
+  const DType t = DType::kF16;
+  int checked = 0;
+  for (Isa isa : available_isas()) {
+    const PackedKernels* k = sliced_rows_kernels(t, isa);
+    if (!k) continue;
+    const std::string label = std::string("sliced f16 rows, ") + isa_name(isa);
+    const int64_t n_tok = 70;
+    const Problem narrow = make_problem(t, kPackSliceCols, 1);
+    EXPECT_FALSE(PackedMatrix::pack(narrow.w.data(), t, kNOut, kPackSliceCols, nullptr, k))
+        << label << ": a matrix that is not sliced stays in the file's rows";
+    const Problem p = make_problem(t, kWideNIn, n_tok);
+    auto m = PackedMatrix::pack(p.w.data(), t, kNOut, kWideNIn, &pool_of(2), k);
+    ASSERT_TRUE(m) << label;
+    EXPECT_EQ(m->n_slices(), 4) << label;
+    std::vector<float> want_row(kWideNIn), got_row(kWideNIn);
+    for (int64_t r : {int64_t(0), int64_t(17), kNOut - 1}) {
+      dequantize_row_ref(t, p.w.data() + r * dtype_row_size(t, kWideNIn), want_row.data(),
+                         kWideNIn);
+      m->row_to_float(r, got_row.data());
+      ASSERT_EQ(want_row, got_row) << label << " row " << r;
+    }
+    const auto want = run(*m, p.x.data(), n_tok, 1);
+    expect_close_to_reference_dot(t, p, want, n_tok, label);
+    for (int threads : {2, 3}) {
+      const auto got = run(*m, p.x.data(), n_tok, threads);
+      ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float)))
+          << label << " threads " << threads;
+    }
+    const int64_t stride = kNOut + kYPad, t0 = 17;
+    for (int64_t n : {1, 2, 3, 9, 13}) {
+      const auto got = run(*m, p.x.data() + t0 * kWideNIn, n, 2);
+      ASSERT_EQ(0, std::memcmp(want.data() + t0 * stride, got.data(), n * stride * 4))
+          << label << " batch of " << n;
+    }
+    ++checked;
+  }
+#if defined(SILICA_HAVE_X86)
+  // The loader gets them where F16 has no interleaved packing of its own.
+  if (has_isa(Isa::kAvx2)) {
+    EXPECT_EQ(packed_kernels(t, Isa::kAvx2), sliced_rows_kernels(t, Isa::kAvx2));
+  }
+  if (has_isa(Isa::kAvx512) && cpu_features().avx512_split) {
+    EXPECT_EQ(packed_kernels(t, Isa::kAvx512), sliced_rows_kernels(t, Isa::kAvx512));
+  }
+  const std::vector<Isa> isas = available_isas();
+  EXPECT_EQ(checked, int(std::count(isas.begin(), isas.end(), Isa::kAvx2) +
+                         std::count(isas.begin(), isas.end(), Isa::kAvx512)));
+#else
+  EXPECT_EQ(checked, 0);
+#endif
 }
 
 // Every implementation (AVX2, AVX-512 VNNI, AMX where the CPU has them; NEON) against the twin.
@@ -311,7 +381,7 @@ TEST(Packed, SharedInputGivesEachMatrixItsOwnResult) {
   const int64_t rows[] = {kNOut, 40, 16};  // three matrices over the same input
   for (DType t : kPackedTypes) {
     const PackedKernels* k = packed_kernels(t);
-    if (!k) k = packed_reference_kernels(t);
+    if (!k || k->only_sliced) k = packed_reference_kernels(t);  // 512 wide: no slices
     for (int64_t n_tok : {1, 9, 70}) {
       const Problem p = make_problem(t, n_in, n_tok);
       const size_t row = dtype_row_size(t, n_in);
