@@ -591,10 +591,11 @@ std::vector<const PackedKernels*> packed_kernel_variants(DType t) {
 
 namespace {
 
-// The fewest slices of at most kPackSliceCols columns that split n_in into whole blocks (a
-// width no such split fits stays one slice).
+// The fewest slices of at most kPackSliceCols columns that split n_in into whole blocks, none
+// narrower than a quarter of that (a width no such split fits, 67 blocks say, stays one slice).
 int64_t slice_count(int64_t n_in, int64_t block) {
-  for (int64_t s = (n_in + kPackSliceCols - 1) / kPackSliceCols; s * block <= n_in; ++s) {
+  for (int64_t s = (n_in + kPackSliceCols - 1) / kPackSliceCols; n_in >= s * kPackSliceCols / 4;
+       ++s) {
     if (n_in % (s * block) == 0) return s;
   }
   return 1;

@@ -77,6 +77,12 @@ TEST(Packed, AWideMatrixIsPackedAsColumnSlices) {
                                      packed_reference_kernels(t));
     EXPECT_EQ(narrow->n_slices(), 1);
   }
+  // 67 blocks split only into slices of one block: such a width stays whole.
+  const Problem odd = make_problem(DType::kQ8_0, 67 * 32, 1);
+  auto m = PackedMatrix::pack(odd.w.data(), DType::kQ8_0, kNOut, odd.n_in, nullptr,
+                              packed_reference_kernels(DType::kQ8_0));
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->n_slices(), 1);
 }
 
 TEST(Packed, RowsReadBackAsTheFileRows) {
