@@ -8,6 +8,7 @@
 
 #include "common/tiny_model.h"
 #include "kernels/attention.h"
+#include "kernels/packed.h"
 #include "model/model.h"
 
 namespace silica {
@@ -61,12 +62,18 @@ float max_abs_diff(const float* a, const float* b, int64_t n) {
   return d;
 }
 
+// One file per shape: ctest runs the cases in parallel processes.
+std::string model_file(const std::string& prefix, const TinyModelSpec& spec) {
+  return prefix + spec.arch + "_" + dtype_name(spec.type) + "_" + std::to_string(spec.n_embd) +
+         "_" + std::to_string(spec.n_head) + "x" + std::to_string(spec.n_head_kv) + "_ff" +
+         std::to_string(spec.n_ff) + (spec.tied ? "_tied" : "") + ".gguf";
+}
+
 class ForwardTest : public ::testing::TestWithParam<TinyModelSpec> {};
 
 TEST_P(ForwardTest, BatchedPrefillEqualsTokenByToken) {
   const TinyModelSpec spec = GetParam();
-  const std::string path =
-      write_tiny_model(spec, "silica_fwd_" + spec.arch + "_" + dtype_name(spec.type) + ".gguf");
+  const std::string path = write_tiny_model(spec, model_file("silica_fwd_", spec));
   ASSERT_FALSE(path.empty());
   Runner batched(path, 2), single(path, 2);
   const int64_t nv = batched.model->hparams().n_vocab;
@@ -90,8 +97,7 @@ TEST_P(ForwardTest, BatchedPrefillEqualsTokenByToken) {
 
 TEST_P(ForwardTest, SameResultForAnyThreadCount) {
   const TinyModelSpec spec = GetParam();
-  const std::string path =
-      write_tiny_model(spec, "silica_thr_" + spec.arch + "_" + dtype_name(spec.type) + ".gguf");
+  const std::string path = write_tiny_model(spec, model_file("silica_thr_", spec));
   std::vector<float> ref;
   for (int threads : {1, 2, 3, 5}) {
     Runner r(path, threads);
@@ -108,8 +114,7 @@ TEST_P(ForwardTest, SameResultForAnyThreadCount) {
 
 TEST_P(ForwardTest, TwoSequencesInOneBatchEqualEachAlone) {
   const TinyModelSpec spec = GetParam();
-  const std::string path =
-      write_tiny_model(spec, "silica_seq_" + spec.arch + "_" + dtype_name(spec.type) + ".gguf");
+  const std::string path = write_tiny_model(spec, model_file("silica_seq_", spec));
   Runner both(path, 2, 2), alone(path, 2, 1);
   const int64_t nv = both.model->hparams().n_vocab;
   const std::vector<int32_t> a = {3, 14, 15, 92}, b = {65, 35, 89};
@@ -151,12 +156,40 @@ INSTANTIATE_TEST_SUITE_P(
         spec("llama", DType::kF16, 64, 4, 1, 96), spec("llama", DType::kQ8_0, 64, 4, 2, 96),
         spec("llama", DType::kQ4_0, 64, 4, 2, 96, /*tied=*/true),
         spec("llama", DType::kQ4_K, 256, 4, 2, 256), spec("llama", DType::kQ6_K, 256, 8, 4, 512),
-        spec("qwen2", DType::kF32, 64, 4, 2, 96), spec("qwen2", DType::kBF16, 64, 2, 1, 96)),
+        spec("qwen2", DType::kF32, 64, 4, 2, 96), spec("qwen2", DType::kBF16, 64, 2, 1, 96),
+        // ffn_down wider than kPackSliceCols: held as column slices (2 x 2048, 2 x 1280; F16 as
+        // sliced rows where the ISA keeps F16 unpacked).
+        spec("llama", DType::kQ4_0, 64, 4, 2, 4096), spec("llama", DType::kF16, 64, 4, 2, 4096),
+        spec("llama", DType::kQ4_K, 256, 4, 2, 2560)),
     [](const auto& info) {
       return info.param.arch + "_" + dtype_name(info.param.type) + "_" +
              std::to_string(info.param.n_embd) + "_" + std::to_string(info.param.n_head) + "x" +
-             std::to_string(info.param.n_head_kv) + (info.param.tied ? "_tied" : "");
+             std::to_string(info.param.n_head_kv) + (info.param.tied ? "_tied" : "") +
+             (info.param.n_ff > kPackSliceCols ? "_ff" + std::to_string(info.param.n_ff) : "");
     });
+
+// The wide shapes above do reach the sliced matrices: ffn_down (4096 columns) is held as two
+// slices where the type packs, gate / up (64 columns) as one or, for F16 kept in rows, unpacked.
+TEST(Forward, AWideFfnDownIsHeldInSlices) {
+  for (DType t : {DType::kQ4_0, DType::kF16}) {
+    const PackedKernels* k = packed_kernels(t);
+    if (!k) continue;  // a CPU without a packed layout for t
+    const std::string path =
+        write_tiny_model(spec("llama", t, 64, 4, 2, 4096),
+                         model_file("silica_wide_", spec("llama", t, 64, 4, 2, 4096)));
+    auto m = load_model(path);
+    ASSERT_TRUE(m.ok()) << m.message();
+    const LayerWeights& l = (*m)->weights().layers[0];
+    ASSERT_TRUE(l.w_down.packed) << dtype_name(t);
+    EXPECT_EQ(l.w_down.packed->n_slices(), 2) << dtype_name(t);
+    if (k->only_sliced) {
+      EXPECT_FALSE(l.w_gate.packed) << dtype_name(t);
+    } else {
+      ASSERT_TRUE(l.w_gate.packed) << dtype_name(t);
+      EXPECT_EQ(l.w_gate.packed->n_slices(), 1) << dtype_name(t);
+    }
+  }
+}
 
 // Past kAttnChunk positions attention runs in chunks, spread over the threads when a batch has
 // few (token, KV head) pairs (decode) and one pair per thread otherwise: the bits must depend
