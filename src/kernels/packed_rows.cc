@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <cstring>
 
-#include "base/half.h"
 #include "kernels/kernels.h"
 #include "kernels/packed.h"
+#include "tensor/reference.h"
 
 namespace silica {
 namespace {
@@ -30,8 +30,8 @@ void pack_group_rows(const void* w, size_t w_stride, int64_t n_rows, int64_t n, 
 }
 
 void row_to_float_rows(const void* group, int64_t lane, int64_t n, float* y) {
-  const auto* h = static_cast<const uint16_t*>(group) + lane * n;
-  for (int64_t i = 0; i < n; ++i) y[i] = fp16_to_f32(h[i]);
+  dequantize_row_ref(DType::kF16, static_cast<const uint8_t*>(group) + size_t(lane * n) * kF16Bytes,
+                     y, n);
 }
 
 // A slice's groups are one row-major matrix of n_groups * kPackRows rows of n elements: the

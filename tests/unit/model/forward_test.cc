@@ -174,9 +174,8 @@ TEST(Forward, AWideFfnDownIsHeldInSlices) {
   for (DType t : {DType::kQ4_0, DType::kF16}) {
     const PackedKernels* k = packed_kernels(t);
     if (!k) continue;  // a CPU without a packed layout for t
-    const std::string path =
-        write_tiny_model(spec("llama", t, 64, 4, 2, 4096),
-                         model_file("silica_wide_", spec("llama", t, 64, 4, 2, 4096)));
+    const TinyModelSpec wide = spec("llama", t, 64, 4, 2, 4096);
+    const std::string path = write_tiny_model(wide, model_file("silica_wide_", wide));
     auto m = load_model(path);
     ASSERT_TRUE(m.ok()) << m.message();
     const LayerWeights& l = (*m)->weights().layers[0];
