@@ -112,8 +112,8 @@ test('send: the answer streams in several steps, then the statistics line', asyn
 });
 
 test('Stop mid-answer: the text stops growing, the slot is freed, a new message works at once', async () => {
-  // Until a 64k context is full: a minute or more of tokens, which no click can lose the race to
-  // (with the default 4096 a fast host finished the answer before Stop landed).
+  // Until a 16k context is full: over 10 s of tokens at the tiny model's 1200 t/s (with the
+  // default 4096 one CI run's answer ended before Stop landed).
   await setOption(page, 'num_predict', '');
   await setOption(page, 'num_ctx', String(kLongCtx));
   await page.fill('#prompt', 'Tell me a very long story.');
