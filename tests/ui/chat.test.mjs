@@ -301,6 +301,64 @@ test('a model that fails to load gives a clear message', async () => {
   await page.selectOption('#model-select', 'tiny:latest');
 });
 
+// /api/chat answered from pieces the test hands over one at a time (window.__piece(text), then
+// window.__piece(null) for the end): a streaming answer with exactly the markdown the test wants.
+function scriptedChat() {
+  const realFetch = window.fetch;
+  window.fetch = async (route, init) => {
+    if (route !== '/api/chat') return realFetch(route, init);
+    const encoder = new TextEncoder();
+    const line = (obj) => encoder.encode(JSON.stringify(obj) + '\n');
+    const body = new ReadableStream({
+      async pull(controller) {
+        const piece = await new Promise((resolve) => (window.__piece = resolve));
+        if (piece === null) {
+          controller.enqueue(line({done: true, eval_count: 3, eval_duration: 1e9}));
+          controller.close();
+        } else {
+          controller.enqueue(line({message: {role: 'assistant', content: piece}, done: false}));
+        }
+      },
+    });
+    return new Response(body, {status: 200, headers: {'content-type': 'application/x-ndjson'}});
+  };
+}
+
+test('a streaming answer keeps its finished blocks: a selection in them survives, a fence stays whole', async () => {
+  const ctx = await browser.newContext({viewport: {width: 1200, height: 800}});
+  await ctx.addInitScript(scriptedChat);
+  const {page: p, errors} = await openPage(ctx, server.url);
+  await p.selectOption('#model-select', 'tiny:latest');
+  await p.fill('#prompt', 'Show me some code.');
+  await p.press('#prompt', 'Enter');
+  const content = p.locator('.msg.assistant .content').last();
+  const give = async (piece, shows) => {
+    await p.waitForFunction(() => typeof window.__piece === 'function');
+    await p.evaluate((x) => {
+      const resolve = window.__piece;
+      window.__piece = null;
+      resolve(x);
+    }, piece);
+    await p.waitForFunction((s) => [...document.querySelectorAll('.msg.assistant .content')].at(-1).textContent.includes(s), shows);
+  };
+  await give('Here is **the** code:\n\n```js\nconst a = 1;\n\n', 'const a = 1;');
+  // The person selects the first paragraph while the answer is still being written.
+  await content.locator('p').first().evaluate((e) => window.getSelection().selectAllChildren(e));
+  await give('const b = 2;\n```\n\nIt adds', 'It adds');
+  await give(' nothing.\n\nThe end.\n', 'The end.');
+  assert.equal(await p.evaluate(() => window.getSelection().toString()), 'Here is the code:');
+  assert.equal(await content.locator('pre').count(), 1, 'the fence with a blank line inside is one block');
+  assert.equal(await content.locator('pre code').evaluate((e) => e.textContent), 'const a = 1;\n\nconst b = 2;\n');
+  assert.equal(await content.locator('pre .copy-code').count(), 1);
+  assert.deepEqual(await content.locator('p').allTextContents(), ['Here is the code:', 'It adds nothing.', 'The end.']);
+  await p.evaluate(() => window.__piece(null));
+  await p.waitForFunction(() => [...document.querySelectorAll('.msg.assistant .stats')].at(-1).textContent !== '');
+  assert.deepEqual(await content.locator('p').allTextContents(), ['Here is the code:', 'It adds nothing.', 'The end.']);
+  assert.equal(await content.locator('pre .copy-code').count(), 1);
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
 test('phone-sized layout: the side panel opens from the menu button and keyboard focus moves', async () => {
   const phone = await browser.newContext({viewport: {width: 390, height: 844}, isMobile: true});
   const {page: p} = await openPage(phone, server.url);

@@ -3,6 +3,7 @@ import {chat, serverDefaults} from './api.js';
 import {addCopyButtons, renderMarkdown} from './markdown.js';
 import {modelLabel, ModelsPanel} from './models.js';
 import * as store from './store.js';
+import {StreamingView} from './streaming.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -25,6 +26,9 @@ const state = {
   defaults: {},
   abort: null,     // AbortController of the answer being generated
   renderQueued: false,
+  streaming: null,   // the assistant message being written
+  stream: null,      // its StreamingView
+  nextPaint: 0,      // performance.now() before which it is not repainted
 };
 
 function showBanner(text) {
@@ -259,16 +263,32 @@ function addLastActions(box, msgs) {
   box.lastElementChild.append(actions);
 }
 
+// Repaints the answer being written at most once a frame, and backs off while repaints are slow
+// (one long block still open): the page keeps three quarters of its time for the person, so a
+// Stop click lands however fast the model writes.
 function updateStreaming(m) {
   if (state.renderQueued) return;
   state.renderQueued = true;
-  requestAnimationFrame(() => {
+  const paint = () => requestAnimationFrame(() => {
     state.renderQueued = false;
+    // The answer may have ended, or another conversation may be open.
+    if (state.streaming !== m || state.current.messages.at(-1) !== m) return;
     const el = $('messages').lastElementChild?.querySelector('.content');
-    if (el) fillContent(el, m);
+    if (!el) return;
+    const start = performance.now();
+    if (state.stream?.el !== el) state.stream = new StreamingView(el);
+    state.stream.update(m.content);
     const box = $('messages');
     box.scrollTop = box.scrollHeight;
+    const end = performance.now();
+    state.nextPaint = end + 3 * (end - start);
   });
+  const wait = state.nextPaint - performance.now();
+  if (wait > 0) {
+    setTimeout(paint, wait);
+  } else {
+    paint();
+  }
 }
 
 function apiMessages(conv) {
@@ -293,6 +313,7 @@ async function runAnswer() {
   const m = {role: 'assistant', content: '', model};
   conv.messages.push(m);
   state.abort = new AbortController();
+  state.streaming = m;
   setGenerating(true);
   renderMessages();
   showBanner('');
@@ -315,6 +336,8 @@ async function runAnswer() {
     }
   } finally {
     state.abort = null;
+    state.streaming = null;
+    state.stream = null;
     setGenerating(false);
     if (conv.messages.includes(m)) save();
     if (state.current === conv) renderMessages();

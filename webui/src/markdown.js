@@ -40,9 +40,17 @@ md.renderer.rules.fence = (tokens, idx, options, env, self) => {
   return defaultFence(tokens, idx, options, env, self);
 };
 
+const kSanitize = {FORBID_TAGS: ['style', 'form', 'input', 'button'], FORBID_ATTR: ['style']};
+
 export function renderMarkdown(text) {
-  const html = md.render(text);
-  return DOMPurify.sanitize(html, {FORBID_TAGS: ['style', 'form', 'input', 'button'], FORBID_ATTR: ['style']});
+  return DOMPurify.sanitize(md.render(text), kSanitize);
+}
+
+// The same, as nodes ready to insert (code blocks with their copy buttons).
+export function renderMarkdownFragment(text) {
+  const fragment = DOMPurify.sanitize(md.render(text), {...kSanitize, RETURN_DOM_FRAGMENT: true});
+  addCopyButtons(fragment);
+  return fragment;
 }
 
 // Adds a copy button to each code block under `root`.
