@@ -159,7 +159,7 @@ void pack_group_q4_K(const void* w, size_t w_stride, int64_t n_rows, int64_t n, 
       uint8_t* sb = static_cast<uint8_t*>(out) + b * kPackQ4_KBytes;
       for (int p = 0; p < 4; ++p)
         for (int c = 0; c < 8; ++c)
-          std::memcpy(sb + (p * 8 + c) * 64 + 4 * l, row[b].qs + 32 * p + 4 * c, 4);
+          std::memcpy(sb + kQ4KNibbles + (p * 8 + c) * 64 + 4 * l, row[b].qs + 32 * p + 4 * c, 4);
       for (int sub = 0; sub < 8; ++sub) {
         const ref::KScaleMin sm = ref::kscale_get(row[b].scales, sub);
         sb[kQ4KScales + sub * kPackRows + l] = uint8_t(sm.scale);
@@ -174,7 +174,7 @@ void pack_group_q4_K(const void* w, size_t w_stride, int64_t n_rows, int64_t n, 
 // Element e (< 256) of row l of a packed super-block, and its sub-block's scale and min.
 int q4_K_value(const uint8_t* sb, int64_t l, int e) {
   const int p = e / 64, hi = (e % 64) / 32, c = (e % 32) / 4;
-  return (sb[(p * 8 + c) * 64 + 4 * l + e % 4] >> (4 * hi)) & 0x0f;
+  return (sb[kQ4KNibbles + (p * 8 + c) * 64 + 4 * l + e % 4] >> (4 * hi)) & 0x0f;
 }
 int q4_K_scale(const uint8_t* sb, int64_t l, int sub) {
   return sb[kQ4KScales + sub * kPackRows + l];

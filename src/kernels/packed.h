@@ -19,19 +19,23 @@ namespace silica {
 constexpr int64_t kPackRows = 16;
 
 // Packed Q4_0 / Q8_0, per group of kPackRows rows of n elements (nb = n / 32 blocks), the blocks
-// in pairs, one after the other: pair p holds blocks 2p and 2p + 1, their values (V bytes each)
-// and then their scales (kQ0ScaleBytes each; an odd nb leaves the last pair's second half zero):
+// in pairs, one after the other: pair p holds the scales of blocks 2p and 2p + 1 (kQ0ScaleBytes
+// each: one cache line for both), then their values (V bytes each; an odd nb leaves the last
+// pair's second half zero):
+//   scales: [kPackRows] fp16 d;
 //   values: 4-byte pieces, piece j of row l at j*64 + 4*l, where V = 256 (q4_0: the file's qs
 //           bytes 4j..4j+3, low nibbles elements 4j.., high nibbles 16+4j..) or 512 (q8_0: the
-//           bytes + 128, as unsigned);
-//   scales: [kPackRows] fp16 d.
+//           bytes + 128, as unsigned).
 // Rows past n_out in the last group are zero (scale 0). One stream in the order the tiles read
 // it: with the group's scales after all its values (until 2026-12-05) the two streams defeated
 // the hardware prefetcher, and a core read that layout at 20-21 GB/s with software prefetch where
 // it reads this one at 26.5 without (Zen 4, a 1 GiB stream of the tiles' loads and dot products;
-// two cores 27-28 -> 31.5). In pairs, so that values start on a cache line: a block and its
-// scales alone (544 or 288 bytes) put every other block's loads across two lines, and the prompt
-// tiles, which read from cache, ran 8-21% slower.
+// two cores 27-28 -> 31.5). The scales lead their pair: behind the values, a decode read lines
+// 0-3, 8, 4-7 of a q4_0 pair, and that jump ahead cost a Zen 4 core a tenth of its stream
+// (packed_stream one core, 4 interleaved rounds, of the read probe: q4_0 0.81 -> 0.93, q8_0 0.85 ->
+// 0.95 at 8192 x 2048; 0.83 -> 0.88, 0.82 -> 0.90 at 2048 x 8192). In pairs, so that values start
+// on a cache line: a block and its scales alone (544 or 288 bytes) put every other block's loads
+// across two lines, and the prompt tiles, which read from cache, ran 8-21% slower.
 constexpr int64_t kQ0ScaleBytes = 2 * kPackRows;
 
 constexpr int64_t q0_pair_bytes(int64_t value_bytes) {
@@ -40,14 +44,15 @@ constexpr int64_t q0_pair_bytes(int64_t value_bytes) {
 constexpr int64_t q0_group_bytes(int64_t nb, int64_t value_bytes) {
   return (nb + 1) / 2 * q0_pair_bytes(value_bytes);
 }
-// Where block b's values and scales start in its group (b >= 0).
+// Where block b's pair, values and scales start in its group (b >= 0).
+constexpr int64_t q0_pair_at(int64_t b, int64_t value_bytes) {
+  return int64_t(uint64_t(b) / 2) * q0_pair_bytes(value_bytes);
+}
 constexpr int64_t q0_values_at(int64_t b, int64_t value_bytes) {
-  return int64_t(uint64_t(b) / 2) * q0_pair_bytes(value_bytes) +
-         int64_t(uint64_t(b) % 2) * value_bytes;
+  return q0_pair_at(b, value_bytes) + 2 * kQ0ScaleBytes + int64_t(uint64_t(b) % 2) * value_bytes;
 }
 constexpr int64_t q0_scales_at(int64_t b, int64_t value_bytes) {
-  return int64_t(uint64_t(b) / 2) * q0_pair_bytes(value_bytes) + 2 * value_bytes +
-         int64_t(uint64_t(b) % 2) * kQ0ScaleBytes;
+  return q0_pair_at(b, value_bytes) + int64_t(uint64_t(b) % 2) * kQ0ScaleBytes;
 }
 inline const uint8_t* q0_values(const uint8_t* g, int64_t b, int64_t value_bytes) {
   return g + q0_values_at(b, value_bytes);
@@ -63,15 +68,20 @@ struct PackedActBlock {  // one q8_0 activation block as the packed tiles read i
 };
 static_assert(sizeof(PackedActBlock) == 40);
 
-// Packed Q4_K, per group and super-block of 256 (kPackQ4_KBytes = 2368 bytes, 64-aligned):
-//   nibbles [4 pairs p][8 pieces c][kPackRows rows l][4 bytes]: the file's qs[32p + 4c..+3]
-//           (low nibbles: sub-block 2p, high nibbles: sub-block 2p+1);
+// Packed Q4_K, per group and super-block of 256 (kPackQ4_KBytes = 2368 bytes, 64-aligned), in
+// the order a decode reads it:
 //   scales  [8 sub-blocks][kPackRows] uint8 (6-bit);
 //   mins    [4 pairs k][kPackRows][2] uint8 (m of sub-blocks 2k, 2k+1);
-//   d, dmin [kPackRows] fp16 each.
-constexpr size_t kPackQ4_KBytes = 2048 + 128 + 128 + 64;
+//   d, dmin [kPackRows] fp16 each;
+//   nibbles [4 pairs p][8 pieces c][kPackRows rows l][4 bytes]: the file's qs[32p + 4c..+3]
+//           (low nibbles: sub-block 2p, high nibbles: sub-block 2p+1).
+// With the nibbles first a decode jumped from line 7 to the scales at line 32 and back (as Q4_0
+// did, above): packed_stream one core, Zen 4, 4 interleaved rounds, of the read probe: 2048 x
+// 8192 0.79 -> 0.86, 8192 x 2048 even; the decode also loading d, dmin and mins first: 0.83 ->
+// 0.91 and 0.88 -> 0.91.
+constexpr size_t kPackQ4_KBytes = 128 + 128 + 64 + 2048;
 // Byte offsets of the parts inside one packed Q4_K super-block.
-constexpr size_t kQ4KScales = 2048, kQ4KMins = 2176, kQ4KD = 2304, kQ4KDmin = 2336;
+constexpr size_t kQ4KScales = 0, kQ4KMins = 128, kQ4KD = 256, kQ4KDmin = 288, kQ4KNibbles = 320;
 // Packed Q6_K, per group and super-block (kPackQ6_KBytes, 64-aligned), in the order a decode
 // reads it:
 //   scales [8 pairs k][kPackRows][2] int8 (sub-blocks of 16: 2k, 2k+1);

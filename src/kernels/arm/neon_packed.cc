@@ -258,7 +258,8 @@ template <int T, bool kHigh>
     SILICA_UNROLL
     for (int q = 0; q < 4; ++q) is[t][q] = vdupq_n_s32(0);
   }
-  q4_K_sub<T, kHigh>(sb + (sub / 2) * 512, av, is, std::make_integer_sequence<int, 8>());
+  q4_K_sub<T, kHigh>(sb + kQ4KNibbles + (sub / 2) * 512, av, is,
+                     std::make_integer_sequence<int, 8>());
   int32x4_t sc[4];
   widen_u8(vld1q_u8(sb + kQ4KScales + sub * kPackRows), sc);
   SILICA_UNROLL

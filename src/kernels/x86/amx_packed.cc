@@ -172,8 +172,9 @@ void micro_q0(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* 
     // b is even: blocks b and b + 1 are one pair.
     const uint8_t* v0 = q0_values(g, b, W::kValueBytes);
     const uint8_t* v1 = v0 + W::kValueBytes;
+    const uint8_t* pair = g + q0_pair_at(b, W::kValueBytes);
     for (int64_t line = 0; line < q0_pair_bytes(W::kValueBytes); line += 64)
-      _mm_prefetch(reinterpret_cast<const char*>(v0 + kPrefetchBytes + line), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(pair + kPrefetchBytes + line), _MM_HINT_T0);
     const uint8_t* b0 = W::b_tile(v0, bbuf[0]);
     const uint8_t* b1 = W::b_tile(v1, bbuf[1]);
     start_product<0, !kU>(ab[0][b].qs, as, b0);
@@ -241,7 +242,7 @@ void build_q4_K_planes(const uint8_t* g, int64_t nb, uint8_t* out) {
       const __m512i s16 = q4_K_scale16(sb, sub);
       SILICA_UNROLL
       for (int c = 0; c < 8; ++c) {
-        const __m512i raw = _mm512_loadu_si512(sb + ((sub / 2) * 8 + c) * 64);
+        const __m512i raw = _mm512_loadu_si512(sb + kQ4KNibbles + ((sub / 2) * 8 + c) * 64);
         const __m512i q = _mm512_and_si512(sub % 2 ? _mm512_srli_epi16(raw, 4) : raw, low);
         store_planes(_mm512_mullo_epi16(_mm512_and_si512(q, low_bytes), s16),
                      _mm512_mullo_epi16(_mm512_srli_epi16(q, 8), s16), 8 * sub + c, o);

@@ -222,7 +222,7 @@ void micro_q4_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
         }
         SILICA_UNROLL
         for (int hh = 0; hh < kH; ++hh) {
-          const __m256i p = load(sb + k * 512 + 64 * c + 32 * (h0 + hh));
+          const __m256i p = load(sb + kQ4KNibbles + k * 512 + 64 * c + 32 * (h0 + hh));
           const __m256i w_lo = _mm256_and_si256(p, low);
           const __m256i w_hi = _mm256_and_si256(_mm256_srli_epi16(p, 4), low);
           SILICA_UNROLL

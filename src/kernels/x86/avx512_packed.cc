@@ -78,11 +78,11 @@ void micro(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, 
   // order, which the hardware prefetcher follows further ahead (x86/prefetch.h).
   for (int64_t b = 0; b < nb; ++b) {
     if constexpr (T > 2) q0_prefetch_pair<W::kValueBytes>(g, b);
-    const uint8_t* v = q0_values(g, b, W::kValueBytes);
-    __m512i wv[8];
-    W::load(v, wv);
+    // Scales first: they lead the pair in memory, and the stream is read in address order.
     const __m512 dw = _mm512_cvtph_ps(
         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q0_scales(g, b, W::kValueBytes))));
+    __m512i wv[8];
+    W::load(q0_values(g, b, W::kValueBytes), wv);
     // Two int chains per token when few tokens give the core too little independent work.
     constexpr int kChains = T <= 2 ? 2 : 1;
     __m512i isum[kChains][T];
@@ -159,7 +159,7 @@ template <int T>
   for (int t = 0; t < T; ++t) lo[t][0] = lo[t][1] = hi[t][0] = hi[t][1] = _mm512_setzero_si512();
   SILICA_UNROLL
   for (int c = 0; c < 8; ++c) {
-    const __m512i p = _mm512_loadu_si512(sb + k * 512 + 64 * c);
+    const __m512i p = _mm512_loadu_si512(sb + kQ4KNibbles + k * 512 + 64 * c);
     const __m512i wl = _mm512_and_si512(p, low);
     const __m512i wh = _mm512_and_si512(_mm512_srli_epi16(p, 4), low);
     SILICA_UNROLL
@@ -185,7 +185,7 @@ template <int T>
 [[gnu::always_inline]] inline void q4_K_sub(const uint8_t* sb, const PackedActBlockK* (&ab)[T],
                                             int64_t b, int sub, __m512i (&isc)[T]) {
   const __m512i low = _mm512_set1_epi8(0x0f);
-  const uint8_t* pieces = sb + (sub / 2) * 512;
+  const uint8_t* pieces = sb + kQ4KNibbles + (sub / 2) * 512;
   __m512i wv[8];
   SILICA_UNROLL
   for (int c = 0; c < 8; ++c) {
@@ -227,14 +227,17 @@ void micro_q4_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) isc[t] = _mm512_setzero_si512();
     if constexpr (T <= 2) {
+      const Q4_KEnd end = q4_K_end(sb);
       for (int k = 0; k < 4; ++k) q4_K_pair<T>(sb, ab, b, k, isc);
+      SILICA_UNROLL
+      for (int t = 0; t < T; ++t) acc[t] = q4_K_finish(end, isc[t], ab[t][b], acc[t]);
     } else {
       prefetch_lines(sb, kPackQ4_KBytes, kPackQ4_KBytes);
       for (int sub = 0; sub < 8; ++sub) q4_K_sub<T>(sb, ab, b, sub, isc);
+      const Q4_KEnd end = q4_K_end(sb);
+      SILICA_UNROLL
+      for (int t = 0; t < T; ++t) acc[t] = q4_K_finish(end, isc[t], ab[t][b], acc[t]);
     }
-    const Q4_KEnd end = q4_K_end(sb);
-    SILICA_UNROLL
-    for (int t = 0; t < T; ++t) acc[t] = q4_K_finish(end, isc[t], ab[t][b], acc[t]);
   }
   SILICA_UNROLL
   for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ys, store_mask, acc[t]);

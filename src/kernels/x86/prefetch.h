@@ -47,7 +47,7 @@ constexpr size_t kStreamAheadBytes = 16384;
 template <int64_t kValueBytes>
 [[gnu::always_inline]] inline void q0_prefetch_pair(const uint8_t* g, int64_t b) {
   if (b % 2 == 0)
-    prefetch_lines<int(_MM_HINT_T1)>(q0_values(g, b, kValueBytes), q0_pair_bytes(kValueBytes),
+    prefetch_lines<int(_MM_HINT_T1)>(g + q0_pair_at(b, kValueBytes), q0_pair_bytes(kValueBytes),
                                      kStreamAheadBytes);
 }
 
