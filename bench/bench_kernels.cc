@@ -206,7 +206,9 @@ void register_all() {
       ->UseManualTime();
   for (DType t : kTypes) {
     if (!packed_kernels(t)) continue;
-    for (auto [n_out, n_in] : {std::pair<int64_t, int64_t>{8192, 2048}, {2048, 8192}}) {
+    // Llama 3.2 1B's ffn_gate / ffn_down, and Llama 2 7B's ffn_down (11008 = 43 Q4_K blocks).
+    for (auto [n_out, n_in] :
+         {std::pair<int64_t, int64_t>{8192, 2048}, {2048, 8192}, {4096, 11008}}) {
       const std::string name = "packed_stream/" + std::string(dtype_name(t)) + "/" +
                                std::to_string(n_out) + "x" + std::to_string(n_in);
       benchmark::RegisterBenchmark(

@@ -249,9 +249,9 @@ void matmul_packed_shared(const PackedProduct* products, int n, const float* x, 
   int64_t first[kMaxSharedProducts + 1] = {0};
   for (int i = 0; i < n; ++i) {
     const PackedMatrix& w = *products[i].w;
-    tl[i] =
-        choose_packed_tiling(w.n_groups(), n_tok, w.group_bytes(), act_row, w.kernels().tile_tokens,
-                             w.kernels().min_call_tokens, pool.size(), w.n_slices() > 1);
+    tl[i] = choose_packed_tiling(w.n_groups(), n_tok, w.group_bytes(0), act_row,
+                                 w.kernels().tile_tokens, w.kernels().min_call_tokens, pool.size(),
+                                 w.n_slices() > 1);
     first[i + 1] = first[i] + tl[i].n_row_tiles * tl[i].n_tok_tiles;
   }
   convert_then_tiles(pool, scratch, &plan, n_tok * plan.n_pieces, first[n], [&](int64_t tile) {
@@ -267,9 +267,9 @@ void matmul_packed_shared(const PackedProduct* products, int n, const float* x, 
     const int64_t ys = products[i].y_stride;
     float* y = products[i].y + t0 * ys + g0 * kPackRows;
     const PackedKernels& k = w.kernels();
-    const int64_t n_rows = w.n_out() - g0 * kPackRows, cols = w.slice_cols();
-    k.tile(w.group(g0), w.group_bytes(), g1 - g0, n_rows, act + t0 * act_row, act_row, t1 - t0,
-           cols, y, ys);
+    const int64_t n_rows = w.n_out() - g0 * kPackRows;
+    k.tile(w.group(g0), w.group_bytes(0), g1 - g0, n_rows, act + t0 * act_row, act_row, t1 - t0,
+           w.slice_cols(0), y, ys);
     if (w.n_slices() == 1) return;
     // Further slices: into a scratch tile, then added in slice order (the same sums for any
     // tiling or thread count).
@@ -278,10 +278,10 @@ void matmul_packed_shared(const PackedProduct* products, int n, const float* x, 
     thread_local std::vector<float> part;
     if (part.size() < size_t(rows * toks)) part.resize(size_t(rows * toks));
     for (int64_t sl = 1; sl < w.n_slices(); ++sl) {
-      const size_t a_off =
-          k.act_prep ? k.act_prep_size(sl * cols) : dtype_row_size(k.act_type, sl * cols);
-      k.tile(w.group(g0, sl), w.group_bytes(), g1 - g0, n_rows, act + t0 * act_row + a_off, act_row,
-             toks, cols, part.data(), rows);
+      const int64_t col0 = w.slice_begin(sl);
+      const size_t a_off = k.act_prep ? k.act_prep_size(col0) : dtype_row_size(k.act_type, col0);
+      k.tile(w.group(g0, sl), w.group_bytes(sl), g1 - g0, n_rows, act + t0 * act_row + a_off,
+             act_row, toks, w.slice_cols(sl), part.data(), rows);
       for (int64_t t = 0; t < toks; ++t) {
         for (int64_t r = 0; r < rows; ++r) y[t * ys + r] += part[size_t(t * rows + r)];
       }

@@ -591,14 +591,11 @@ std::vector<const PackedKernels*> packed_kernel_variants(DType t) {
 
 namespace {
 
-// The fewest slices of at most kPackSliceCols columns that split n_in into whole blocks, none
-// narrower than a quarter of that (a width no such split fits, 67 blocks say, stays one slice).
+// The fewest slices of whole blocks, at most kPackSliceCols columns each (PackedMatrix spreads
+// the blocks evenly over them).
 int64_t slice_count(int64_t n_in, int64_t block) {
-  for (int64_t s = (n_in + kPackSliceCols - 1) / kPackSliceCols; n_in >= s * kPackSliceCols / 4;
-       ++s) {
-    if (n_in % (s * block) == 0) return s;
-  }
-  return 1;
+  const int64_t per_slice = std::max<int64_t>(1, kPackSliceCols / block);
+  return std::max<int64_t>(1, (n_in / block + per_slice - 1) / per_slice);
 }
 
 }  // namespace
@@ -615,8 +612,12 @@ std::unique_ptr<PackedMatrix> PackedMatrix::pack(const void* w, DType t, int64_t
   m->n_out_ = n_out;
   m->n_in_ = n_in;
   m->n_slices_ = slice_count(n_in, block);
-  const int64_t cols = m->slice_cols();
-  m->g_bytes_ = k->group_bytes(cols);
+  m->block_ = block;
+  m->slice_at_.assign(size_t(m->n_slices_) + 1, 0);
+  for (int64_t s = 0; s < m->n_slices_; ++s) {
+    m->slice_at_[size_t(s) + 1] =
+        m->slice_at_[size_t(s)] + size_t(m->n_groups()) * k->group_bytes(m->slice_cols(s));
+  }
   const size_t total = m->bytes();
   m->data_ = static_cast<uint8_t*>(alloc_large(total));
   if (!m->data_) return nullptr;
@@ -626,8 +627,8 @@ std::unique_ptr<PackedMatrix> PackedMatrix::pack(const void* w, DType t, int64_t
     for (int64_t g = g0; g < g1; ++g) {
       const int64_t rows = std::min(kPackRows, n_out - g * kPackRows);
       for (int64_t s = 0; s < m->n_slices_; ++s) {
-        k->pack_group(wb + size_t(g * kPackRows) * w_row + dtype_row_size(t, s * cols), w_row, rows,
-                      cols, const_cast<uint8_t*>(m->group(g, s)));
+        k->pack_group(wb + size_t(g * kPackRows) * w_row + dtype_row_size(t, m->slice_begin(s)),
+                      w_row, rows, m->slice_cols(s), const_cast<uint8_t*>(m->group(g, s)));
       }
     }
     // Whole pages inside the stretch only; the caller releases the whole matrix at the end.
@@ -649,9 +650,8 @@ PackedMatrix::~PackedMatrix() {
 }
 
 void PackedMatrix::row_to_float(int64_t r, float* y) const {
-  const int64_t cols = slice_cols();
   for (int64_t s = 0; s < n_slices_; ++s)
-    k_->row_to_float(group(r / kPackRows, s), r % kPackRows, cols, y + s * cols);
+    k_->row_to_float(group(r / kPackRows, s), r % kPackRows, slice_cols(s), y + slice_begin(s));
 }
 
 }  // namespace silica

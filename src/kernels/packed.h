@@ -154,12 +154,13 @@ const PackedKernels* packed_reference_kernels(DType t);
 // null for other types and ISAs. packed_kernels() returns it where it applies.
 const PackedKernels* sliced_rows_kernels(DType t, Isa isa = best_isa());
 
-// A matrix wider than kPackSliceCols is packed as column slices of at most that many columns,
-// one after the other, each a packed matrix of its own, and a tile takes them in turn: the
-// activation part a slice reads stays in L1 while the weights stream past. One core reads a
-// 2048 x 8192 matrix (Llama 3.2 1B's ffn_down) 17% slower than an 8192 x 2048 one when it takes
-// whole rows (q4_0, Zen 4: a 10 KiB activation row; f16's 16 KiB, 30% slower), and as fast
-// with activation parts of up to 8 KiB.
+// A matrix wider than kPackSliceCols is packed as column slices of at most that many columns
+// (whole blocks, the fewest slices, their widths at most one block apart: 11008 columns of Q4_K,
+// 43 super-blocks, as 7, 7, 7, 7, 7 and 8), one after the other, each a packed matrix of its
+// own, and a tile takes them in turn: the activation part a slice reads stays in L1 while the
+// weights stream past. One core reads a 2048 x 8192 matrix (Llama 3.2 1B's ffn_down) 17% slower
+// than an 8192 x 2048 one when it takes whole rows (q4_0, Zen 4: a 10 KiB activation row; f16's
+// 16 KiB, 30% slower), and as fast with activation parts of up to 8 KiB.
 constexpr int64_t kPackSliceCols = 2048;
 
 class PackedMatrix {
@@ -179,24 +180,28 @@ class PackedMatrix {
   DType type() const { return k_->type; }
   int64_t n_out() const { return n_out_; }
   int64_t n_in() const { return n_in_; }
-  size_t bytes() const { return size_t(n_slices_ * n_groups()) * g_bytes_; }
+  size_t bytes() const { return slice_at_.back(); }
   int64_t n_groups() const { return (n_out_ + kPackRows - 1) / kPackRows; }
   const PackedKernels& kernels() const { return *k_; }
-  // Column slices: slice s holds columns [s * slice_cols(), (s + 1) * slice_cols()).
+  // Column slices: slice s holds columns [slice_begin(s), slice_begin(s + 1)), slice after slice
+  // in memory, each n_groups() groups of group_bytes(s).
   int64_t n_slices() const { return n_slices_; }
-  int64_t slice_cols() const { return n_in_ / n_slices_; }
+  int64_t slice_begin(int64_t s) const { return block_ * (n_in_ / block_ * s / n_slices_); }
+  int64_t slice_cols(int64_t s) const { return slice_begin(s + 1) - slice_begin(s); }
   const uint8_t* group(int64_t g, int64_t slice = 0) const {
-    return data_ + size_t(slice * n_groups() + g) * g_bytes_;
+    return data_ + slice_at_[size_t(slice)] + size_t(g) * group_bytes(slice);
   }
-  size_t group_bytes() const { return g_bytes_; }  // of one slice
+  size_t group_bytes(int64_t slice) const {
+    return (slice_at_[size_t(slice) + 1] - slice_at_[size_t(slice)]) / size_t(n_groups());
+  }
   void row_to_float(int64_t r, float* y) const;
 
  private:
   PackedMatrix() = default;
   const PackedKernels* k_ = nullptr;
-  int64_t n_out_ = 0, n_in_ = 0, n_slices_ = 1;
-  size_t g_bytes_ = 0;
-  uint8_t* data_ = nullptr;  // 64-byte aligned, owned
+  int64_t n_out_ = 0, n_in_ = 0, n_slices_ = 1, block_ = 32;
+  std::vector<size_t> slice_at_;  // [n_slices_ + 1] byte offsets of the slices in data_
+  uint8_t* data_ = nullptr;       // 64-byte aligned, owned
 };
 
 // y[t, o] = sum_i w[o, i] * x[t, i], as matmul() but over a packed matrix: the result of a

@@ -61,28 +61,56 @@ std::vector<float> run(const PackedMatrix& m, const float* x, int64_t n_tok, int
   return y;
 }
 
-// Wider than kPackSliceCols: packed as 4 column slices of 1280 (whole Q4_K / Q6_K super-blocks;
-// 3 slices would not be).
+// Wider than kPackSliceCols: packed as 3 column slices of unequal widths (20 Q4_K / Q6_K
+// super-blocks as 6, 7, 7; 160 blocks of 32 as 53, 53, 54).
 constexpr int64_t kWideNIn = 5120;
+
+// The slices of m: whole blocks, at most kPackSliceCols wide, at most a block apart, covering
+// [0, n_in) in order, each n_groups() groups of the packing's size for its width.
+void expect_slices(const PackedMatrix& m, int64_t want_slices, int64_t block, const char* label) {
+  EXPECT_EQ(m.n_slices(), want_slices) << label;
+  int64_t narrowest = m.n_in(), widest = 0;
+  size_t bytes = 0;
+  for (int64_t s = 0; s < m.n_slices(); ++s) {
+    const int64_t cols = m.slice_cols(s);
+    EXPECT_EQ(m.slice_begin(s) % block, 0) << label << " slice " << s;
+    EXPECT_EQ(cols % block, 0) << label << " slice " << s;
+    EXPECT_LE(cols, kPackSliceCols) << label << " slice " << s;
+    narrowest = std::min(narrowest, cols);
+    widest = std::max(widest, cols);
+    EXPECT_EQ(m.group_bytes(s), m.kernels().group_bytes(cols)) << label << " slice " << s;
+    EXPECT_EQ(m.group(0, s), m.group(0) + bytes) << label << " slice " << s;
+    bytes += size_t(m.n_groups()) * m.group_bytes(s);
+  }
+  EXPECT_EQ(m.slice_begin(0), 0) << label;
+  EXPECT_EQ(m.slice_begin(m.n_slices()), m.n_in()) << label;
+  EXPECT_LE(widest - narrowest, block) << label;
+  EXPECT_EQ(m.bytes(), bytes) << label;
+}
 
 TEST(Packed, AWideMatrixIsPackedAsColumnSlices) {
   for (DType t : kPackedTypes) {
+    const int64_t block = t == DType::kQ4_K || t == DType::kQ6_K ? 256 : 32;
     const Problem p = make_problem(t, kWideNIn, 1);
     auto m = PackedMatrix::pack(p.w.data(), t, kNOut, p.n_in, nullptr, packed_reference_kernels(t));
     ASSERT_TRUE(m) << dtype_name(t);
-    EXPECT_EQ(m->n_slices(), 4) << dtype_name(t);
-    EXPECT_EQ(m->slice_cols(), 1280) << dtype_name(t);
-    EXPECT_EQ(m->bytes(), 4 * size_t(m->n_groups()) * m->group_bytes());
+    expect_slices(*m, 3, block, dtype_name(t));
     auto narrow = PackedMatrix::pack(p.w.data(), t, kNOut, kPackSliceCols, nullptr,
                                      packed_reference_kernels(t));
-    EXPECT_EQ(narrow->n_slices(), 1);
+    expect_slices(*narrow, 1, block, dtype_name(t));
   }
-  // 67 blocks split only into slices of one block: such a width stays whole.
+  // Widths that split into no equal slices of whole blocks: 67 blocks of 32, and Llama 2 7B's
+  // ffn_down in Q4_K (11008 = 43 super-blocks, a prime).
   const Problem odd = make_problem(DType::kQ8_0, 67 * 32, 1);
   auto m = PackedMatrix::pack(odd.w.data(), DType::kQ8_0, kNOut, odd.n_in, nullptr,
                               packed_reference_kernels(DType::kQ8_0));
   ASSERT_TRUE(m);
-  EXPECT_EQ(m->n_slices(), 1);
+  expect_slices(*m, 2, 32, "q8_0 x 2144");
+  const Problem llama2 = make_problem(DType::kQ4_K, 11008, 1);
+  m = PackedMatrix::pack(llama2.w.data(), DType::kQ4_K, kNOut, llama2.n_in, nullptr,
+                         packed_reference_kernels(DType::kQ4_K));
+  ASSERT_TRUE(m);
+  expect_slices(*m, 6, 256, "q4_K x 11008");
 }
 
 TEST(Packed, RowsReadBackAsTheFileRows) {
@@ -252,7 +280,7 @@ TEST(Packed, WideF16RowsAreSlicedWhereTheIsaKeepsRows) {
     const Problem p = make_problem(t, kWideNIn, n_tok);
     auto m = PackedMatrix::pack(p.w.data(), t, kNOut, kWideNIn, &pool_of(2), k);
     ASSERT_TRUE(m) << label;
-    EXPECT_EQ(m->n_slices(), 4) << label;
+    expect_slices(*m, 3, 32, label.c_str());
     std::vector<float> want_row(kWideNIn), got_row(kWideNIn);
     for (int64_t r : {int64_t(0), int64_t(17), kNOut - 1}) {
       dequantize_row_ref(t, p.w.data() + r * dtype_row_size(t, kWideNIn), want_row.data(),
