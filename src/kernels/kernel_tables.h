@@ -18,6 +18,15 @@ inline TypeKernels& entry(KernelTable& table, DType t) {
   return table[uint32_t(t)];
 }
 
+// An fp16 / bf16 activation row widened to floats (exact): the act_prep of the tiles that read
+// f32 activations against 16-bit weights (packed F16 / BF16, the AVX2 row dots).
+template <float (*kToF32)(uint16_t)>
+void widen_half_row(const void* a, void* out, int64_t n) {
+  const auto* in = static_cast<const uint16_t*>(a);
+  auto* o = static_cast<float*>(out);
+  for (int64_t i = 0; i < n; ++i) o[i] = kToF32(in[i]);
+}
+
 // Fills every known type with the scalar twins from tensor/reference.h.
 void fill_scalar_kernels(KernelTable& table);
 

@@ -383,12 +383,6 @@ void row_to_float_half(const void* group, int64_t lane, int64_t n, float* y) {
   for (int64_t i = 0; i < n; ++i) y[i] = kToF32(g[i * kPackRows + lane]);
 }
 
-template <HalfToF32 kToF32>
-void act_prep_half(const void* a, void* out, int64_t n) {
-  const auto* in = static_cast<const uint16_t*>(a);
-  auto* o = static_cast<float*>(out);
-  for (int64_t i = 0; i < n; ++i) o[i] = kToF32(in[i]);
-}
 size_t act_prep_size_half(int64_t n) {
   return size_t(n) * sizeof(float);
 }
@@ -421,7 +415,7 @@ PackedKernels make_half_kernels(DType t, PackedTileFn tile, int tile_tokens) {
           &group_bytes_half,
           &pack_group_half,
           &row_to_float_half<kToF32>,
-          &act_prep_half<kToF32>,
+          &kernels_internal::widen_half_row<kToF32>,
           &act_prep_size_half,
           tile,
           tile_tokens};

@@ -109,11 +109,12 @@ void micro_q0(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* 
       SILICA_UNROLL
       for (int q = 0; q < 4; ++q) is[0][t][q] = is[1][t][q] = vdupq_n_s32(0);
     }
-    q0_pieces<W, T>(q0_values(g, b, W::kValueBytes), av, is, std::make_integer_sequence<int, 8>());
+    // The scales first: they lead the pair in memory (kernels/packed.h).
     const uint16_t* sc = q0_scales(g, b, W::kValueBytes);
     float32x4_t dw[4];  // the hardware's fp16 -> fp32 is exact, as fp16_to_f32
     SILICA_UNROLL
     for (int q = 0; q < 4; ++q) dw[q] = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(sc + 4 * q)));
+    q0_pieces<W, T>(q0_values(g, b, W::kValueBytes), av, is, std::make_integer_sequence<int, 8>());
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) {
       SILICA_UNROLL

@@ -56,7 +56,7 @@ inline __m256 load_bf16x8(const uint16_t* p) {
 // vec_dot. Each (row, token) pair has two FMA chains over alternate 8-element steps (two keep a
 // lone dot off the FMA latency; more would not fit R x T pairs in the 16 registers), added before
 // the horizontal sum, then the tail in order. The tile reads each token's row widened to f32
-// once (act_prep_half: exact), the vec_dot widens it on the fly: the same floats, so every pair
+// once (widen_half_row: exact), the vec_dot widens it on the fly: the same floats, so every pair
 // equals the vec_dot bit for bit whatever tile it sits in.
 inline __m256 load_f32x8(const float* p) {
   return _mm256_loadu_ps(p);
@@ -118,12 +118,6 @@ float dot_half(const void* a, const void* b, int64_t n) {
   return out;
 }
 
-template <float (*Scalar)(uint16_t)>
-void act_prep_half(const void* a, void* out, int64_t n) {
-  const auto* in = static_cast<const uint16_t*>(a);
-  auto* o = static_cast<float*>(out);
-  for (int64_t i = 0; i < n; ++i) o[i] = Scalar(in[i]);
-}
 size_t act_prep_size_half(int64_t n) {
   return (size_t(n) * sizeof(float) + silica::kActPrepAlign - 1) / silica::kActPrepAlign *
          silica::kActPrepAlign;
@@ -174,13 +168,13 @@ void fill_avx2_kernels(KernelTable& table) {
                                &from_float_f16,
                                &to_float_f16,
                                &dot_half_tile<load_f16x8, fp16_to_f32>,
-                               &act_prep_half<fp16_to_f32>,
+                               &widen_half_row<fp16_to_f32>,
                                &act_prep_size_half};
   entry(table, DType::kBF16) = {&dot_half<load_bf16x8, bf16_to_f32>,
                                 &from_float_bf16,
                                 &to_float_bf16,
                                 &dot_half_tile<load_bf16x8, bf16_to_f32>,
-                                &act_prep_half<bf16_to_f32>,
+                                &widen_half_row<bf16_to_f32>,
                                 &act_prep_size_half};
   entry(table, DType::kQ8_0).vec_dot = &dot_q8_0_q8_0;
   entry(table, DType::kQ8_0).from_float = &from_float_q8<BlockQ8_0>;

@@ -173,9 +173,9 @@ void micro_q0(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* 
       __m256i s[T];
       SILICA_UNROLL
       for (int t = 0; t < T; ++t) s[t] = _mm256_setzero_si256();
+      const __m256 dw = load_f16x8(scales + kHalfRows * h);  // they lead the pair in memory
       SILICA_UNROLL
       for (int j = 0; j < W::kSteps; ++j) W::template step<T>(v + 32 * h, j, aq, s);
-      const __m256 dw = load_f16x8(scales + kHalfRows * h);
       SILICA_UNROLL
       for (int t = 0; t < T; ++t) {
         const __m256 sc = _mm256_mul_ps(dw, _mm256_set1_ps(ab[t][b].d));
