@@ -227,7 +227,7 @@ void micro_q4_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) isc[t] = _mm512_setzero_si512();
     if constexpr (T <= 2) {
-      const Q4_KEnd end = q4_K_end(sb);
+      const Q4_KEnd end = q4_K_end(sb);  // d, dmin and mins lead the super-block in memory
       for (int k = 0; k < 4; ++k) q4_K_pair<T>(sb, ab, b, k, isc);
       SILICA_UNROLL
       for (int t = 0; t < T; ++t) acc[t] = q4_K_finish(end, isc[t], ab[t][b], acc[t]);
