@@ -17,9 +17,9 @@ export const kLongCtx = 16384;
 export async function startServer() {
   const dir = makeScratchDir('ui');
   // Trained for 16k tokens, which the Stop test's endless answer asks for: four times the race
-  // margin of the server's default context (4096, unchanged), while the text stays short enough
-  // for the page to keep up (a 64k answer grew past 370k characters and a CI run's Stop never
-  // landed).
+  // margin of the server's default context (4096, unchanged). (A 64k answer once grew past 370k
+  // characters while the page re-rendered all of it every frame, and a CI run's Stop never
+  // landed; the page now renders only the open block and backs off, webui/src/streaming.js.)
   await makeChatModel(path.join(dir, 'tiny.gguf'), {ctx: kLongCtx});
   fs.writeFileSync(path.join(dir, 'broken.gguf'), 'GGUF but not really a model');
   const server = await SilicaServer.start(dir, {args: ['--ctx', '4096', '--parallel', '2']});
