@@ -1,6 +1,6 @@
 // The chat page: conversations, streaming answers, per-chat settings; wires the DOM in index.html.
 import {chat, serverDefaults} from './api.js';
-import {addCopyButtons, renderMarkdown} from './markdown.js';
+import {renderMarkdown} from './markdown.js';
 import {modelLabel, ModelsPanel} from './models.js';
 import * as store from './store.js';
 import {StreamingView} from './streaming.js';
@@ -219,8 +219,7 @@ function fillContent(el, m) {
   if (m.error) {
     el.textContent = m.content ? `${m.content}\n\n[${m.error}]` : m.error;
   } else if (m.role === 'assistant') {
-    el.innerHTML = renderMarkdown(m.content);
-    addCopyButtons(el);
+    el.replaceChildren(renderMarkdown(m.content));
   } else {
     el.textContent = m.content;
   }

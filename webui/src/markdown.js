@@ -40,23 +40,16 @@ md.renderer.rules.fence = (tokens, idx, options, env, self) => {
   return defaultFence(tokens, idx, options, env, self);
 };
 
-const kSanitize = {FORBID_TAGS: ['style', 'form', 'input', 'button'], FORBID_ATTR: ['style']};
-
+// Markdown as nodes ready to insert, each code block with its copy button.
 export function renderMarkdown(text) {
-  return DOMPurify.sanitize(md.render(text), kSanitize);
-}
-
-// The same, as nodes ready to insert (code blocks with their copy buttons).
-export function renderMarkdownFragment(text) {
-  const fragment = DOMPurify.sanitize(md.render(text), {...kSanitize, RETURN_DOM_FRAGMENT: true});
+  const fragment = DOMPurify.sanitize(md.render(text), {
+    FORBID_TAGS: ['style', 'form', 'input', 'button'], FORBID_ATTR: ['style'], RETURN_DOM_FRAGMENT: true});
   addCopyButtons(fragment);
   return fragment;
 }
 
-// Adds a copy button to each code block under `root`.
-export function addCopyButtons(root) {
+function addCopyButtons(root) {
   for (const pre of root.querySelectorAll('pre')) {
-    if (pre.querySelector('.copy-code')) continue;
     const btn = document.createElement('button');
     btn.type = 'button';
     btn.className = 'copy-code';

@@ -2,7 +2,7 @@
 // open tail is rendered again on each update. A long answer then costs a repaint the size of its
 // last block instead of its whole length, and a selection in an earlier paragraph survives.
 import {BlockSplitter} from './blocks.js';
-import {renderMarkdownFragment} from './markdown.js';
+import {renderMarkdown} from './markdown.js';
 
 export class StreamingView {
   constructor(el) {
@@ -18,11 +18,11 @@ export class StreamingView {
     const settled = this.splitter.update(text);
     while (this.el.childNodes.length > this.keptNodes) this.el.lastChild.remove();
     if (settled > this.done) {
-      const finished = renderMarkdownFragment(text.slice(this.done, settled));
+      const finished = renderMarkdown(text.slice(this.done, settled));
       this.keptNodes += finished.childNodes.length;
       this.el.append(finished);
       this.done = settled;
     }
-    this.el.append(renderMarkdownFragment(text.slice(settled)));
+    this.el.append(renderMarkdown(text.slice(settled)));
   }
 }
