@@ -90,18 +90,6 @@ inline int q6k_get(const BlockQ6_K& b, int i) {
   const int high = (b.qh[32 * h + l] >> (2 * j)) & 3;
   return (low | (high << 4)) - 32;
 }
-// All 256 elements of a super-block in order as stored, biased by 32 (0..63): q6k_get for every
-// i, with each ql / qh byte read once.
-inline void q6k_get_all_biased(const BlockQ6_K& b, uint8_t* u) {
-  for (int h = 0; h < 2; ++h)
-    for (int l = 0; l < 32; ++l) {
-      const int ql0 = b.ql[64 * h + l], ql1 = b.ql[64 * h + 32 + l], qh = b.qh[32 * h + l];
-      for (int j = 0; j < 4; ++j) {
-        const int low = ((j & 1 ? ql1 : ql0) >> (4 * (j >> 1))) & 0x0f;
-        u[128 * h + 32 * j + l] = uint8_t(low | (((qh >> (2 * j)) & 3) << 4));
-      }
-    }
-}
 inline void q6k_put(BlockQ6_K& b, int i, int q) {
   const int h = i / 128, j = (i % 128) / 32, l = i % 32, u = q + 32;
   b.ql[64 * h + 32 * (j & 1) + l] |= uint8_t((u & 0x0f) << (4 * (j >> 1)));
