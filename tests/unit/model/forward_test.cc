@@ -225,6 +225,32 @@ TEST(Forward, LongContextGivesTheSameBitsForAnyThreadsAndBatch) {
   }
 }
 
+// A prompt's per-token work between the matmuls (residual adds, SwiGLU, RoPE and the K / V
+// stores) runs in runs of tokens on the pool; at this width a 200-token batch splits into 2-4
+// runs of each, and every logit and the next step's must be the bits of one thread.
+TEST(Forward, PromptGivesTheSameBitsForAnyThreads) {
+  TinyModelSpec spec;
+  spec.n_embd = 256;
+  spec.n_ff = 512;
+  const std::string path = write_tiny_model(spec, "silica_prompt_threads.gguf");
+  std::vector<int32_t> prompt(200);
+  for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = int32_t((i * 29 + 3) % 95);
+  std::vector<float> ref_prompt, ref_next;
+  for (int threads : {1, 2, 3}) {
+    Runner r(path, threads, /*n_seq=*/1, /*n_ctx=*/256, /*n_batch=*/256);
+    const std::vector<float> all = r.eval_all(prompt), next = r.eval_all({7});
+    if (ref_prompt.empty()) {
+      ref_prompt = all;
+      ref_next = next;
+      continue;
+    }
+    ASSERT_EQ(0, std::memcmp(ref_prompt.data(), all.data(), all.size() * sizeof(float)))
+        << threads << " threads: the prompt's logits differ from 1 thread's";
+    ASSERT_EQ(0, std::memcmp(ref_next.data(), next.data(), next.size() * sizeof(float)))
+        << threads << " threads: the step after the prompt differs from 1 thread's";
+  }
+}
+
 TEST(Forward, BadBatchesAreErrors) {
   const std::string path = write_tiny_model(TinyModelSpec{}, "silica_bad_batch.gguf");
   Runner r(path, 1);
