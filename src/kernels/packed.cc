@@ -269,21 +269,24 @@ void pack_group_q6_K(const void* w, size_t w_stride, int64_t n_rows, int64_t n, 
       // word) at a time: element by element the repacking had been 43% of a Q4_K_M model's load.
       // The file holds element e < 128's low nibble in ql[e % 64] (the low half of the byte for
       // e < 64) and e + 128's in ql[64 + e % 64]; element e's 2 high bits in qh[e % 32 + 32 * (e
-      // >= 128)] at bit 2 * ((e % 128) / 32).
-      uint8_t low[128], high[64];
-      for (int e = 0; e < 64; ++e) {  // low row e / 4: element e | element e + 128 << 4
-        low[e] = uint8_t((q.ql[e] & 0x0f) | (q.ql[64 + e] << 4));
-        low[64 + e] = uint8_t((q.ql[e] >> 4) | (q.ql[64 + e] & 0xf0));
-      }
-      for (int e = 0; e < 32; ++e) {  // high row e / 4: elements e, e + 64, e + 128, e + 192
-        const int h0 = q.qh[e], h1 = q.qh[32 + e];
-        high[e] =
-            uint8_t((h0 & 0x03) | ((h0 >> 2) & 0x0c) | ((h1 << 4) & 0x30) | ((h1 << 2) & 0xc0));
-        high[32 + e] =
-            uint8_t(((h0 >> 2) & 0x03) | ((h0 >> 4) & 0x0c) | ((h1 << 2) & 0x30) | (h1 & 0xc0));
-      }
-      for (int m = 0; m < 32; ++m) std::memcpy(sb + q6k_low_at(m) + 4 * l, low + 4 * m, 4);
-      for (int k = 0; k < 16; ++k) std::memcpy(sb + q6k_high_at(k) + 4 * l, high + 4 * k, 4);
+      // >= 128)] at bits 2 * ((e % 128) / 32).
+      uint8_t u[256];  // q + 32 of every element, in order
+      for (int h = 0; h < 2; ++h)
+        for (int e = 0; e < 32; ++e) {
+          const int l0 = q.ql[64 * h + e], l1 = q.ql[64 * h + 32 + e], hb = q.qh[32 * h + e];
+          uint8_t* o = u + 128 * h + e;
+          o[0] = uint8_t((l0 & 0x0f) | ((hb << 4) & 0x30));
+          o[32] = uint8_t((l1 & 0x0f) | ((hb << 2) & 0x30));
+          o[64] = uint8_t((l0 >> 4) | (hb & 0x30));
+          o[96] = uint8_t((l1 >> 4) | ((hb >> 2) & 0x30));
+        }
+      // Vector v of triple k, row l: piece k + 16v's 4 bytes with 2 bits of piece k + 48's on top.
+      uint8_t vec[3][64];
+      for (int e = 0; e < 64; ++e)
+        for (int v = 0; v < 3; ++v)
+          vec[v][e] = uint8_t(u[64 * v + e] | (((u[192 + e] >> (2 * v)) & 3) << 6));
+      for (int k = 0; k < 16; ++k)
+        for (int v = 0; v < 3; ++v) std::memcpy(sb + q6k_vec_at(k, v) + 4 * l, vec[v] + 4 * k, 4);
       for (int sub = 0; sub < 16; ++sub)
         sb[kQ6KScales + (sub / 2) * 32 + 2 * l + sub % 2] = uint8_t(q.scales[sub]);
       reinterpret_cast<uint16_t*>(sb + kQ6KD)[l] = q.d;
@@ -292,10 +295,11 @@ void pack_group_q6_K(const void* w, size_t w_stride, int64_t n_rows, int64_t n, 
 }
 
 int q6_K_value(const uint8_t* sb, int64_t l, int e) {  // 0..63
-  const int j = e / 4, c = e % 4;
-  const int low = (sb[q6k_low_at(j % 32) + 4 * l + c] >> (4 * (j / 32))) & 0x0f;
-  const int high = (sb[q6k_high_at(j % 16) + 4 * l + c] >> (2 * (j / 16))) & 3;
-  return low | (high << 4);
+  const int j = e / 4, k = j % 16, v = j / 16;
+  const uint8_t* at = sb + 4 * l + e % 4;
+  if (v < 3) return at[q6k_vec_at(k, v)] & 0x3f;
+  return (at[q6k_vec_at(k, 0)] >> 6) | ((at[q6k_vec_at(k, 1)] >> 6) << 2) |
+         ((at[q6k_vec_at(k, 2)] >> 6) << 4);
 }
 int q6_K_scale(const uint8_t* sb, int64_t l, int sub) {
   return int8_t(sb[kQ6KScales + (sub / 2) * 32 + 2 * l + sub % 2]);

@@ -86,22 +86,22 @@ constexpr size_t kQ4KScales = 0, kQ4KMins = 128, kQ4KD = 256, kQ4KDmin = 288, kQ
 // reads it:
 //   scales [8 pairs k][kPackRows][2] int8 (sub-blocks of 16: 2k, 2k+1);
 //   d      [kPackRows] fp16, then padding to 64 bytes;
-//   values: 16 triples k of 64-byte stored rows (low[k], low[k + 16], high[k]), each stored row
-//           [kPackRows rows][4 bytes] of one 4-element piece (piece j = elements 4j..4j+3),
-//           values q in 0..63 (file value + 32):
-//     low[m]:  piece m's low 4 bits in the low nibbles, piece m + 32's in the high (m < 32);
-//     high[k]: the top 2 bits of pieces k, k+16, k+32, k+48 at bits 0, 2, 4, 6 (k < 16).
+//   values: 16 triples k of 64-byte vectors, each [kPackRows rows][4 bytes] of 4-element
+//           pieces (piece j = elements 4j..4j+3), values q in 0..63 (file value + 32): vector v
+//           (0..2) of triple k holds piece k + 16v's q in bits 0-5 and bits 2v, 2v + 1 of
+//           piece k + 48's q in bits 6-7.
 // A triple holds all of pieces k, k + 16, k + 32, k + 48, which a decode builds from its three
 // loads: one stream in address order, which the hardware prefetcher follows with no software
 // prefetch (Zen 4, one core: 26.6 GB/s where the layout of low rows, then high rows, then the
 // scales read 24.6 with prefetch into L2; read in triples, that layout's three streams ran 10.5).
+// Three of the four pieces are one AND away from memory and the fourth is put together from the
+// three tops: 9 AVX-512 operations for the triple's 4 pieces, where a triple of two nibble
+// vectors and one of 2-bit fields took 13 (the decode is compute-bound enough on Zen 4 that
+// its stream follows the operation count: in L2 41-44 GB/s).
 constexpr size_t kPackQ6_KBytes = 2048 + 1024 + 256 + 64;
 constexpr size_t kQ6KScales = 0, kQ6KD = 256, kQ6KValues = 320;
-constexpr size_t q6k_low_at(int m) {
-  return kQ6KValues + size_t(m % 16) * 192 + size_t(m / 16) * 64;
-}
-constexpr size_t q6k_high_at(int k) {
-  return kQ6KValues + size_t(k) * 192 + 128;
+constexpr size_t q6k_vec_at(int k, int v) {
+  return kQ6KValues + size_t(k) * 192 + size_t(v) * 64;
 }
 struct PackedActBlockK {  // one q8_K activation super-block as the packed Q4_K tile reads it
   int8_t qs[256];

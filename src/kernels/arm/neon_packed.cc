@@ -325,23 +325,23 @@ void micro_q4_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
   for (int t = 0; t < T; ++t) store_rows(acc[t], y + t * ys, rows);
 }
 
-// Q6_K piece J (of 64) as signed q - 32 for 16 rows: the low nibble | the 2 high bits << 4.
+// Q6_K piece J (of 64) as signed q - 32 for 16 rows (kernels/packed.h): one AND for the first
+// three quarters; for the fourth, the tops of triple J % 16's vectors shifted in (SRI keeps the
+// destination's top bits: x's at bits 0-1, y's at 2-3, z's at 4-5).
 template <int J>
 [[gnu::always_inline]] inline void q6_K_piece(const uint8_t* sb, int8x16_t (&w)[4]) {
-  constexpr int kShift = 2 * (J / 16);  // bits kShift, kShift + 1 go to bits 4, 5
+  constexpr int kK = J % 16, kV = J / 16;
   SILICA_UNROLL
   for (int q = 0; q < 4; ++q) {
-    const uint8x16_t l = vld1q_u8(sb + q6k_low_at(J % 32) + 16 * q);
-    const uint8x16_t lo = J < 32 ? vandq_u8(l, vdupq_n_u8(0x0f)) : vshrq_n_u8(l, 4);
-    const uint8x16_t h = vld1q_u8(sb + q6k_high_at(J % 16) + 16 * q);
-    uint8x16_t hi;
-    if constexpr (kShift < 4)
-      hi = vshlq_n_u8(h, 4 - kShift);
-    else if constexpr (kShift == 4)
-      hi = h;
-    else
-      hi = vshrq_n_u8(h, kShift - 4);
-    const uint8x16_t v = vbslq_u8(vdupq_n_u8(0x30), hi, lo);
+    uint8x16_t v;
+    if constexpr (kV < 3) {
+      v = vandq_u8(vld1q_u8(sb + q6k_vec_at(kK, kV) + 16 * q), vdupq_n_u8(0x3f));
+    } else {
+      const uint8x16_t x = vld1q_u8(sb + q6k_vec_at(kK, 0) + 16 * q);
+      const uint8x16_t y = vld1q_u8(sb + q6k_vec_at(kK, 1) + 16 * q);
+      const uint8x16_t z = vld1q_u8(sb + q6k_vec_at(kK, 2) + 16 * q);
+      v = vshrq_n_u8(vsriq_n_u8(z, vsriq_n_u8(y, x, 2), 2), 2);
+    }
     w[q] = vsubq_s8(vreinterpretq_s8_u8(v), vdupq_n_s8(32));
   }
 }

@@ -275,16 +275,20 @@ void micro_q4_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
 }
 
 // Piece j (elements 4j..4j+3) of half h of a packed Q6_K super-block as unsigned 6-bit values;
-// kQuarter = j / 16 fixes which nibble and which 2 high bits (the shifts are immediates).
+// kQuarter = j / 16 (kernels/packed.h): one AND for the first three quarters, the tops of the
+// triple's three vectors for the fourth (masked before each shift: no byte shift in AVX2).
 template <int kQuarter>
 [[gnu::always_inline]] inline __m256i q6_K_piece(const uint8_t* sb, int j, int h) {
-  const __m256i lo_src = load(sb + q6k_low_at(j % 32) + 32 * h);
-  const __m256i lo = _mm256_and_si256(kQuarter < 2 ? lo_src : _mm256_srli_epi16(lo_src, 4),
-                                      _mm256_set1_epi8(0x0f));
-  const __m256i hs = load(sb + q6k_high_at(j % 16) + 32 * h);
-  constexpr int sh = 2 * kQuarter;  // bits sh, sh+1 of each byte go to bits 4, 5
-  const __m256i hi = sh <= 4 ? _mm256_slli_epi16(hs, 4 - sh) : _mm256_srli_epi16(hs, sh - 4);
-  return _mm256_or_si256(lo, _mm256_and_si256(hi, _mm256_set1_epi8(0x30)));
+  const int k = j % 16;
+  if constexpr (kQuarter < 3)
+    return _mm256_and_si256(load(sb + q6k_vec_at(k, kQuarter) + 32 * h), _mm256_set1_epi8(0x3f));
+  const __m256i top = _mm256_set1_epi8(char(0xc0));
+  __m256i v = _mm256_and_si256(load(sb + q6k_vec_at(k, 0) + 32 * h), top);  // bits 0-1 of q
+  v = _mm256_or_si256(_mm256_srli_epi16(v, 2),
+                      _mm256_and_si256(load(sb + q6k_vec_at(k, 1) + 32 * h), top));
+  v = _mm256_or_si256(_mm256_srli_epi16(v, 2),
+                      _mm256_and_si256(load(sb + q6k_vec_at(k, 2) + 32 * h), top));
+  return _mm256_srli_epi16(v, 2);
 }
 
 // Picks the even (first) or odd (second) int16 of each 32-bit lane into both of its halves.
@@ -300,7 +304,7 @@ inline __m256i dup_pair_half(__m256i pairs, int odd) {
 template <int T, int kH, int kQuarter>
 [[gnu::always_inline]] inline void q6_K_sub_pair(const uint8_t* sb, int h0,
                                                  const BlockQ8_K* (&ab)[T], int64_t b,
-                                                 __m256i (&isc)[kH][T], const uint8_t* pf, int k) {
+                                                 __m256i (&isc)[kH][T], int k) {
   __m256i pairs[kH];
   SILICA_UNROLL
   for (int hh = 0; hh < kH; ++hh)
@@ -311,7 +315,6 @@ template <int T, int kH, int kQuarter>
     const int sub = 2 * k + odd;
     SILICA_UNROLL
     for (int c = 0; c < 4; c += 2) {
-      if constexpr (T <= 2) spread_prefetch<kPackQ6_KBytes, 32>(pf, 2 * sub + c / 2);
       __m256i a0[T], a1[T];
       SILICA_UNROLL
       for (int t = 0; t < T; ++t) {
@@ -336,21 +339,57 @@ template <int T, int kH, int kQuarter>
   }
 }
 
-// The 4 sub-blocks of 16 of quarter kQuarter (pieces 16 kQuarter..+15). Prefill calls take the
-// two sub-block pairs written out, so that every offset is a constant, and prefetch once a
+// For a prompt: the 4 sub-blocks of 16 of quarter kQuarter (pieces 16 kQuarter..+15), the two
+// sub-block pairs written out, so that every offset is a constant, with a prefetch once a
 // super-block (micro_q6_K), not decode's spread prefetch (packed_matmul64/q6_K 8192x2048 two
-// cores 10.3-13.2 -> 8.9-10.5 ms, interleaved); decode calls keep the loop, faster for them
-// (packed_stream/q6_K 0.51-0.58 -> 0.90-0.96 ms written out).
+// cores 10.3-13.2 -> 8.9-10.5 ms, interleaved).
 template <int T, int kH, int kQuarter>
 [[gnu::always_inline]] inline void q6_K_quarter(const uint8_t* sb, int h0,
                                                 const BlockQ8_K* (&ab)[T], int64_t b,
-                                                __m256i (&isc)[kH][T], const uint8_t* pf) {
-  if constexpr (T > 2) {
-    q6_K_sub_pair<T, kH, kQuarter>(sb, h0, ab, b, isc, pf, 2 * kQuarter);
-    q6_K_sub_pair<T, kH, kQuarter>(sb, h0, ab, b, isc, pf, 2 * kQuarter + 1);
-  } else {
-    for (int k = 2 * kQuarter; k < 2 * kQuarter + 2; ++k)
-      q6_K_sub_pair<T, kH, kQuarter>(sb, h0, ab, b, isc, pf, k);
+                                                __m256i (&isc)[kH][T]) {
+  q6_K_sub_pair<T, kH, kQuarter>(sb, h0, ab, b, isc, 2 * kQuarter);
+  q6_K_sub_pair<T, kH, kQuarter>(sb, h0, ab, b, isc, 2 * kQuarter + 1);
+}
+
+// For a decode: isc[hh][t] += sc * dot for sub-block s + 4 kQuarter, whose pieces are piece
+// kQuarter of triples 4s..4s+3 (kernels/packed.h), two pieces' int16 sums at a time. Called for
+// the 4 quarters of column s in turn, the loads sweep the column's 12 lines three times, forward
+// (kQuarter 3 finds them in L1); the quarter order above swept the whole super-block, which with
+// this layout streamed 0.59 of the read probe where the layout before read 0.69 (Zen 4, one core,
+// interleaved).
+template <int T, int kH, int kQuarter>
+[[gnu::always_inline]] inline void q6_K_column_quarter(const uint8_t* sb, int h0,
+                                                       const BlockQ8_K* (&ab)[T], int64_t b,
+                                                       __m256i (&isc)[kH][T], const uint8_t* pf,
+                                                       int s) {
+  const int sub = s + 4 * kQuarter;
+  __m256i sc[kH];
+  SILICA_UNROLL
+  for (int hh = 0; hh < kH; ++hh)
+    sc[hh] = dup_pair_half(_mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(
+                               sb + kQ6KScales + 32 * (sub / 2) + 16 * (h0 + hh)))),
+                           sub % 2);
+  SILICA_UNROLL
+  for (int c = 0; c < 4; c += 2) {
+    spread_prefetch<kPackQ6_KBytes, 32>(pf, 8 * s + 2 * kQuarter + c / 2);
+    __m256i a0[T], a1[T];
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) {
+      const int8_t* aq = ab[t][b].qs + 16 * sub + 4 * c;
+      a0[t] = bcast4(aq);
+      a1[t] = bcast4(aq + 4);
+    }
+    SILICA_UNROLL
+    for (int hh = 0; hh < kH; ++hh) {
+      const __m256i w0 = q6_K_piece<kQuarter>(sb, 16 * kQuarter + 4 * s + c, h0 + hh);
+      const __m256i w1 = q6_K_piece<kQuarter>(sb, 16 * kQuarter + 4 * s + c + 1, h0 + hh);
+      SILICA_UNROLL
+      for (int t = 0; t < T; ++t) {
+        const __m256i sum =
+            _mm256_add_epi16(_mm256_maddubs_epi16(w0, a0[t]), _mm256_maddubs_epi16(w1, a1[t]));
+        isc[hh][t] = _mm256_add_epi32(isc[hh][t], _mm256_madd_epi16(sum, sc[hh]));
+      }
+    }
   }
 }
 
@@ -374,10 +413,19 @@ void micro_q6_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
     if (T > 2 && h0 == 0) prefetch_lines(sb, kPackQ6_KBytes, kPackQ6_KBytes);
     __m256i isc[kH][T];
     zero_acc(isc);
-    q6_K_quarter<T, kH, 0>(sb, h0, ab, b, isc, pf);
-    q6_K_quarter<T, kH, 1>(sb, h0, ab, b, isc, pf);
-    q6_K_quarter<T, kH, 2>(sb, h0, ab, b, isc, pf);
-    q6_K_quarter<T, kH, 3>(sb, h0, ab, b, isc, pf);
+    if constexpr (T > 2) {
+      q6_K_quarter<T, kH, 0>(sb, h0, ab, b, isc);
+      q6_K_quarter<T, kH, 1>(sb, h0, ab, b, isc);
+      q6_K_quarter<T, kH, 2>(sb, h0, ab, b, isc);
+      q6_K_quarter<T, kH, 3>(sb, h0, ab, b, isc);
+    } else {
+      for (int s = 0; s < 4; ++s) {
+        q6_K_column_quarter<T, kH, 0>(sb, h0, ab, b, isc, pf, s);
+        q6_K_column_quarter<T, kH, 1>(sb, h0, ab, b, isc, pf, s);
+        q6_K_column_quarter<T, kH, 2>(sb, h0, ab, b, isc, pf, s);
+        q6_K_column_quarter<T, kH, 3>(sb, h0, ab, b, isc, pf, s);
+      }
+    }
     SILICA_UNROLL
     for (int hh = 0; hh < kH; ++hh) {
       const int h = h0 + hh;

@@ -291,14 +291,13 @@ template <int T, int kQ>
 }
 
 // isc[t] += sc_s * dot_s for column s of super-block b (sub-blocks s, s+4, s+8, s+12), for a
-// decode: stored rows k = 4s..4s+3 in address order, each row triple (low k, low k + 16, high k)
-// loaded once for its 4 pieces k, k+16, k+32, k+48. The quarters' order loaded each low row
-// twice and each high row four times (in L2: 33 -> 44 GB/s, packed_matmul1/q6_K 256x1024).
+// decode: triples k = 4s..4s+3 in address order, each loaded once for its 4 pieces k, k+16,
+// k+32, k+48. The quarters' order loaded each vector more than once (with the layout before,
+// in L2: 33 -> 44 GB/s, packed_matmul1/q6_K 256x1024).
 template <int T>
 [[gnu::always_inline]] inline void q6_K_column(const uint8_t* sb, const BlockQ8_K* (&ab)[T],
                                                int64_t b, int s, const __m512i (&pairs)[8],
                                                __m512i (&isc)[T]) {
-  const __m512i m0f = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
   __m512i sum[T][4];
   SILICA_UNROLL
   for (int t = 0; t < T; ++t) {
@@ -308,16 +307,8 @@ template <int T>
   SILICA_UNROLL
   for (int i = 0; i < 4; ++i) {
     const int k = 4 * s + i;
-    const __m512i l0 = _mm512_loadu_si512(sb + q6k_low_at(k));
-    const __m512i l1 = _mm512_loadu_si512(sb + q6k_low_at(k + 16));
-    const __m512i h = _mm512_loadu_si512(sb + q6k_high_at(k));
-    // (low nibble) | (2 high bits << 4) of pieces k, k + 16, k + 32, k + 48.
-    __m512i w[4];
-    w[0] = _mm512_ternarylogic_epi32(l0, m0f, _mm512_and_si512(_mm512_slli_epi16(h, 4), m30), 0xEA);
-    w[1] = _mm512_ternarylogic_epi32(l1, m0f, _mm512_and_si512(_mm512_slli_epi16(h, 2), m30), 0xEA);
-    w[2] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(l0, 4), m0f, _mm512_and_si512(h, m30), 0xEA);
-    w[3] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(l1, 4), m0f,
-                                     _mm512_and_si512(_mm512_srli_epi16(h, 2), m30), 0xEA);
+    __m512i w[4];  // pieces k, k + 16, k + 32, k + 48
+    q6_K_triple(sb, k, w);
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) {
       SILICA_UNROLL
