@@ -298,9 +298,41 @@ inline __m256i dup_pair_half(__m256i pairs, int odd) {
   return _mm256_shuffle_epi8(pairs, odd ? _mm256_add_epi8(even, _mm256_set1_epi8(2)) : even);
 }
 
-// isc[hh][t] += sc_s * dot_s for sub-blocks 2k and 2k + 1 (pieces 8k..8k + 7, all in quarter
-// kQuarter) of halves h0..h0 + kH - 1: two pieces' int16 sums at a time (at most
-// 2 * 2 * 63 * 128 = 32256); each activation broadcast serves every half.
+// isc[hh][t] += sc[hh] * dot for sub-block sub (pieces 4 sub..+3, in quarter kQuarter) of halves
+// h0..h0 + kH - 1: two pieces' int16 sums at a time (at most 2 * 2 * 63 * 128 = 32256); each
+// activation broadcast serves every half. A decode (pf set) spreads its prefetch of the next
+// super-block over the steps.
+template <int T, int kH, int kQuarter>
+[[gnu::always_inline]] inline void q6_K_sub_block(const uint8_t* sb, int h0,
+                                                  const BlockQ8_K* (&ab)[T], int64_t b, int sub,
+                                                  const __m256i (&sc)[kH], __m256i (&isc)[kH][T],
+                                                  const uint8_t* pf, int step) {
+  SILICA_UNROLL
+  for (int c = 0; c < 4; c += 2) {
+    if constexpr (T <= 2) spread_prefetch<kPackQ6_KBytes, 32>(pf, step + c / 2);
+    __m256i a0[T], a1[T];
+    SILICA_UNROLL
+    for (int t = 0; t < T; ++t) {
+      const int8_t* aq = ab[t][b].qs + 16 * sub + 4 * c;
+      a0[t] = bcast4(aq);
+      a1[t] = bcast4(aq + 4);
+    }
+    SILICA_UNROLL
+    for (int hh = 0; hh < kH; ++hh) {
+      const __m256i w0 = q6_K_piece<kQuarter>(sb, 4 * sub + c, h0 + hh);
+      const __m256i w1 = q6_K_piece<kQuarter>(sb, 4 * sub + c + 1, h0 + hh);
+      SILICA_UNROLL
+      for (int t = 0; t < T; ++t) {
+        const __m256i sum =
+            _mm256_add_epi16(_mm256_maddubs_epi16(w0, a0[t]), _mm256_maddubs_epi16(w1, a1[t]));
+        isc[hh][t] = _mm256_add_epi32(isc[hh][t], _mm256_madd_epi16(sum, sc[hh]));
+        keep_in_register<T>(isc[hh][t]);
+      }
+    }
+  }
+}
+
+// Sub-blocks 2k and 2k + 1 (pieces 8k..8k + 7, all in quarter kQuarter), for a prompt.
 template <int T, int kH, int kQuarter>
 [[gnu::always_inline]] inline void q6_K_sub_pair(const uint8_t* sb, int h0,
                                                  const BlockQ8_K* (&ab)[T], int64_t b,
@@ -312,30 +344,10 @@ template <int T, int kH, int kQuarter>
         reinterpret_cast<const __m128i*>(sb + kQ6KScales + 32 * k + 16 * (h0 + hh))));
   SILICA_UNROLL
   for (int odd = 0; odd < 2; ++odd) {
-    const int sub = 2 * k + odd;
+    __m256i sc[kH];
     SILICA_UNROLL
-    for (int c = 0; c < 4; c += 2) {
-      __m256i a0[T], a1[T];
-      SILICA_UNROLL
-      for (int t = 0; t < T; ++t) {
-        const int8_t* aq = ab[t][b].qs + 16 * sub + 4 * c;
-        a0[t] = bcast4(aq);
-        a1[t] = bcast4(aq + 4);
-      }
-      SILICA_UNROLL
-      for (int hh = 0; hh < kH; ++hh) {
-        const __m256i sc = dup_pair_half(pairs[hh], odd);
-        const __m256i w0 = q6_K_piece<kQuarter>(sb, 4 * sub + c, h0 + hh);
-        const __m256i w1 = q6_K_piece<kQuarter>(sb, 4 * sub + c + 1, h0 + hh);
-        SILICA_UNROLL
-        for (int t = 0; t < T; ++t) {
-          const __m256i s =
-              _mm256_add_epi16(_mm256_maddubs_epi16(w0, a0[t]), _mm256_maddubs_epi16(w1, a1[t]));
-          isc[hh][t] = _mm256_add_epi32(isc[hh][t], _mm256_madd_epi16(s, sc));
-          keep_in_register<T>(isc[hh][t]);
-        }
-      }
-    }
+    for (int hh = 0; hh < kH; ++hh) sc[hh] = dup_pair_half(pairs[hh], odd);
+    q6_K_sub_block<T, kH, kQuarter>(sb, h0, ab, b, 2 * k + odd, sc, isc, nullptr, 0);
   }
 }
 
@@ -369,28 +381,7 @@ template <int T, int kH, int kQuarter>
     sc[hh] = dup_pair_half(_mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(
                                sb + kQ6KScales + 32 * (sub / 2) + 16 * (h0 + hh)))),
                            sub % 2);
-  SILICA_UNROLL
-  for (int c = 0; c < 4; c += 2) {
-    spread_prefetch<kPackQ6_KBytes, 32>(pf, 8 * s + 2 * kQuarter + c / 2);
-    __m256i a0[T], a1[T];
-    SILICA_UNROLL
-    for (int t = 0; t < T; ++t) {
-      const int8_t* aq = ab[t][b].qs + 16 * sub + 4 * c;
-      a0[t] = bcast4(aq);
-      a1[t] = bcast4(aq + 4);
-    }
-    SILICA_UNROLL
-    for (int hh = 0; hh < kH; ++hh) {
-      const __m256i w0 = q6_K_piece<kQuarter>(sb, 16 * kQuarter + 4 * s + c, h0 + hh);
-      const __m256i w1 = q6_K_piece<kQuarter>(sb, 16 * kQuarter + 4 * s + c + 1, h0 + hh);
-      SILICA_UNROLL
-      for (int t = 0; t < T; ++t) {
-        const __m256i sum =
-            _mm256_add_epi16(_mm256_maddubs_epi16(w0, a0[t]), _mm256_maddubs_epi16(w1, a1[t]));
-        isc[hh][t] = _mm256_add_epi32(isc[hh][t], _mm256_madd_epi16(sum, sc[hh]));
-      }
-    }
-  }
+  q6_K_sub_block<T, kH, kQuarter>(sb, h0, ab, b, sub, sc, isc, pf, 8 * s + 2 * kQuarter);
 }
 
 // ---- Q6_K: values 0..63; per sub-block of 16 the int16 sums times the int8 scale by vpmaddwd
