@@ -282,9 +282,12 @@ void pack_group_q6_K(const void* w, size_t w_stride, int64_t n_rows, int64_t n, 
         }
       // Vector v of triple k, row l: piece k + 16v's 4 bytes with 2 bits of piece k + 48's on top.
       uint8_t vec[3][64];
-      for (int e = 0; e < 64; ++e)
-        for (int v = 0; v < 3; ++v)
-          vec[v][e] = uint8_t(u[64 * v + e] | (((u[192 + e] >> (2 * v)) & 3) << 6));
+      for (int e = 0; e < 64; ++e) {  // one statement a vector, so that the loop vectorizes
+        const int top = u[192 + e];   // 6 bits: the uint8_t keeps the 2 shifted to bits 6-7
+        vec[0][e] = uint8_t(u[e] | (top << 6));
+        vec[1][e] = uint8_t(u[64 + e] | ((top >> 2) << 6));
+        vec[2][e] = uint8_t(u[128 + e] | ((top >> 4) << 6));
+      }
       for (int k = 0; k < 16; ++k)
         for (int v = 0; v < 3; ++v) std::memcpy(sb + q6k_vec_at(k, v) + 4 * l, vec[v] + 4 * k, 4);
       for (int sub = 0; sub < 16; ++sub)
