@@ -252,12 +252,8 @@ void ffn_swiglu_block(const LayerWeights& lw, const ModelHParams& hp, int64_t n_
   linear_shared({{&lw.w_gate, nullptr, st.gate.data()}, {&lw.w_up, nullptr, st.up.data()}}, h,
                 n_tok, st);
   for_token_runs(st, n_tok, n_ff, [&](int64_t t0, int64_t t1) {
-    // A row a call: the AVX2 and NEON kernels take a short tail element by element, which must
-    // fall at the same elements for any split of the batch (same bits for any thread count).
-    for (int64_t t = t0; t < t1; ++t) {
-      float* g = st.gate.data() + t * n_ff;
-      swiglu(g, st.up.data() + t * n_ff, g, n_ff);
-    }
+    float* g = st.gate.data() + t0 * n_ff;
+    swiglu(g, st.up.data() + t0 * n_ff, g, (t1 - t0) * n_ff);
   });
   linear(lw.w_down, nullptr, st.gate.data(), n_tok, st.proj.data(), st);
   add_rows(x, st.proj.data(), n_tok, n_embd, st);

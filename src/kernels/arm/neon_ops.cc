@@ -82,15 +82,26 @@ SoftmaxStats softmax_neon(float* x, int64_t n) {
   return {max, sum};
 }
 
+// 4 elements of SwiGLU from g, u to y.
+inline void swiglu_x4(const float* g, const float* u, float* y) {
+  const float32x4_t vg = vld1q_f32(g);
+  const float32x4_t e = exp_f32x4(vnegq_f32(vg));
+  const float32x4_t silu = vdivq_f32(vg, vaddq_f32(vdupq_n_f32(1.0f), e));
+  vst1q_f32(y, vmulq_f32(silu, vld1q_f32(u)));
+}
+
+// The tail goes through the same vector steps (zero-padded), so an element's bits do not depend
+// on where a call starts or ends: a prompt's rows split over threads give a thread count's bits.
 void swiglu_neon(const float* g, const float* u, float* y, int64_t n) {
   int64_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const float32x4_t vg = vld1q_f32(g + i);
-    const float32x4_t e = exp_f32x4(vnegq_f32(vg));
-    const float32x4_t silu = vdivq_f32(vg, vaddq_f32(vdupq_n_f32(1.0f), e));
-    vst1q_f32(y + i, vmulq_f32(silu, vld1q_f32(u + i)));
+  for (; i + 4 <= n; i += 4) swiglu_x4(g + i, u + i, y + i);
+  if (i < n) {
+    float gt[4] = {}, ut[4] = {}, yt[4];
+    std::memcpy(gt, g + i, size_t(n - i) * sizeof(float));
+    std::memcpy(ut, u + i, size_t(n - i) * sizeof(float));
+    swiglu_x4(gt, ut, yt);
+    std::memcpy(y + i, yt, size_t(n - i) * sizeof(float));
   }
-  for (; i < n; ++i) y[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
 }
 
 // ---- attention products for up to 4 query heads of a KV group at a time: each K or V row

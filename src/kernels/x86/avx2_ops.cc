@@ -103,16 +103,26 @@ SoftmaxStats softmax_avx2(float* x, int64_t n) {
   return {max, sum};
 }
 
+// 8 elements of SwiGLU from g, u to y.
+inline void swiglu_x8(const float* g, const float* u, float* y) {
+  const __m256 vg = _mm256_loadu_ps(g);
+  const __m256 e = exp_f32x8(_mm256_sub_ps(_mm256_setzero_ps(), vg));
+  const __m256 silu = _mm256_div_ps(vg, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+  _mm256_storeu_ps(y, _mm256_mul_ps(silu, _mm256_loadu_ps(u)));
+}
+
+// The tail goes through the same vector steps (zero-padded), so an element's bits do not depend
+// on where a call starts or ends: a prompt's rows split over threads give a thread count's bits.
 void swiglu_avx2(const float* g, const float* u, float* y, int64_t n) {
-  const __m256 one = _mm256_set1_ps(1.0f);
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 vg = _mm256_loadu_ps(g + i);
-    const __m256 e = exp_f32x8(_mm256_sub_ps(_mm256_setzero_ps(), vg));
-    const __m256 silu = _mm256_div_ps(vg, _mm256_add_ps(one, e));
-    _mm256_storeu_ps(y + i, _mm256_mul_ps(silu, _mm256_loadu_ps(u + i)));
+  for (; i + 8 <= n; i += 8) swiglu_x8(g + i, u + i, y + i);
+  if (i < n) {
+    float gt[8] = {}, ut[8] = {}, yt[8];
+    std::memcpy(gt, g + i, size_t(n - i) * sizeof(float));
+    std::memcpy(ut, u + i, size_t(n - i) * sizeof(float));
+    swiglu_x8(gt, ut, yt);
+    std::memcpy(y + i, yt, size_t(n - i) * sizeof(float));
   }
-  for (; i < n; ++i) y[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
 }
 
 // ---- attention products over fp16 rows for the query heads of a KV group (GQA: 4 heads a KV
