@@ -84,8 +84,8 @@ std::string figures_line(const std::vector<BenchRow>& rows, const BenchRow& firs
           "read bandwidth {:.1f} GB/s, {} read per token (weights, K/V): {} bound {:.1f} t/s, "
           "reached "
           "{:.2f}",
-          r.bandwidth_gbps, human_size(r.bytes_per_token), r.test, bound, r.mean() / bound);
-      if (l) b += fmt::format(" (llama.cpp {:.2f})", l->mean() / bound);
+          r.bandwidth_gbps, human_size(r.bytes_per_token), r.test, bound, r.reached());
+      if (l) b += fmt::format(" (llama.cpp {:.2f})", l->reached());
       parts.push_back(b);
     }
   }
@@ -102,6 +102,17 @@ double BenchRow::mean() const {
   double s = 0;
   for (double v : tokens_per_s) s += v;
   return s / double(tokens_per_s.size());
+}
+
+double BenchRow::reached() const {
+  const size_t n = tokens_per_s.size();
+  if (n == 0 || bandwidth_samples_gbps.size() != n || !(bytes_per_token > 0))
+    return mean() / bound_tokens_per_s();
+  std::vector<double> f(n);
+  for (size_t i = 0; i < n; ++i)
+    f[i] = tokens_per_s[i] * bytes_per_token / (bandwidth_samples_gbps[i] * 1e9);
+  std::sort(f.begin(), f.end());
+  return n % 2 ? f[n / 2] : (f[n / 2 - 1] + f[n / 2]) / 2;
 }
 
 double BenchRow::stddev() const {
@@ -168,7 +179,9 @@ nlohmann::json bench_json(const std::vector<BenchRow>& rows) {
     put("bandwidth_gbps", r.bandwidth_gbps);
     put("bytes_per_token", r.bytes_per_token);
     put("bound_tokens_per_s", r.bound_tokens_per_s());
-    put("bound_fraction", r.mean() / r.bound_tokens_per_s());
+    put("bound_fraction", r.reached());
+    if (!r.bandwidth_samples_gbps.empty())
+      j["bandwidth_samples_gbps"] = r.bandwidth_samples_gbps;
     if (r.engine == kEngineSilica)
       if (const BenchRow* l = peer_of(rows, r)) put("ratio_vs_llamacpp", r.mean() / l->mean());
     arr.push_back(std::move(j));

@@ -29,7 +29,8 @@ struct BenchRow {
   std::vector<double> load_samples_ms, load_cold_samples_ms;  // each rep's, in order
   int64_t peak_rss_bytes = 0;                                 // 0: not measured
   int64_t runtime_rss_bytes = 0;          // llama.cpp: node's own resident size before loading
-  double bandwidth_gbps = kNotMeasured;   // tg rows: a plain read of the weights beside each rep
+  double bandwidth_gbps = kNotMeasured;   // tg rows: mean of both engines' probes
+  std::vector<double> bandwidth_samples_gbps;  // tg rows: this engine's probe of each counted rep
   double bytes_per_token = kNotMeasured;  // tg rows: weight and K/V bytes read per token
 
   double mean() const;
@@ -37,6 +38,10 @@ struct BenchRow {
   // Generation speed if every weight byte came at the measured bandwidth; NaN where it does
   // not apply.
   double bound_tokens_per_s() const;
+  // The fraction of the bound reached: the median over reps of each rep's speed over the bound
+  // its own probes give (the host's bandwidth moves within a run, so the pairing is steadier
+  // than the mean speed over the mean bound); the latter where no per-rep probes were kept.
+  double reached() const;
 };
 
 // Markdown: the speed table, silica and llama.cpp side by side with the ratio when both ran,

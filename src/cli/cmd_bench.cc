@@ -184,12 +184,19 @@ void bench_threads(const LoadedModel& lm, int threads, const BenchOptions& o, Ll
   fo.n_batch = n_batch;
   fo.n_threads = threads;
   std::unique_ptr<Session> session = need(Session::create(lm, fo));
-  // The bandwidth bound is measured beside every counted tg rep of either engine (the host's
-  // bandwidth moves by tens of percent within minutes), by reading the weights themselves.
+  // The bandwidth bound is measured right before and right after every counted tg rep of either
+  // engine (the host's bandwidth moves by tens of percent within minutes), by reading the
+  // weights themselves; the rep's own bound is the mean of its two probes.
   ThreadPool probe_pool(threads);
   const std::vector<MemorySpan> spans = decode_spans(*lm.model);
   std::vector<double> gbps;
-  auto probe = [&] { gbps.push_back(measure_span_read_gbps(probe_pool, spans)); };
+  auto probed = [&](BenchRow& row, auto&& run_rep) {
+    const double before = measure_span_read_gbps(probe_pool, spans);
+    run_rep();
+    const double after = measure_span_read_gbps(probe_pool, spans);
+    gbps.insert(gbps.end(), {before, after});
+    row.bandwidth_samples_gbps.push_back((before + after) / 2);
+  };
   if (peer)
     need(peer->call(
         {{"op", "context"}, {"threads", threads}, {"n_ctx", fo.n_ctx}, {"n_batch", n_batch}}));
@@ -210,14 +217,16 @@ void bench_threads(const LoadedModel& lm, int threads, const BenchOptions& o, Ll
       if (count) silica.pp.tokens_per_s.push_back(tps), silica.pp.ttft_ms += ttft;
     }
     if (o.n_gen > 0) {
-      if (count) probe();
-      const double tps = silica_tg(*session, prompt[0], o.n_gen, o.depth);
-      if (count) silica.tg.tokens_per_s.push_back(tps);
+      auto rep = [&] {
+        const double tps = silica_tg(*session, prompt[0], o.n_gen, o.depth);
+        if (count) silica.tg.tokens_per_s.push_back(tps);
+      };
+      count ? probed(silica.tg, rep) : rep();
     }
     if (peer && o.n_prompt > 0) llama_pp(*peer, prompt, o.depth, llama, count);
     if (peer && o.n_gen > 0) {
-      if (count) probe();
-      llama_tg(*peer, prompt[0], o.n_gen, o.depth, llama, count);
+      auto rep = [&] { llama_tg(*peer, prompt[0], o.n_gen, o.depth, llama, count); };
+      count ? probed(llama.tg, rep) : rep();
     }
   }
   fmt::print(stderr, "\n");

@@ -157,6 +157,16 @@ test("two models, -t 1,2: JSON rows, SVG bars and the table", async () => {
       assert.equal(x.bytes_per_token, x.size_bytes - (kVocab - 1) * kRowBytes[type] + 4.5 * kKvBytesPerPos);
       const bound = (x.bandwidth_gbps * 1e9) / x.bytes_per_token;
       assert.ok(Math.abs(bound - x.bound_tokens_per_s) <= 1e-9 * bound);
+      // Each rep is paired with its own probes; the fraction reached is the median of the pairs.
+      assert.equal(x.bandwidth_samples_gbps.length, x.samples.length);
+      const fractions = x.samples
+        .map((v, i) => (v * x.bytes_per_token) / (x.bandwidth_samples_gbps[i] * 1e9))
+        .sort((a, b) => a - b);
+      const median = (fractions[0] + fractions[1]) / 2;
+      assert.ok(Math.abs(median - x.bound_fraction) <= 1e-9 * median, `${median} ${x.bound_fraction}`);
+      // The shared bandwidth is the mean of both probes of every rep (one engine here).
+      const mean_gbps = x.bandwidth_samples_gbps.reduce((a, b) => a + b, 0) / x.samples.length;
+      assert.ok(Math.abs(mean_gbps - x.bandwidth_gbps) <= 1e-9 * mean_gbps);
       // The file is mapped and every weight byte read each step: it was resident.
       assert.ok(x.peak_rss_bytes >= x.bytes_per_token, `peak RSS ${x.peak_rss_bytes} B`);
     }
@@ -262,10 +272,19 @@ test("--vs-llamacpp: llama.cpp rows beside silica's, with ratios", async (t) => 
     checkLoadSamples(x, 2, r.err);
     assert.equal(x.type, "Q4_0");
     if (x.test === "pp16") assert.ok(positive(x.ttft_ms));
-    else assert.ok(positive(x.bound_tokens_per_s) && positive(x.bound_fraction));
+    else {
+      assert.ok(positive(x.bound_tokens_per_s) && positive(x.bound_fraction));
+      assert.equal(x.bandwidth_samples_gbps.length, 2, "one probe pair per counted rep");
+    }
     if (x.engine === "silica") {
       const peer = rows.find((y) => y.engine === "llama.cpp" && y.test === x.test);
       assert.ok(Math.abs(x.ratio_vs_llamacpp - x.tokens_per_s / peer.tokens_per_s) < 1e-9 * x.ratio_vs_llamacpp);
+      if (x.test === "tg8") {
+        // One bound for both engines: the mean of every probe pair, silica's and llama.cpp's.
+        const all = [...x.bandwidth_samples_gbps, ...peer.bandwidth_samples_gbps];
+        const mean = all.reduce((a, b) => a + b, 0) / all.length;
+        assert.ok(Math.abs(mean - x.bandwidth_gbps) <= 1e-9 * mean && x.bandwidth_gbps === peer.bandwidth_gbps);
+      }
     }
   }
   const tags = parseXml(fs.readFileSync(svg, "utf8"));
