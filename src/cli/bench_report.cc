@@ -180,8 +180,7 @@ nlohmann::json bench_json(const std::vector<BenchRow>& rows) {
     put("bytes_per_token", r.bytes_per_token);
     put("bound_tokens_per_s", r.bound_tokens_per_s());
     put("bound_fraction", r.reached());
-    if (!r.bandwidth_samples_gbps.empty())
-      j["bandwidth_samples_gbps"] = r.bandwidth_samples_gbps;
+    if (!r.bandwidth_samples_gbps.empty()) j["bandwidth_samples_gbps"] = r.bandwidth_samples_gbps;
     if (r.engine == kEngineSilica)
       if (const BenchRow* l = peer_of(rows, r)) put("ratio_vs_llamacpp", r.mean() / l->mean());
     arr.push_back(std::move(j));

@@ -28,10 +28,10 @@ struct BenchRow {
   double load_cold_ms = kNotMeasured;  // the file read from the disk (dropped from the cache)
   std::vector<double> load_samples_ms, load_cold_samples_ms;  // each rep's, in order
   int64_t peak_rss_bytes = 0;                                 // 0: not measured
-  int64_t runtime_rss_bytes = 0;          // llama.cpp: node's own resident size before loading
-  double bandwidth_gbps = kNotMeasured;   // tg rows: mean of both engines' probes
+  int64_t runtime_rss_bytes = 0;               // llama.cpp: node's own resident size before loading
+  double bandwidth_gbps = kNotMeasured;        // tg rows: mean of both engines' probes
   std::vector<double> bandwidth_samples_gbps;  // tg rows: this engine's probe of each counted rep
-  double bytes_per_token = kNotMeasured;  // tg rows: weight and K/V bytes read per token
+  double bytes_per_token = kNotMeasured;       // tg rows: weight and K/V bytes read per token
 
   double mean() const;
   double stddev() const;  // sample standard deviation (n - 1); 0 for one rep
