@@ -57,11 +57,13 @@ struct Q8_0Packed {
   }
 };
 
-// 4 activation bytes broadcast to every 32-bit lane.
-inline __m512i bcast4(const int8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return _mm512_set1_epi32(v);
+// acc + the dots of w's unsigned bytes with the 4 signed activation bytes at p, broadcast to
+// every 32-bit lane. As an embedded broadcast ({1to16}) the load is part of the vpdpbusd, one
+// instruction instead of two (GCC 12 keeps a separate vpbroadcastd for the intrinsic form).
+[[gnu::always_inline]] inline __m512i dpbusd_bcast(__m512i acc, __m512i w, const int8_t* p) {
+  using Word = int32_t __attribute__((may_alias));
+  asm("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*reinterpret_cast<const Word*>(p)));
+  return acc;
 }
 
 // One group (16 rows) x T tokens over all nb blocks.
@@ -95,8 +97,7 @@ void micro(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, 
     for (int j = 0; j < 8; ++j) {
       SILICA_UNROLL
       for (int t = 0; t < T; ++t)
-        isum[j % kChains][t] =
-            _mm512_dpbusd_epi32(isum[j % kChains][t], wv[j], bcast4(ab[t][b].qs + 4 * j));
+        isum[j % kChains][t] = dpbusd_bcast(isum[j % kChains][t], wv[j], ab[t][b].qs + 4 * j);
     }
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) {
@@ -165,8 +166,8 @@ template <int T>
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) {
       const int8_t* aq = ab[t][b].qs + 64 * k + 4 * c;
-      lo[t][c % 2] = _mm512_dpbusd_epi32(lo[t][c % 2], wl, bcast4(aq));
-      hi[t][c % 2] = _mm512_dpbusd_epi32(hi[t][c % 2], wh, bcast4(aq + 32));
+      lo[t][c % 2] = dpbusd_bcast(lo[t][c % 2], wl, aq);
+      hi[t][c % 2] = dpbusd_bcast(hi[t][c % 2], wh, aq + 32);
     }
   }
   const __m512i sc_lo = q4_K_sub_scales(sb, 2 * k), sc_hi = q4_K_sub_scales(sb, 2 * k + 1);
@@ -196,12 +197,12 @@ template <int T>
   SILICA_UNROLL
   for (int t = 0; t < T; ++t) {
     const int8_t* aq = ab[t][b].qs + 32 * sub;
-    __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv[0], bcast4(aq));
-    __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv[1], bcast4(aq + 4));
+    __m512i s0 = dpbusd_bcast(_mm512_setzero_si512(), wv[0], aq);
+    __m512i s1 = dpbusd_bcast(_mm512_setzero_si512(), wv[1], aq + 4);
     SILICA_UNROLL
     for (int c = 2; c < 8; c += 2) {
-      s0 = _mm512_dpbusd_epi32(s0, wv[c], bcast4(aq + 4 * c));
-      s1 = _mm512_dpbusd_epi32(s1, wv[c + 1], bcast4(aq + 4 * c + 4));
+      s0 = dpbusd_bcast(s0, wv[c], aq + 4 * c);
+      s1 = dpbusd_bcast(s1, wv[c + 1], aq + 4 * c + 4);
     }
     isc[t] = _mm512_add_epi32(isc[t], _mm512_mullo_epi32(_mm512_add_epi32(s0, s1), sc));
   }
@@ -281,10 +282,10 @@ template <int T, int kQ>
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) {
       const int8_t* aq = ab[t][b].qs + 16 * sub;
-      __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv[0], bcast4(aq));
-      __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv[1], bcast4(aq + 4));
-      s0 = _mm512_dpbusd_epi32(s0, wv[2], bcast4(aq + 8));
-      s1 = _mm512_dpbusd_epi32(s1, wv[3], bcast4(aq + 12));
+      __m512i s0 = dpbusd_bcast(_mm512_setzero_si512(), wv[0], aq);
+      __m512i s1 = dpbusd_bcast(_mm512_setzero_si512(), wv[1], aq + 4);
+      s0 = dpbusd_bcast(s0, wv[2], aq + 8);
+      s1 = dpbusd_bcast(s1, wv[3], aq + 12);
       isc[t] = _mm512_add_epi32(isc[t], _mm512_mullo_epi32(_mm512_add_epi32(s0, s1), sc));
     }
   }
@@ -313,7 +314,7 @@ template <int T>
     for (int t = 0; t < T; ++t) {
       SILICA_UNROLL
       for (int q = 0; q < 4; ++q)
-        sum[t][q] = _mm512_dpbusd_epi32(sum[t][q], w[q], bcast4(ab[t][b].qs + 4 * (k + 16 * q)));
+        sum[t][q] = dpbusd_bcast(sum[t][q], w[q], ab[t][b].qs + 4 * (k + 16 * q));
     }
   }
   SILICA_UNROLL
