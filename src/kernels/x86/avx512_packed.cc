@@ -85,13 +85,14 @@ void micro(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, 
         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q0_scales(g, b, W::kValueBytes))));
     __m512i wv[8];
     W::load(q0_values(g, b, W::kValueBytes), wv);
-    // Two int chains per token when few tokens give the core too little independent work.
-    constexpr int kChains = T <= 2 ? 2 : 1;
+    // Several int chains per token when few tokens give the core too little independent work.
+    constexpr int kChains = T == 1 ? 4 : T == 2 ? 2 : 1;
     __m512i isum[kChains][T];
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) {
       isum[0][t] = _mm512_set1_epi32(ab[t][b].neg);
-      if constexpr (kChains == 2) isum[1][t] = _mm512_setzero_si512();
+      SILICA_UNROLL
+      for (int c = 1; c < kChains; ++c) isum[c][t] = _mm512_setzero_si512();
     }
     SILICA_UNROLL
     for (int j = 0; j < 8; ++j) {
@@ -102,7 +103,11 @@ void micro(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, 
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) {
       __m512i s = isum[0][t];
-      if constexpr (kChains == 2) s = _mm512_add_epi32(s, isum[1][t]);
+      if constexpr (kChains == 4)
+        s = _mm512_add_epi32(_mm512_add_epi32(s, isum[1][t]),
+                             _mm512_add_epi32(isum[2][t], isum[3][t]));
+      else if constexpr (kChains == 2)
+        s = _mm512_add_epi32(s, isum[1][t]);
       const __m512 sc = _mm512_mul_ps(dw, _mm512_set1_ps(ab[t][b].d));
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), sc, acc[t]);
     }
@@ -150,14 +155,19 @@ constexpr int kMaxTokK = 6;
 constexpr int kMaxTokQ6K = 10;
 
 // isc[t] += sc * dot for sub-blocks 2k and 2k + 1 of super-block b, for a decode: each stored
-// piece loaded once for both (low and high nibbles), two dot chains per sub-block.
+// piece loaded once for both (low and high nibbles), several dot chains per sub-block (short
+// chains leave the core room to keep more of the stream's loads in flight).
 template <int T>
 [[gnu::always_inline]] inline void q4_K_pair(const uint8_t* sb, const PackedActBlockK* (&ab)[T],
                                              int64_t b, int k, __m512i (&isc)[T]) {
+  constexpr int kChains = T == 1 ? 4 : 2;
   const __m512i low = _mm512_set1_epi8(0x0f);
-  __m512i lo[T][2], hi[T][2];
+  __m512i lo[T][kChains], hi[T][kChains];
   SILICA_UNROLL
-  for (int t = 0; t < T; ++t) lo[t][0] = lo[t][1] = hi[t][0] = hi[t][1] = _mm512_setzero_si512();
+  for (int t = 0; t < T; ++t) {
+    SILICA_UNROLL
+    for (int c = 0; c < kChains; ++c) lo[t][c] = hi[t][c] = _mm512_setzero_si512();
+  }
   SILICA_UNROLL
   for (int c = 0; c < 8; ++c) {
     const __m512i p = _mm512_loadu_si512(sb + kQ4KNibbles + k * 512 + 64 * c);
@@ -166,17 +176,20 @@ template <int T>
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) {
       const int8_t* aq = ab[t][b].qs + 64 * k + 4 * c;
-      lo[t][c % 2] = dpbusd_bcast(lo[t][c % 2], wl, aq);
-      hi[t][c % 2] = dpbusd_bcast(hi[t][c % 2], wh, aq + 32);
+      lo[t][c % kChains] = dpbusd_bcast(lo[t][c % kChains], wl, aq);
+      hi[t][c % kChains] = dpbusd_bcast(hi[t][c % kChains], wh, aq + 32);
     }
   }
   const __m512i sc_lo = q4_K_sub_scales(sb, 2 * k), sc_hi = q4_K_sub_scales(sb, 2 * k + 1);
   SILICA_UNROLL
   for (int t = 0; t < T; ++t) {
-    isc[t] =
-        _mm512_add_epi32(isc[t], _mm512_mullo_epi32(_mm512_add_epi32(lo[t][0], lo[t][1]), sc_lo));
-    isc[t] =
-        _mm512_add_epi32(isc[t], _mm512_mullo_epi32(_mm512_add_epi32(hi[t][0], hi[t][1]), sc_hi));
+    __m512i l = _mm512_add_epi32(lo[t][0], lo[t][1]), h = _mm512_add_epi32(hi[t][0], hi[t][1]);
+    if constexpr (kChains == 4) {
+      l = _mm512_add_epi32(l, _mm512_add_epi32(lo[t][2], lo[t][3]));
+      h = _mm512_add_epi32(h, _mm512_add_epi32(hi[t][2], hi[t][3]));
+    }
+    isc[t] = _mm512_add_epi32(isc[t], _mm512_mullo_epi32(l, sc_lo));
+    isc[t] = _mm512_add_epi32(isc[t], _mm512_mullo_epi32(h, sc_hi));
   }
 }
 
