@@ -363,6 +363,7 @@ void micro_q6_K(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float
     __m512i pairs[8];
     if constexpr (T <= 2) {
       q6_K_scale_pairs(sb, pairs);
+      SILICA_UNROLL
       for (int s = 0; s < 4; ++s) q6_K_column<T>(sb, ab, b, s, pairs, isc);
     } else {  // more accumulators: the pairs only at the end
       prefetch_lines(sb, kPackQ6_KBytes, kPackQ6_KBytes);
