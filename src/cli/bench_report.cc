@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <utility>
 
 namespace silica {
 namespace {
@@ -104,6 +105,13 @@ double BenchRow::mean() const {
   return s / double(tokens_per_s.size());
 }
 
+double median_of(std::vector<double> v) {
+  if (v.empty()) return kNotMeasured;
+  std::sort(v.begin(), v.end());
+  const size_t h = v.size() / 2;
+  return v.size() % 2 ? v[h] : (v[h - 1] + v[h]) / 2;
+}
+
 double BenchRow::reached() const {
   const size_t n = tokens_per_s.size();
   if (n == 0 || bandwidth_samples_gbps.size() != n || !(bytes_per_token > 0))
@@ -111,8 +119,7 @@ double BenchRow::reached() const {
   std::vector<double> f(n);
   for (size_t i = 0; i < n; ++i)
     f[i] = tokens_per_s[i] * bytes_per_token / (bandwidth_samples_gbps[i] * 1e9);
-  std::sort(f.begin(), f.end());
-  return n % 2 ? f[n / 2] : (f[n / 2 - 1] + f[n / 2]) / 2;
+  return median_of(std::move(f));
 }
 
 double BenchRow::stddev() const {

@@ -44,6 +44,9 @@ struct BenchRow {
   double reached() const;
 };
 
+// The median of v; kNotMeasured when v is empty.
+double median_of(std::vector<double> v);
+
 // Markdown: the speed table, silica and llama.cpp side by side with the ratio when both ran,
 // then one line per model and thread count with load time, TTFT, peak RSS and bandwidth bound.
 std::string bench_markdown(const std::vector<BenchRow>& rows);

@@ -249,13 +249,6 @@ bool make_cold(const std::string& path) {
   return false;
 }
 
-double median_of(std::vector<double> v) {
-  if (v.empty()) return kNotMeasured;
-  std::sort(v.begin(), v.end());
-  const size_t h = v.size() / 2;
-  return v.size() % 2 ? v[h] : (v[h - 1] + v[h]) / 2;
-}
-
 // Reads the file through once, untimed: the warm samples then find it in the page cache even
 // where no cold load read it first (--no-cold), instead of the first engine to load paying for
 // the disk (a 1.2 GiB Q8_0 file: 4717 ms, then 359).
