@@ -66,6 +66,16 @@ struct Q8_0Packed {
   return acc;
 }
 
+// The sum of n int32 chains (n = 1, 2 or 4), pairwise.
+template <int N>
+[[gnu::always_inline]] inline __m512i add_chains(const __m512i (&c)[N]) {
+  static_assert(N == 1 || N == 2 || N == 4);
+  if constexpr (N == 1) return c[0];
+  if constexpr (N == 2) return _mm512_add_epi32(c[0], c[1]);
+  if constexpr (N == 4)
+    return _mm512_add_epi32(_mm512_add_epi32(c[0], c[1]), _mm512_add_epi32(c[2], c[3]));
+}
+
 // One group (16 rows) x T tokens over all nb blocks.
 template <class W, int T>
 void micro(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, int64_t ys,
@@ -87,27 +97,22 @@ void micro(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, 
     W::load(q0_values(g, b, W::kValueBytes), wv);
     // Several int chains per token when few tokens give the core too little independent work.
     constexpr int kChains = T == 1 ? 4 : T == 2 ? 2 : 1;
-    __m512i isum[kChains][T];
+    __m512i isum[T][kChains];
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) {
-      isum[0][t] = _mm512_set1_epi32(ab[t][b].neg);
+      isum[t][0] = _mm512_set1_epi32(ab[t][b].neg);
       SILICA_UNROLL
-      for (int c = 1; c < kChains; ++c) isum[c][t] = _mm512_setzero_si512();
+      for (int c = 1; c < kChains; ++c) isum[t][c] = _mm512_setzero_si512();
     }
     SILICA_UNROLL
     for (int j = 0; j < 8; ++j) {
       SILICA_UNROLL
       for (int t = 0; t < T; ++t)
-        isum[j % kChains][t] = dpbusd_bcast(isum[j % kChains][t], wv[j], ab[t][b].qs + 4 * j);
+        isum[t][j % kChains] = dpbusd_bcast(isum[t][j % kChains], wv[j], ab[t][b].qs + 4 * j);
     }
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) {
-      __m512i s = isum[0][t];
-      if constexpr (kChains == 4)
-        s = _mm512_add_epi32(_mm512_add_epi32(s, isum[1][t]),
-                             _mm512_add_epi32(isum[2][t], isum[3][t]));
-      else if constexpr (kChains == 2)
-        s = _mm512_add_epi32(s, isum[1][t]);
+      const __m512i s = add_chains(isum[t]);
       const __m512 sc = _mm512_mul_ps(dw, _mm512_set1_ps(ab[t][b].d));
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), sc, acc[t]);
     }
@@ -183,13 +188,8 @@ template <int T>
   const __m512i sc_lo = q4_K_sub_scales(sb, 2 * k), sc_hi = q4_K_sub_scales(sb, 2 * k + 1);
   SILICA_UNROLL
   for (int t = 0; t < T; ++t) {
-    __m512i l = _mm512_add_epi32(lo[t][0], lo[t][1]), h = _mm512_add_epi32(hi[t][0], hi[t][1]);
-    if constexpr (kChains == 4) {
-      l = _mm512_add_epi32(l, _mm512_add_epi32(lo[t][2], lo[t][3]));
-      h = _mm512_add_epi32(h, _mm512_add_epi32(hi[t][2], hi[t][3]));
-    }
-    isc[t] = _mm512_add_epi32(isc[t], _mm512_mullo_epi32(l, sc_lo));
-    isc[t] = _mm512_add_epi32(isc[t], _mm512_mullo_epi32(h, sc_hi));
+    isc[t] = _mm512_add_epi32(isc[t], _mm512_mullo_epi32(add_chains(lo[t]), sc_lo));
+    isc[t] = _mm512_add_epi32(isc[t], _mm512_mullo_epi32(add_chains(hi[t]), sc_hi));
   }
 }
 
