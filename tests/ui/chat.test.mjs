@@ -16,6 +16,7 @@ const kStatsRe = /^(\d+) tokens · [\d.]+ tokens\/s · \d+ ms to first token$/;
 const kAnswerTimeoutMs = 30_000;
 const kStillMs = 1_000;           // after Stop the text must not grow for this long
 const kMinSteps = 3;              // distinct lengths seen while an answer streams
+const kSlowLinkBytesPerS = 8_000; // about 50 streamed lines (tokens) a second
 
 let server;
 let browser;
@@ -112,8 +113,29 @@ test('send: the answer streams in several steps, then the statistics line', asyn
 });
 
 test('Stop mid-answer: the text stops growing, the slot is freed, a new message works at once', async () => {
-  // Until a 16k context is full: over 10 s of tokens at the tiny model's 1200 t/s (with the
-  // default 4096 one CI run's answer ended before Stop landed).
+  // Until a 16k context is full: over 10 s of tokens at the tiny model's 1200 t/s. The page reads
+  // the stream through a slow link (Chrome's network emulation), so the answer reaches it at a few
+  // dozen tokens a second whatever the server's pace: Stop lands mid-answer even on a loaded host
+  // (unthrottled, one CI run's 16k answer reached the page before the click did).
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions',
+    {offline: false, latency: 0, downloadThroughput: kSlowLinkBytesPerS, uploadThroughput: -1});
+  try {
+    await stopMidAnswer();
+  } finally {  // the later tests read at full speed, whatever happened here
+    await cdp.send('Network.emulateNetworkConditions',
+      {offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1});
+    await cdp.detach();
+  }
+  // Back to the default context (the model reloads with it) for the tests after this one.
+  await setOption(page, 'num_ctx', '4096');
+  await setOption(page, 'num_predict', kShortAnswer);
+  assert.match(await sendAndWait('And now a short one.'), kStatsRe);
+  await setOption(page, 'num_ctx', '');
+});
+
+async function stopMidAnswer() {
   await setOption(page, 'num_predict', '');
   await setOption(page, 'num_ctx', String(kLongCtx));
   await page.fill('#prompt', 'Tell me a very long story.');
@@ -135,12 +157,7 @@ test('Stop mid-answer: the text stops growing, the slot is freed, a new message 
     if (active !== 0) await page.waitForTimeout(100);
   }
   assert.equal(active, 0);
-  // Back to the default context (the model reloads with it) for the tests after this one.
-  await setOption(page, 'num_ctx', '4096');
-  await setOption(page, 'num_predict', kShortAnswer);
-  assert.match(await sendAndWait('And now a short one.'), kStatsRe);
-  await setOption(page, 'num_ctx', '');
-});
+}
 
 test('Regenerate replaces the last answer; Edit puts the last message back for resending', async () => {
   const n = await page.locator('.msg').count();
