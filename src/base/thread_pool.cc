@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "base/cpu_topology.h"
+
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 #define SILICA_PAUSE() _mm_pause()
@@ -48,8 +50,7 @@ ThreadPool::~ThreadPool() {
 }
 
 int ThreadPool::default_threads() {
-  unsigned n = std::thread::hardware_concurrency();
-  return n == 0 ? 1 : int(n);
+  return default_compute_threads();
 }
 
 void ThreadPool::run_raw(RawFn fn, void* ctx, bool all) {

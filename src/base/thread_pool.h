@@ -59,7 +59,7 @@ class ThreadPool {
     });
   }
 
-  // Number of hardware threads worth using by default (physical-ish cores, at least 1).
+  // Threads worth using by default: the physical cores this process may use (cpu_topology.h).
   static int default_threads();
 
  private:

@@ -31,7 +31,7 @@ struct BenchOptions {
   std::vector<std::string> models;
   int64_t n_prompt = 512;
   int64_t n_gen = 128;
-  std::vector<int> threads;  // empty: all cores
+  std::vector<int> threads;  // empty: one per physical core
   int reps = 3;
   int64_t batch = 512;
   int64_t depth = 0;  // tokens in the context before each test
@@ -387,7 +387,8 @@ void add_bench_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("-n,--n-gen", o->n_gen, "Generated tokens (tg test; 0: skip)")
       ->capture_default_str();
-  cmd->add_option("-t,--threads", o->threads, "Thread counts, comma-separated (default: all cores)")
+  cmd->add_option("-t,--threads", o->threads,
+                  "Thread counts, comma-separated (default: one per physical core)")
       ->delimiter(',');
   cmd->add_option("-r,--reps", o->reps, "Measured repetitions after one warm-up round")
       ->capture_default_str();

@@ -382,7 +382,7 @@ void add_sampling_flags(CLI::App& cmd, ChatOptions& o) {
                  "Subtracted per occurrence")
       ->capture_default_str();
   cmd.add_option("--seed", o.gen.sampling.seed, "Random seed (same seed, same text)");
-  cmd.add_option("-t,--threads", o.threads, "CPU threads (default: all cores)");
+  cmd.add_option("-t,--threads", o.threads, "CPU threads (default: one per physical core)");
   cmd.add_option("-c,--ctx", o.ctx, "Context size in tokens")->capture_default_str();
 }
 

@@ -71,7 +71,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--tokens", o->tokens, "Space-separated token ids")->required();
   cmd->add_option("--greedy", o->greedy, "Also generate this many tokens greedily")
       ->capture_default_str();
-  cmd->add_option("-t,--threads", o->threads, "CPU threads (default: all cores)");
+  cmd->add_option("-t,--threads", o->threads, "CPU threads (default: one per physical core)");
   cmd->add_option("-c,--ctx", o->ctx, "Context size")->capture_default_str();
   cmd->add_option("-b,--batch", o->batch, "Tokens per forward step")->capture_default_str();
   cmd->callback([o] { eval(*o); });

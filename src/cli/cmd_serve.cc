@@ -92,7 +92,7 @@ void add_serve_command(CLI::App& app) {
                   "Waiting requests per model before 503 (env SILICA_MAX_QUEUE; default 512)");
   cmd->add_option("--models", f->models,
                   "Models folder (env SILICA_MODELS; default ~/.silica/models)");
-  cmd->add_option("--threads", f->threads, "Compute threads (0: all cores)");
+  cmd->add_option("--threads", f->threads, "Compute threads (0: one per physical core)");
   cmd->callback([f] { serve(*f); });
 }
 

@@ -24,7 +24,7 @@ struct SchedulerOptions {
   int n_parallel = 4;     // sequence slots
   int64_t n_ctx = 4096;   // positions per slot
   int64_t n_batch = 512;  // most tokens in one forward step
-  int n_threads = 0;      // 0: all cores
+  int n_threads = 0;      // 0: one per physical core
   int max_queue = 512;    // waiting requests before submit() refuses
 };
 

@@ -23,7 +23,7 @@ struct ServerOptions {
   std::vector<std::string> origins;               // extra CORS origins ("*" allows any)
   int max_queue = 512;                            // waiting requests per model before 503
   std::string models_dir;                         // NAME.gguf / NAME-TAG.gguf live here
-  int n_threads = 0;                              // 0: all cores
+  int n_threads = 0;                              // 0: one per physical core
   size_t max_body_bytes = 64u << 20;              // larger request bodies get 413
 };
 
