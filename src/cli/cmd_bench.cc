@@ -22,6 +22,7 @@
 #include "engine/session.h"
 #include "kernels/packed.h"
 #include "model/weights.h"
+#include "sample/stages.h"
 #include "store/model_layers.h"
 
 namespace silica {
@@ -50,10 +51,6 @@ double mean_of(const std::vector<double>& v) {
   double s = 0;
   for (double x : v) s += x;
   return v.empty() ? kNotMeasured : s / double(v.size());
-}
-
-int32_t argmax(const std::vector<float>& v) {
-  return int32_t(std::max_element(v.begin(), v.end()) - v.begin());
 }
 
 // Bytes one decode step reads: every weight tensor, but of an untied token embedding only the
@@ -109,7 +106,7 @@ std::pair<double, double> silica_pp(Session& s, const std::vector<int32_t>& prom
   s.truncate(keep);
   const int64_t t0 = now_ns();
   if (auto st = s.eval(prompt); !st.ok()) fail(st.message());
-  (void)argmax(s.last_logits());
+  (void)argmax_logits(s.last_logits());
   const double ns = double(now_ns() - t0);
   return {double(prompt.size()) * 1e9 / ns, ns / 1e6};
 }
@@ -122,7 +119,7 @@ double silica_tg(Session& s, int32_t first, int64_t n, int64_t keep) {
   const int64_t t0 = now_ns();
   for (int64_t i = 0; i < n; ++i) {
     if (auto st = s.eval({tok}); !st.ok()) fail(st.message());
-    tok = argmax(s.last_logits());
+    tok = argmax_logits(s.last_logits());
   }
   return double(n) * 1e9 / double(now_ns() - t0);
 }

@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "engine/session.h"
+#include "sample/stages.h"
 
 namespace silica {
 namespace {
@@ -20,13 +21,6 @@ struct EvalOptions {
   int64_t ctx = 512;
   int64_t batch = 512;
 };
-
-int32_t argmax(const std::vector<float>& v) {
-  int32_t best = 0;
-  for (size_t i = 1; i < v.size(); ++i)
-    if (v[i] > v[size_t(best)]) best = int32_t(i);  // ties keep the lowest id
-  return best;
-}
 
 void eval(const EvalOptions& o) {
   std::vector<int32_t> tokens;
@@ -48,7 +42,7 @@ void eval(const EvalOptions& o) {
   out["logits"] = session.last_logits();
   std::vector<int32_t> greedy;
   for (int64_t i = 0; i < o.greedy; ++i) {
-    const int32_t id = argmax(session.last_logits());
+    const int32_t id = argmax_logits(session.last_logits());
     greedy.push_back(id);
     if (i + 1 < o.greedy) {
       if (auto st = session.eval({id}); !st.ok()) fail(st.message());

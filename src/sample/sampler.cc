@@ -1,6 +1,7 @@
 // Sampler chain, penalty history and seeding.
 #include "sample/sampler.h"
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 
@@ -37,24 +38,42 @@ Status validate_sampler_params(const SamplerParams& p, int32_t n_vocab) {
 }
 
 TokenHistory::TokenHistory(int last_n, int32_t n_vocab)
-    : last_n_(last_n), ring_(last_n > 0 ? size_t(last_n) : 0), count_(size_t(n_vocab), 0) {}
+    : last_n_(last_n),
+      ring_(last_n > 0 ? size_t(last_n) : 0),
+      count_(last_n != 0 ? size_t(n_vocab) : 0, 0),
+      slot_(last_n != 0 ? size_t(n_vocab) : 0, 0) {
+  // At most last_n distinct tokens (or the vocabulary): push() never allocates.
+  distinct_.reserve(last_n > 0 ? std::min<size_t>(size_t(last_n), count_.size()) : count_.size());
+}
+
+void TokenHistory::remove_one(int32_t token) {
+  if (--count_[token] > 0) return;
+  const int32_t last = distinct_.back();  // the token leaves distinct_: the last one takes its slot
+  distinct_[size_t(slot_[token])] = last;
+  slot_[last] = slot_[token];
+  distinct_.pop_back();
+}
 
 void TokenHistory::push(int32_t token) {
   if (last_n_ == 0 || token < 0 || size_t(token) >= count_.size()) return;
   if (last_n_ > 0) {
     if (size_ == ring_.size()) {
-      --count_[ring_[head_]];  // the oldest token leaves the window
+      remove_one(ring_[head_]);  // the oldest token leaves the window
     } else {
       ++size_;
     }
     ring_[head_] = token;
     head_ = (head_ + 1) % ring_.size();
   }
-  ++count_[token];
+  if (count_[token]++ == 0) {
+    slot_[token] = int32_t(distinct_.size());
+    distinct_.push_back(token);
+  }
 }
 
 void TokenHistory::clear() {
-  std::fill(count_.begin(), count_.end(), 0);
+  for (int32_t t : distinct_) count_[t] = 0;
+  distinct_.clear();
   head_ = size_ = 0;
 }
 
@@ -69,13 +88,29 @@ Sampler::Sampler(const SamplerParams& p, int32_t n_vocab)
 }
 
 int32_t Sampler::sample(const float* logits) {
-  Candidates c = candidates_from_logits(logits, n_vocab_, candidates_.data());
-  if (history_.enabled()) {
-    apply_penalties(c, history_.counts(), params_.repeat_penalty, params_.presence_penalty,
-                    params_.frequency_penalty);
+  const bool greedy = params_.temperature <= 0.0f;
+  const int k = greedy ? 1 : params_.top_k;  // greedy is the top 1
+  const bool penalize =
+      history_.enabled() && (params_.repeat_penalty != 1.0f || params_.presence_penalty != 0.0f ||
+                             params_.frequency_penalty != 0.0f);
+  Candidates c;
+  if (k > 0 && k < n_vocab_) {  // the common case, without a candidate for every token
+    Penalties pen;
+    if (penalize) {
+      pen = {history_.counts(),      history_.distinct().data(), history_.distinct().size(),
+             params_.repeat_penalty, params_.presence_penalty,   params_.frequency_penalty};
+    }
+    c = top_k_from_logits(logits, n_vocab_, k, pen, candidates_.data());
+    if (greedy) return c.data[0].id;
+  } else {
+    c = candidates_from_logits(logits, n_vocab_, candidates_.data());
+    if (penalize) {
+      apply_penalties(c, history_.counts(), params_.repeat_penalty, params_.presence_penalty,
+                      params_.frequency_penalty);
+    }
+    if (greedy) return pick_greedy(c);
+    apply_top_k(c, params_.top_k);
   }
-  if (params_.temperature <= 0.0f) return pick_greedy(c);
-  apply_top_k(c, params_.top_k);
   apply_typical(c, params_.typical_p, scratch_);
   apply_top_p(c, params_.top_p);
   apply_min_p(c, params_.min_p);

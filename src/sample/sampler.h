@@ -34,13 +34,19 @@ class TokenHistory {
   void push(int32_t token);
   void clear();
   const int32_t* counts() const { return count_.data(); }  // [n_vocab]
+  // The tokens with a count > 0, each once, in no particular order.
+  const std::vector<int32_t>& distinct() const { return distinct_; }
   bool enabled() const { return last_n_ != 0; }
 
  private:
+  void remove_one(int32_t token);
+
   int last_n_;
-  std::vector<int32_t> ring_;   // [last_n] (empty for the whole-context mode)
-  size_t head_ = 0, size_ = 0;  // next write slot, tokens held
-  std::vector<int32_t> count_;  // [n_vocab]
+  std::vector<int32_t> ring_;      // [last_n] (empty for the whole-context mode)
+  size_t head_ = 0, size_ = 0;     // next write slot, tokens held
+  std::vector<int32_t> count_;     // [n_vocab]
+  std::vector<int32_t> distinct_;  // the tokens with count_ > 0
+  std::vector<int32_t> slot_;      // [n_vocab]: a counted token's index in distinct_
 };
 
 class Sampler {

@@ -9,9 +9,15 @@
 namespace silica {
 namespace {
 
-// Above this many candidates top-p first sorts only a prefix, since the nucleus is usually small.
+// Above this many candidates top-p sorts a prefix at a time, since the nucleus is usually small.
 constexpr size_t kTopPFullSortBelow = 1024;
 constexpr size_t kTopPFirstPrefix = 256;
+
+// candidate_before as a function object, which the standard algorithms inline (through the
+// function pointer, a sort of 128k candidates spent two thirds of its time in calls).
+constexpr auto kBefore = [](const TokenCandidate& a, const TokenCandidate& b) {
+  return candidate_before(a, b);
+};
 
 float max_logit(const Candidates& c) {
   float m = -INFINITY;
@@ -31,7 +37,7 @@ Candidates candidates_from_logits(const float* logits, int32_t n_vocab, TokenCan
 
 void sort_candidates(Candidates& c) {
   if (c.sorted) return;
-  std::sort(c.data, c.data + c.size, candidate_before);
+  std::sort(c.data, c.data + c.size, kBefore);
   c.sorted = true;
 }
 
@@ -53,19 +59,71 @@ void apply_penalties(Candidates& c, const int32_t* count, float repeat, float pr
   for (size_t i = 0; i < c.size; ++i) {
     TokenCandidate& t = c.data[i];
     const int32_t n = count[t.id];
-    if (n <= 0) continue;
-    // Dividing a negative logit would raise it; multiplying pushes it down as intended.
-    t.logit = t.logit <= 0.0f ? t.logit * repeat : t.logit / repeat;
-    t.logit -= float(n) * frequency + presence;
+    if (n > 0) t.logit = penalized_logit(t.logit, n, repeat, presence, frequency);
   }
   c.sorted = false;
 }
 
 void apply_top_k(Candidates& c, int k) {
   if (k <= 0 || size_t(k) >= c.size) return;
-  if (!c.sorted) std::partial_sort(c.data, c.data + k, c.data + c.size, candidate_before);
+  if (!c.sorted) std::partial_sort(c.data, c.data + k, c.data + c.size, kBefore);
   c.size = size_t(k);
   c.sorted = true;
+}
+
+Candidates top_k_from_logits(const float* logits, int32_t n_vocab, int k, const Penalties& pen,
+                             TokenCandidate* buf) {
+  assert(k >= 1 && k < n_vocab);
+  const auto clean = [](float x) { return std::isnan(x) ? -INFINITY : x; };
+  // A heap ordered by candidate_before keeps the worst of the best k at buf[0].
+  size_t n = 0;
+  const size_t cap = size_t(k);
+  auto offer = [&](int32_t id, float logit) {
+    const TokenCandidate t{id, logit, 0.0f};
+    if (n < cap) {
+      buf[n++] = t;
+      std::push_heap(buf, buf + n, kBefore);
+    } else if (candidate_before(t, buf[0])) {
+      std::pop_heap(buf, buf + n, kBefore);
+      buf[n - 1] = t;
+      std::push_heap(buf, buf + n, kBefore);
+    }
+  };
+  const int32_t* count = pen.count;
+  for (size_t j = 0; j < pen.n_ids; ++j) {
+    const int32_t id = pen.ids[j];
+    offer(id,
+          penalized_logit(clean(logits[id]), count[id], pen.repeat, pen.presence, pen.frequency));
+  }
+  auto offer_plain = [&](int32_t i) {
+    if (!count || count[i] <= 0) offer(i, clean(logits[i]));
+  };
+  int32_t i = 0;
+  for (; i < n_vocab && n < cap; ++i) offer_plain(i);
+  constexpr int32_t kBlock = 16;
+  while (i < n_vocab) {
+    const int32_t end = std::min(n_vocab, i + kBlock);
+    // >=, not >: a token equal to the worst but with a lower id (the penalized entered first)
+    // wins its tie. NaN compares false, and counts as -inf: only a worst of -inf could lose to it.
+    const float worst = buf[0].logit;
+    if (end - i == kBlock && worst != -INFINITY) {
+      int hit = 0;
+      for (int32_t j = 0; j < kBlock; ++j) hit |= logits[i + j] >= worst;
+      if (!hit) {
+        i = end;
+        continue;
+      }
+    }
+    for (; i < end; ++i) offer_plain(i);
+  }
+  std::sort_heap(buf, buf + n, kBefore);
+  return Candidates{buf, n, true};
+}
+
+int32_t argmax_logits(const float* logits, int32_t n_vocab) {
+  if (n_vocab <= 1) return 0;
+  TokenCandidate best;
+  return top_k_from_logits(logits, n_vocab, 1, Penalties{}, &best).data[0].id;
 }
 
 void apply_typical(Candidates& c, float p, StageScratch& scratch) {
@@ -106,21 +164,20 @@ void apply_typical(Candidates& c, float p, StageScratch& scratch) {
 void apply_top_p(Candidates& c, float p) {
   if (p >= 1.0f || c.size <= 1) return;
   softmax_candidates(c);
-  // Sort lazily: a prefix first; the whole array only if the prefix does not reach p.
-  size_t sorted_upto = c.size;
-  if (!c.sorted && c.size > kTopPFullSortBelow) {
-    sorted_upto = kTopPFirstPrefix;
-    std::partial_sort(c.data, c.data + sorted_upto, c.data + c.size, candidate_before);
-  } else {
-    sort_candidates(c);
-  }
+  // Sort lazily: a prefix of the best at a time (nth_element picks them, each prefix twice the
+  // last), until the cumulative probability reaches p. A strict total order has one sorted
+  // sequence, so the kept set is the one a full sort gives.
+  if (c.size <= kTopPFullSortBelow) sort_candidates(c);
+  size_t sorted_upto = c.sorted ? c.size : 0, prefix = kTopPFirstPrefix;
   double cum = 0.0;
   size_t keep = c.size;
   for (size_t i = 0; i < c.size; ++i) {
     if (i == sorted_upto) {
-      // The prefix is already in final order, so sorting the rest continues the same sequence.
-      std::sort(c.data + i, c.data + c.size, candidate_before);
-      sorted_upto = c.size;
+      const size_t end = std::min(c.size, i + prefix);
+      if (end < c.size) std::nth_element(c.data + i, c.data + end, c.data + c.size, kBefore);
+      std::sort(c.data + i, c.data + end, kBefore);
+      sorted_upto = end;
+      prefix *= 2;
     }
     cum += c.data[i].p;
     if (cum >= p) {

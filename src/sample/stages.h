@@ -54,8 +54,40 @@ void softmax_candidates(Candidates& c);
 void apply_penalties(Candidates& c, const int32_t* count, float repeat, float presence,
                      float frequency);
 
+// The logit a token that occurs n > 0 times in the penalty window gets (apply_penalties' rule).
+inline float penalized_logit(float logit, int32_t n, float repeat, float presence,
+                             float frequency) {
+  // Dividing a negative logit would raise it; multiplying pushes it down as intended.
+  logit = logit <= 0.0f ? logit * repeat : logit / repeat;
+  return logit - (float(n) * frequency + presence);
+}
+
 // Keeps the k highest logits (k <= 0 or k >= size: no-op). Leaves c sorted.
 void apply_top_k(Candidates& c, int k);
+
+// The penalties as apply_penalties takes them, plus the tokens they touch.
+struct Penalties {
+  const int32_t* count = nullptr;  // [n_vocab]; nullptr: no penalties
+  const int32_t* ids = nullptr;    // every token with count > 0, each once
+  size_t n_ids = 0;
+  float repeat = 1.0f, presence = 0.0f, frequency = 0.0f;
+};
+
+// Exactly what candidates_from_logits, apply_penalties and apply_top_k(k) leave (1 <= k <
+// n_vocab), at a fraction of their cost for a large vocabulary: they write a candidate for every
+// token and touch each again per stage, while here the penalized tokens enter a heap of the k
+// best first and one pass over the logits lets in only those that beat the heap's worst (a few
+// hundred of 128k for k = 40). Vectorizable: the pass compares blocks of logits with the worst.
+// (logits: [n_vocab], buf: [k] at least)
+Candidates top_k_from_logits(const float* logits, int32_t n_vocab, int k, const Penalties& pen,
+                             TokenCandidate* buf);
+
+// The id of the highest logit, ties to the lowest id, NaN as -inf (greedy decoding without a
+// sampler). (logits: [n_vocab], n_vocab >= 1)
+int32_t argmax_logits(const float* logits, int32_t n_vocab);
+inline int32_t argmax_logits(const std::vector<float>& logits) {
+  return argmax_logits(logits.data(), int32_t(logits.size()));
+}
 
 // Locally typical sampling: keeps tokens whose -log p is closest to the entropy until their
 // cumulative probability exceeds p (strictly), at least one. p >= 1: no-op.

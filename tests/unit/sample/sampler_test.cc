@@ -214,6 +214,36 @@ TEST(Sampler, RepeatPenaltyAppliesOnlyInsideWindow) {
   EXPECT_EQ(s.sample(logits.data()), 0);
 }
 
+// distinct() is what the top-k pass penalizes: exactly the tokens with a count, each once, as a
+// window slides, repeats and empties, and after clear().
+TEST(Sampler, HistoryDistinctIsTheCountedTokens) {
+  for (int last_n : {1, 5, 64, -1}) {
+    const int32_t n_vocab = 20;
+    TokenHistory h(last_n, n_vocab);
+    std::vector<int32_t> pushed;
+    Rng r(uint64_t(last_n + 10));
+    for (int step = 0; step < 400; ++step) {
+      if (step == 250) {
+        h.clear();
+        pushed.clear();
+      }
+      const int32_t t = int32_t(r.uniform() * 8);  // few tokens: many repeats
+      h.push(t);
+      pushed.push_back(t);
+      std::vector<int32_t> want(size_t(n_vocab), 0);
+      const size_t from = last_n < 0 ? 0 : pushed.size() - std::min(pushed.size(), size_t(last_n));
+      for (size_t i = from; i < pushed.size(); ++i) ++want[size_t(pushed[i])];
+      std::set<int32_t> counted, listed(h.distinct().begin(), h.distinct().end());
+      for (int32_t id = 0; id < n_vocab; ++id) {
+        ASSERT_EQ(h.counts()[id], want[size_t(id)]) << "last_n " << last_n << " step " << step;
+        if (want[size_t(id)] > 0) counted.insert(id);
+      }
+      ASSERT_EQ(listed.size(), h.distinct().size()) << "a token listed twice";
+      ASSERT_EQ(listed, counted) << "last_n " << last_n << " step " << step;
+    }
+  }
+}
+
 TEST(Sampler, NegativeLogitsArePushedDownByRepeatPenalty) {
   // -1 * 3 = -3 < -2: token 0 loses to token 1 (a division would have raised it to -0.33).
   const std::vector<float> logits = {-1.0f, -2.0f};
