@@ -38,23 +38,30 @@ constexpr int kPrefetchBytes = 2048;
 
 struct Q4_0Packed {
   static constexpr int64_t kValueBytes = 256;
+  // With kHigh16, wv[4..7] hold the high nibbles in place (16 x nibble: one AND, no shift), and
+  // their dot products come out 16 times too large: exact, so one shift of their sum undoes it.
+  template <bool kHigh16>
   [[gnu::always_inline]] static inline void load(const uint8_t* v, __m512i (&wv)[8]) {
-    const __m512i low = _mm512_set1_epi8(0x0f);
+    const __m512i low = _mm512_set1_epi8(0x0f), high = _mm512_set1_epi8(char(0xf0));
     SILICA_UNROLL
     for (int j = 0; j < 4; ++j) {
       const __m512i p = _mm512_loadu_si512(v + 64 * j);
       wv[j] = _mm512_and_si512(p, low);
-      wv[j + 4] = _mm512_and_si512(_mm512_srli_epi16(p, 4), low);
+      wv[j + 4] =
+          kHigh16 ? _mm512_and_si512(p, high) : _mm512_and_si512(_mm512_srli_epi16(p, 4), low);
     }
   }
+  static constexpr bool kHasHigh16 = true;
 };
 
 struct Q8_0Packed {
   static constexpr int64_t kValueBytes = 512;
+  template <bool>
   [[gnu::always_inline]] static inline void load(const uint8_t* v, __m512i (&wv)[8]) {
     SILICA_UNROLL
     for (int j = 0; j < 8; ++j) wv[j] = _mm512_loadu_si512(v + 64 * j);
   }
+  static constexpr bool kHasHigh16 = false;
 };
 
 // acc + the dots of w's unsigned bytes with the 4 signed activation bytes at p, broadcast to
@@ -93,10 +100,15 @@ void micro(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, 
     // Scales first: they lead the pair in memory, and the stream is read in address order.
     const __m512 dw = _mm512_cvtph_ps(
         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q0_scales(g, b, W::kValueBytes))));
+    // A decode has registers to spare for the high nibbles' own chains (see Q4_0Packed).
+    constexpr bool kHigh16 = W::kHasHigh16 && T <= 2;
     __m512i wv[8];
-    W::load(q0_values(g, b, W::kValueBytes), wv);
-    // Several int chains per token when few tokens give the core too little independent work.
+    W::template load<kHigh16>(q0_values(g, b, W::kValueBytes), wv);
+    // Several int chains per token when few tokens give the core too little independent work;
+    // with kHigh16 the first half of them take the low nibbles, the second half the high.
     constexpr int kChains = T == 1 ? 4 : T == 2 ? 2 : 1;
+    constexpr int kHalf = kHigh16 ? kChains / 2 : kChains;
+    static_assert(!kHigh16 || kChains % 2 == 0);
     __m512i isum[T][kChains];
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) {
@@ -106,13 +118,21 @@ void micro(const uint8_t* g, int64_t nb, const uint8_t* a, size_t as, float* y, 
     }
     SILICA_UNROLL
     for (int j = 0; j < 8; ++j) {
+      const int c = kHigh16 ? (j < 4 ? j % kHalf : kHalf + j % kHalf) : j % kChains;
       SILICA_UNROLL
-      for (int t = 0; t < T; ++t)
-        isum[t][j % kChains] = dpbusd_bcast(isum[t][j % kChains], wv[j], ab[t][b].qs + 4 * j);
+      for (int t = 0; t < T; ++t) isum[t][c] = dpbusd_bcast(isum[t][c], wv[j], ab[t][b].qs + 4 * j);
     }
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) {
-      const __m512i s = add_chains(isum[t]);
+      __m512i s;
+      if constexpr (kHigh16) {
+        __m512i lo[kHalf], hi[kHalf];
+        SILICA_UNROLL
+        for (int c = 0; c < kHalf; ++c) lo[c] = isum[t][c], hi[c] = isum[t][kHalf + c];
+        s = _mm512_add_epi32(add_chains(lo), _mm512_srai_epi32(add_chains(hi), 4));
+      } else {
+        s = add_chains(isum[t]);
+      }
       const __m512 sc = _mm512_mul_ps(dw, _mm512_set1_ps(ab[t][b].d));
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), sc, acc[t]);
     }
@@ -161,12 +181,14 @@ constexpr int kMaxTokQ6K = 10;
 
 // isc[t] += sc * dot for sub-blocks 2k and 2k + 1 of super-block b, for a decode: each stored
 // piece loaded once for both (low and high nibbles), several dot chains per sub-block (short
-// chains leave the core room to keep more of the stream's loads in flight).
+// chains leave the core room to keep more of the stream's loads in flight). The high nibbles
+// stay in place (16 x nibble, one AND instead of a shift and an AND), and one shift of their
+// exact sum takes the 16 out again.
 template <int T>
 [[gnu::always_inline]] inline void q4_K_pair(const uint8_t* sb, const PackedActBlockK* (&ab)[T],
                                              int64_t b, int k, __m512i (&isc)[T]) {
   constexpr int kChains = T == 1 ? 4 : 2;
-  const __m512i low = _mm512_set1_epi8(0x0f);
+  const __m512i low = _mm512_set1_epi8(0x0f), high = _mm512_set1_epi8(char(0xf0));
   __m512i lo[T][kChains], hi[T][kChains];
   SILICA_UNROLL
   for (int t = 0; t < T; ++t) {
@@ -177,19 +199,20 @@ template <int T>
   for (int c = 0; c < 8; ++c) {
     const __m512i p = _mm512_loadu_si512(sb + kQ4KNibbles + k * 512 + 64 * c);
     const __m512i wl = _mm512_and_si512(p, low);
-    const __m512i wh = _mm512_and_si512(_mm512_srli_epi16(p, 4), low);
+    const __m512i wh16 = _mm512_and_si512(p, high);
     SILICA_UNROLL
     for (int t = 0; t < T; ++t) {
       const int8_t* aq = ab[t][b].qs + 64 * k + 4 * c;
       lo[t][c % kChains] = dpbusd_bcast(lo[t][c % kChains], wl, aq);
-      hi[t][c % kChains] = dpbusd_bcast(hi[t][c % kChains], wh, aq + 32);
+      hi[t][c % kChains] = dpbusd_bcast(hi[t][c % kChains], wh16, aq + 32);
     }
   }
   const __m512i sc_lo = q4_K_sub_scales(sb, 2 * k), sc_hi = q4_K_sub_scales(sb, 2 * k + 1);
   SILICA_UNROLL
   for (int t = 0; t < T; ++t) {
     isc[t] = _mm512_add_epi32(isc[t], _mm512_mullo_epi32(add_chains(lo[t]), sc_lo));
-    isc[t] = _mm512_add_epi32(isc[t], _mm512_mullo_epi32(add_chains(hi[t]), sc_hi));
+    const __m512i hi_sum = _mm512_srai_epi32(add_chains(hi[t]), 4);
+    isc[t] = _mm512_add_epi32(isc[t], _mm512_mullo_epi32(hi_sum, sc_hi));
   }
 }
 
