@@ -1,5 +1,6 @@
 // Run-time CPU feature detection (cpuid + xgetbv on x86, hwcaps / sysctl on ARM) and the choice
-// of ISA, which SILICA_ISA can cap for tests and benchmarks.
+// of ISA, which SILICA_ISA can cap (and SILICA_CPU_HIDE narrow) for tests and benchmarks.
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -94,11 +95,11 @@ bool isa_usable(Isa isa) {
 #if defined(SILICA_HAVE_X86)
     case Isa::kAvx2:
       return f.avx2 && f.fma && f.f16c && f.bmi2;
-    // The AVX-512 files are built with VNNI and BF16 enabled, so they need all of them; CPUs
-    // with AVX-512 but without those (Skylake-X, Ice Lake) run the AVX2 kernels.
+    // The AVX-512 files are built with VNNI enabled, so they need it; CPUs with AVX-512 but
+    // without it (Skylake-X) run the AVX2 kernels. BF16 is optional (x86/avx512bf16_dot.cc).
     case Isa::kAvx512:
       return isa_usable(Isa::kAvx2) && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq &&
-             f.avx512vnni && f.avx512bf16;
+             f.avx512vnni;
 #endif
 #if defined(SILICA_HAVE_NEON)
     case Isa::kNeon:
@@ -125,8 +126,42 @@ const char* isa_name(Isa isa) {
   return "unknown";
 }
 
+namespace {
+
+// SILICA_CPU_HIDE=name,... clears features the CPU has, so that tests reach the paths of CPUs
+// without them (avx512bf16: Cascade Lake / Ice Lake's AVX-512 without BF16).
+CpuFeatures hide_from_env(CpuFeatures f) {
+  const char* env = std::getenv("SILICA_CPU_HIDE");
+  if (!env) return f;
+  const struct {
+    const char* name;
+    bool CpuFeatures::*flag;
+  } kNames[] = {{"avx512bf16", &CpuFeatures::avx512bf16},
+                {"avx512vnni", &CpuFeatures::avx512vnni},
+                {"amx_int8", &CpuFeatures::amx_int8},
+                {"avx512_split", &CpuFeatures::avx512_split},
+                {"dotprod", &CpuFeatures::dotprod}};
+  for (const char* p = env; *p;) {
+    const char* end = std::strchr(p, ',');
+    const size_t len = end ? size_t(end - p) : std::strlen(p);
+    bool known = false;
+    for (const auto& n : kNames)
+      if (std::strlen(n.name) == len && std::strncmp(n.name, p, len) == 0)
+        f.*n.flag = false, known = true;
+    if (!known && len > 0)
+      std::fprintf(stderr,
+                   "warning: SILICA_CPU_HIDE: unknown feature '%.*s' (known: avx512bf16, "
+                   "avx512vnni, amx_int8, avx512_split, dotprod)\n",
+                   int(len), p);
+    p += len + (end ? 1 : 0);
+  }
+  return f;
+}
+
+}  // namespace
+
 const CpuFeatures& cpu_features() {
-  static const CpuFeatures features = detect();
+  static const CpuFeatures features = hide_from_env(detect());
   return features;
 }
 

@@ -33,6 +33,9 @@ void fill_scalar_kernels(KernelTable& table);
 #if defined(SILICA_HAVE_X86)
 void fill_avx2_kernels(KernelTable& table);
 void fill_avx512_kernels(KernelTable& table);
+// dot(a, b) of two bf16 rows through vdpbf16ps (x86/avx512bf16_dot.cc): only where the CPU has
+// AVX512_BF16, the one extension the other AVX-512 files are built without.
+float dot_bf16_avx512bf16(const void* a, const void* b, int64_t n);
 // Multi-row x multi-token tiles and their 1 x 1 vec_dots (x86/avx512_tiles.cc); after the above.
 void fill_avx512_tiles(KernelTable& table);
 // The AVX2 tile over packed groups of type t (x86/avx2_packed.cc), or null.

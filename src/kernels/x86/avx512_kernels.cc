@@ -1,5 +1,6 @@
-// AVX-512 (F/BW/VL/DQ + VNNI + BF16) kernels: int8 dots through vpdpbusd, 512-bit float dots,
-// and bf16 dots through vdpbf16ps.
+// AVX-512 (F/BW/VL/DQ + VNNI) kernels: int8 dots through vpdpbusd, 512-bit float dots; bf16 dots
+// through vdpbf16ps where the CPU has AVX512_BF16 (x86/avx512bf16_dot.cc, the one file built with
+// it), else widened to fp32.
 // GCC 12's AVX-512 headers seed results with _mm512_undefined_*(), which -Wuninitialized flags
 // inside every inlined intrinsic; the warning is about the header, not this code.
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -71,24 +72,27 @@ float dot_f16(const void* a, const void* b, int64_t n) {
   return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
-// vdpbf16ps multiplies bf16 pairs exactly and adds both products into fp32 lanes (it flushes
-// subnormal inputs to zero, which changes a dot by less than kTolBF16 allows).
-float dot_bf16(const void* a, const void* b, int64_t n) {
+// bf16 widened to fp32 (a shift: bf16 is the top half of an fp32), for CPUs without AVX512_BF16
+// (Cascade Lake, Ice Lake); with it, vdpbf16ps (x86/avx512bf16_dot.cc).
+float dot_bf16_widened(const void* a, const void* b, int64_t n) {
   const auto* x = static_cast<const uint16_t*>(a);
   const auto* y = static_cast<const uint16_t*>(b);
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-  auto load = [](const uint16_t* p) { return (__m512bh)_mm512_loadu_si512(p); };
+  auto widen = [](__m256i h) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  };
+  auto load = [&](const uint16_t* p) {
+    return widen(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  };
   int64_t i = 0;
-  for (; i + 64 <= n; i += 64) {
-    acc0 = _mm512_dpbf16_ps(acc0, load(x + i), load(y + i));
-    acc1 = _mm512_dpbf16_ps(acc1, load(x + i + 32), load(y + i + 32));
+  for (; i + 32 <= n; i += 32) {
+    acc0 = _mm512_fmadd_ps(load(x + i), load(y + i), acc0);
+    acc1 = _mm512_fmadd_ps(load(x + i + 16), load(y + i + 16), acc1);
   }
-  for (; i < n; i += 32) {
-    const int64_t left = n - i;
-    const __mmask32 m = left >= 32 ? __mmask32(0xffffffffu) : __mmask32((1u << left) - 1);
-    const __m512bh xv = (__m512bh)_mm512_maskz_loadu_epi16(m, x + i);
-    const __m512bh yv = (__m512bh)_mm512_maskz_loadu_epi16(m, y + i);
-    acc0 = _mm512_dpbf16_ps(acc0, xv, yv);
+  for (; i < n; i += 16) {
+    const __mmask16 m = tail_mask16(n - i);
+    acc0 = _mm512_fmadd_ps(widen(_mm256_maskz_loadu_epi16(m, x + i)),
+                           widen(_mm256_maskz_loadu_epi16(m, y + i)), acc0);
   }
   return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
@@ -100,7 +104,9 @@ namespace silica::kernels_internal {
 void fill_avx512_kernels(KernelTable& table) {
   entry(table, DType::kF32).vec_dot = &dot_f32;
   entry(table, DType::kF16) = {&dot_f16, &from_float_f16, &to_float_f16};
-  entry(table, DType::kBF16) = {&dot_bf16, &from_float_bf16, &to_float_bf16};
+  entry(table, DType::kBF16) = {
+      cpu_features().avx512bf16 ? &dot_bf16_avx512bf16 : &dot_bf16_widened, &from_float_bf16,
+      &to_float_bf16};
   entry(table, DType::kQ8_0).vec_dot = &dot_q8_0_q8_0;
   entry(table, DType::kQ8_0).from_float = &from_float_q8<BlockQ8_0>;
   entry(table, DType::kQ4_0).vec_dot = &dot_q4_0_q8_0;
