@@ -1,5 +1,5 @@
-// Linux: the affinity mask, sysfs's thread siblings and the cgroup v2 quota; macOS: sysctl's
-// performance-core count; elsewhere the standard library's hardware thread count.
+// Linux: the affinity mask, sysfs's thread siblings and the cgroup (v2 or v1) CPU quota; macOS:
+// sysctl's performance-core count; elsewhere the standard library's hardware thread count.
 #include "base/cpu_topology.h"
 
 #include <algorithm>
