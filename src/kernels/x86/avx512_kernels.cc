@@ -51,12 +51,23 @@ inline __mmask16 tail_mask16(int64_t left) {
   return left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
 }
 
-float dot_f16(const void* a, const void* b, int64_t n) {
+// 16 halves widened to floats: fp16 through vcvtph2ps, bf16 by a shift (the top half of an fp32).
+inline __m512 widen_f16x16(__m256i h) {
+  return _mm512_cvtph_ps(h);
+}
+inline __m512 widen_bf16x16(__m256i h) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+// Both rows widened to fp32, FMAs in two chains. bf16 takes it on CPUs without AVX512_BF16
+// (Cascade Lake, Ice Lake); with it, vdpbf16ps (x86/avx512bf16_dot.cc).
+template <__m512 (*Widen)(__m256i)>
+float dot_half(const void* a, const void* b, int64_t n) {
   const auto* x = static_cast<const uint16_t*>(a);
   const auto* y = static_cast<const uint16_t*>(b);
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   auto load = [](const uint16_t* p) {
-    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    return Widen(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
   };
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
@@ -65,34 +76,8 @@ float dot_f16(const void* a, const void* b, int64_t n) {
   }
   for (; i < n; i += 16) {
     const __mmask16 m = tail_mask16(n - i);
-    const __m512 xv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, x + i));
-    const __m512 yv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, y + i));
-    acc0 = _mm512_fmadd_ps(xv, yv, acc0);
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-}
-
-// bf16 widened to fp32 (a shift: bf16 is the top half of an fp32), for CPUs without AVX512_BF16
-// (Cascade Lake, Ice Lake); with it, vdpbf16ps (x86/avx512bf16_dot.cc).
-float dot_bf16_widened(const void* a, const void* b, int64_t n) {
-  const auto* x = static_cast<const uint16_t*>(a);
-  const auto* y = static_cast<const uint16_t*>(b);
-  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-  auto widen = [](__m256i h) {
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-  };
-  auto load = [&](const uint16_t* p) {
-    return widen(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-  };
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    acc0 = _mm512_fmadd_ps(load(x + i), load(y + i), acc0);
-    acc1 = _mm512_fmadd_ps(load(x + i + 16), load(y + i + 16), acc1);
-  }
-  for (; i < n; i += 16) {
-    const __mmask16 m = tail_mask16(n - i);
-    acc0 = _mm512_fmadd_ps(widen(_mm256_maskz_loadu_epi16(m, x + i)),
-                           widen(_mm256_maskz_loadu_epi16(m, y + i)), acc0);
+    acc0 = _mm512_fmadd_ps(Widen(_mm256_maskz_loadu_epi16(m, x + i)),
+                           Widen(_mm256_maskz_loadu_epi16(m, y + i)), acc0);
   }
   return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
@@ -103,9 +88,9 @@ namespace silica::kernels_internal {
 
 void fill_avx512_kernels(KernelTable& table) {
   entry(table, DType::kF32).vec_dot = &dot_f32;
-  entry(table, DType::kF16) = {&dot_f16, &from_float_f16, &to_float_f16};
+  entry(table, DType::kF16) = {&dot_half<widen_f16x16>, &from_float_f16, &to_float_f16};
   entry(table, DType::kBF16) = {
-      cpu_features().avx512bf16 ? &dot_bf16_avx512bf16 : &dot_bf16_widened, &from_float_bf16,
+      cpu_features().avx512bf16 ? &dot_bf16_avx512bf16 : &dot_half<widen_bf16x16>, &from_float_bf16,
       &to_float_bf16};
   entry(table, DType::kQ8_0).vec_dot = &dot_q8_0_q8_0;
   entry(table, DType::kQ8_0).from_float = &from_float_q8<BlockQ8_0>;
