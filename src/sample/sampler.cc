@@ -91,8 +91,8 @@ int32_t Sampler::sample(const float* logits) {
   const bool greedy = params_.temperature <= 0.0f;
   const int k = greedy ? 1 : params_.top_k;  // greedy is the top 1
   const bool penalize =
-      history_.enabled() && (params_.repeat_penalty != 1.0f || params_.presence_penalty != 0.0f ||
-                             params_.frequency_penalty != 0.0f);
+      history_.enabled() &&
+      penalties_active(params_.repeat_penalty, params_.presence_penalty, params_.frequency_penalty);
   Candidates c;
   if (k > 0 && k < n_vocab_) {  // the common case, without a candidate for every token
     Penalties pen;

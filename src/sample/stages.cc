@@ -19,6 +19,11 @@ constexpr auto kBefore = [](const TokenCandidate& a, const TokenCandidate& b) {
   return candidate_before(a, b);
 };
 
+// A NaN logit would break the sort order (and with it std::sort); it counts as impossible.
+float logit_or_minus_inf(float x) {
+  return std::isnan(x) ? -INFINITY : x;
+}
+
 float max_logit(const Candidates& c) {
   float m = -INFINITY;
   for (size_t i = 0; i < c.size; ++i) m = std::max(m, c.data[i].logit);
@@ -28,10 +33,8 @@ float max_logit(const Candidates& c) {
 }  // namespace
 
 Candidates candidates_from_logits(const float* logits, int32_t n_vocab, TokenCandidate* buf) {
-  // A NaN logit would break the sort order (and with it std::sort); treat it as impossible.
-  for (int32_t i = 0; i < n_vocab; ++i) {
-    buf[i] = TokenCandidate{i, std::isnan(logits[i]) ? -INFINITY : logits[i], 0.0f};
-  }
+  for (int32_t i = 0; i < n_vocab; ++i)
+    buf[i] = TokenCandidate{i, logit_or_minus_inf(logits[i]), 0.0f};
   return Candidates{buf, size_t(n_vocab), false};
 }
 
@@ -55,7 +58,7 @@ void softmax_candidates(Candidates& c) {
 
 void apply_penalties(Candidates& c, const int32_t* count, float repeat, float presence,
                      float frequency) {
-  if (repeat == 1.0f && presence == 0.0f && frequency == 0.0f) return;
+  if (!penalties_active(repeat, presence, frequency)) return;
   for (size_t i = 0; i < c.size; ++i) {
     TokenCandidate& t = c.data[i];
     const int32_t n = count[t.id];
@@ -74,7 +77,6 @@ void apply_top_k(Candidates& c, int k) {
 Candidates top_k_from_logits(const float* logits, int32_t n_vocab, int k, const Penalties& pen,
                              TokenCandidate* buf) {
   assert(k >= 1 && k < n_vocab);
-  const auto clean = [](float x) { return std::isnan(x) ? -INFINITY : x; };
   // A heap ordered by candidate_before keeps the worst of the best k at buf[0].
   size_t n = 0;
   const size_t cap = size_t(k);
@@ -92,11 +94,11 @@ Candidates top_k_from_logits(const float* logits, int32_t n_vocab, int k, const 
   const int32_t* count = pen.count;
   for (size_t j = 0; j < pen.n_ids; ++j) {
     const int32_t id = pen.ids[j];
-    offer(id,
-          penalized_logit(clean(logits[id]), count[id], pen.repeat, pen.presence, pen.frequency));
+    offer(id, penalized_logit(logit_or_minus_inf(logits[id]), count[id], pen.repeat, pen.presence,
+                              pen.frequency));
   }
   auto offer_plain = [&](int32_t i) {
-    if (!count || count[i] <= 0) offer(i, clean(logits[i]));
+    if (!count || count[i] <= 0) offer(i, logit_or_minus_inf(logits[i]));
   };
   int32_t i = 0;
   for (; i < n_vocab && n < cap; ++i) offer_plain(i);

@@ -54,6 +54,11 @@ void softmax_candidates(Candidates& c);
 void apply_penalties(Candidates& c, const int32_t* count, float repeat, float presence,
                      float frequency);
 
+// Whether penalties with these values change any logit (apply_penalties is a no-op otherwise).
+inline bool penalties_active(float repeat, float presence, float frequency) {
+  return repeat != 1.0f || presence != 0.0f || frequency != 0.0f;
+}
+
 // The logit a token that occurs n > 0 times in the penalty window gets (apply_penalties' rule).
 inline float penalized_logit(float logit, int32_t n, float repeat, float presence,
                              float frequency) {
