@@ -18,6 +18,8 @@
 #include <sys/types.h>
 #endif
 
+#include "base/strings.h"
+
 namespace silica {
 
 namespace {
@@ -34,14 +36,6 @@ std::optional<int64_t> parse_int(std::string_view s) {
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
   return v;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
 }
 
 #if defined(__linux__)
@@ -127,7 +121,7 @@ int default_compute_threads() {
 
 std::optional<std::vector<int>> parse_cpu_list(std::string_view text) {
   std::vector<int> cpus;
-  text = trim(text);
+  text = trim_ascii_space(text);
   if (text.empty()) return std::nullopt;
   while (!text.empty()) {
     const size_t comma = text.find(',');
@@ -159,7 +153,7 @@ int count_physical_cores(const std::string& sysfs_cpu_dir, const std::vector<int
 }
 
 std::optional<int> cgroup_cpu_limit(std::string_view cpu_max) {
-  std::istringstream in{std::string(trim(cpu_max))};
+  std::istringstream in{std::string(trim_ascii_space(cpu_max))};
   std::string quota, period;
   if (!(in >> quota >> period) || quota == "max") return std::nullopt;
   const auto q = parse_int(quota), p = parse_int(period);

@@ -5,14 +5,13 @@
 #include <atomic>
 #include <string>
 
+#include "base/strings.h"
+
 namespace silica::tool_call_detail {
 namespace {
 
 using Json = nlohmann::ordered_json;
 
-bool is_ws(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
 bool is_alpha(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
@@ -30,13 +29,6 @@ bool is_name_char(char c) {
 size_t skip_ws(std::string_view t, size_t i) {
   while (i < t.size() && is_ws(t[i])) ++i;
   return i;
-}
-
-std::string_view trim(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && is_ws(s[b])) ++b;
-  while (e > b && is_ws(s[e - 1])) --e;
-  return s.substr(b, e - b);
 }
 
 CallMatch need_more() {
@@ -101,7 +93,7 @@ std::optional<Json> normalize_arguments(const Json& a) {
   if (a.is_null()) return Json::object();
   if (a.is_object()) return a;
   if (!a.is_string()) return std::nullopt;
-  const std::string_view s = trim(a.get_ref<const std::string&>());
+  const std::string_view s = trim_ascii_space(a.get_ref<const std::string&>());
   if (s.empty()) return Json::object();
   auto inner = parse_json(s);
   if (inner && inner->is_object()) return inner;
@@ -254,7 +246,8 @@ std::optional<std::vector<ToolCall>> calls_from_xml(std::string_view body) {
     size_t gt = body.find('>', i);
     if (gt == std::string_view::npos) return std::nullopt;
     ToolCall call;
-    call.name = std::string(trim(body.substr(i + kFunction.size(), gt - i - kFunction.size())));
+    call.name =
+        std::string(trim_ascii_space(body.substr(i + kFunction.size(), gt - i - kFunction.size())));
     if (call.name.empty()) return std::nullopt;
     call.arguments = Json::object();
     for (i = skip_ws(body, gt + 1); !starts_with(body.substr(i), kFunctionEnd);
@@ -262,7 +255,8 @@ std::optional<std::vector<ToolCall>> calls_from_xml(std::string_view body) {
       if (!starts_with(body.substr(i), kParam)) return std::nullopt;
       gt = body.find('>', i);
       if (gt == std::string_view::npos) return std::nullopt;
-      const std::string key(trim(body.substr(i + kParam.size(), gt - i - kParam.size())));
+      const std::string key(
+          trim_ascii_space(body.substr(i + kParam.size(), gt - i - kParam.size())));
       const size_t end = body.find(kParamEnd, gt + 1);
       if (key.empty() || end == std::string_view::npos) return std::nullopt;
       call.arguments[key] = xml_param_value(body.substr(gt + 1, end - gt - 1));
@@ -346,8 +340,8 @@ CallMatch match_hermes(std::string_view text, bool final) {
   // at the very end still counts.
   const size_t len = close == std::string_view::npos ? text.size() : close + kHermesClose.size();
   if (close == std::string_view::npos && !final) return need_more();
-  const std::string_view inner =
-      trim(text.substr(body, (close == std::string_view::npos ? text.size() : close) - body));
+  const std::string_view inner = trim_ascii_space(
+      text.substr(body, (close == std::string_view::npos ? text.size() : close) - body));
   if (starts_with(inner, "<function=")) {
     auto calls = calls_from_xml(inner);
     if (!calls) return fail(len);
@@ -406,7 +400,7 @@ CallMatch match_python_tag(std::string_view text, bool final) {
   std::vector<ToolCall> calls(1);
   calls[0].name = "python";
   calls[0].arguments = Json::object();
-  calls[0].arguments["code"] = std::string(trim(text.substr(i)));
+  calls[0].arguments["code"] = std::string(trim_ascii_space(text.substr(i)));
   return ok(text.size(), std::move(calls));
 }
 

@@ -10,6 +10,11 @@
 
 namespace silica::tool_call_detail {
 
+// JSON's whitespace (RFC 8259): space, tab, line feed, carriage return.
+constexpr bool is_ws(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 // How much of a candidate the text at hand shows. Decisions are prefix-stable: kNo / kFull
 // (and kFail / kOk below) never change when more text arrives, which is what makes streaming
 // in any piece sizes equal to parsing the whole.

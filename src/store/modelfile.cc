@@ -2,10 +2,10 @@
 #include "store/modelfile.h"
 
 #include <algorithm>
-#include <cctype>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "base/strings.h"
 #include "format/gguf.h"
 #include "format/model_folder.h"
 #include "store/hf_repo.h"
@@ -16,13 +16,6 @@ namespace fs = std::filesystem;
 
 constexpr const char* kInstructions[] = {"from",    "parameter", "template", "system",
                                          "adapter", "license",   "message"};
-
-std::string trim(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return std::string(s.substr(b, e - b));
-}
 
 // Reads a value starting at text[pos]: """...""" (may span lines), "..." (one line, \" and
 // \\ escapes) or the rest of the line. Advances pos past it.
@@ -51,7 +44,7 @@ Expected<std::string> read_value(std::string_view text, size_t& pos, std::string
     }
     return make_error("{}:{}: the quote is never closed", where, line);
   }
-  std::string v = trim(text.substr(pos, eol - pos));
+  std::string v(trim_ascii_space(text.substr(pos, eol - pos)));
   pos = eol;
   return v;
 }
@@ -150,14 +143,14 @@ Expected<Modelfile> parse_modelfile(std::string_view text, std::string_view wher
   while (pos < text.size()) {
     size_t eol = std::min(text.find('\n', pos), text.size());
     ++line;
-    std::string head = trim(text.substr(pos, eol - pos));
+    std::string head(trim_ascii_space(text.substr(pos, eol - pos)));
     if (head.empty() || head[0] == '#') {
       pos = eol + 1;
       continue;
     }
-    while (pos < eol && std::isspace(static_cast<unsigned char>(text[pos]))) ++pos;
+    while (pos < eol && is_ascii_space(text[pos])) ++pos;
     size_t word_end = pos;
-    while (word_end < eol && !std::isspace(static_cast<unsigned char>(text[word_end]))) ++word_end;
+    while (word_end < eol && !is_ascii_space(text[word_end])) ++word_end;
     std::string name(text.substr(pos, word_end - pos));
     std::transform(name.begin(), name.end(), name.begin(), ::tolower);
     if (std::find(std::begin(kInstructions), std::end(kInstructions), name) ==
@@ -170,8 +163,7 @@ Expected<Modelfile> parse_modelfile(std::string_view text, std::string_view wher
     size_t value_at = pos;
     std::string prefix;
     if (name == "parameter" || name == "message") {
-      while (value_at < eol && !std::isspace(static_cast<unsigned char>(text[value_at])))
-        ++value_at;
+      while (value_at < eol && !is_ascii_space(text[value_at])) ++value_at;
       prefix = std::string(text.substr(pos, value_at - pos));
       while (value_at < eol && (text[value_at] == ' ' || text[value_at] == '\t')) ++value_at;
     }
@@ -179,7 +171,8 @@ Expected<Modelfile> parse_modelfile(std::string_view text, std::string_view wher
     SILICA_ASSIGN_OR_RETURN(std::string value, read_value(text, vpos, where, start_line));
     line += int(std::count(text.begin() + long(value_at), text.begin() + long(vpos), '\n'));
     std::string args = prefix.empty() ? value : prefix + " " + value;
-    if (trim(args).empty()) return make_error("{}:{}: {} needs a value", where, start_line, name);
+    if (trim_ascii_space(args).empty())
+      return make_error("{}:{}: {} needs a value", where, start_line, name);
     mf.commands.push_back({name, args, start_line});
     pos = std::min(text.find('\n', vpos), text.size()) + 1;
   }
