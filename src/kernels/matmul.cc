@@ -19,6 +19,11 @@ constexpr int64_t kTileTokens = 16;
 constexpr int64_t kMinTileRows = 4;
 // Enough tiles per thread that dynamic scheduling can even out uneven cores.
 constexpr int64_t kTilesPerThread = 4;
+// A decode of a sliced matrix (packed.h: each tile reads every slice's part of its rows) in
+// finer tiles: at 4 a thread, Llama 3.2 1B's ffn_down ended with one core waiting 7-10 us of a
+// 170-280 us matmul for the other's last tile (two threads, Zen 4); at 16, 3-4 us, and the
+// tiles' stream as fast.
+constexpr int64_t kSlicedDecodeTilesPerThread = 16;
 
 struct Tiling {
   int64_t rows, toks, n_row_tiles, n_tok_tiles;
@@ -58,12 +63,28 @@ struct ActPlan {
   size_t q_row, p_row;
 };
 
-void convert_piece(const ActPlan& a, int64_t unit) {
+// The converted rows a tile reads: q (vec_dot_type) and p (act_prep's, or null).
+struct ActRows {
+  uint8_t *q, *p;
+};
+
+void convert_piece(const ActPlan& a, int64_t unit, const ActRows& to) {
   const int64_t t = unit / a.n_pieces, i0 = (unit % a.n_pieces) * a.piece;
   const int64_t len = std::min(a.piece, a.n_in - i0);
-  uint8_t* q = a.q + t * a.q_row + dtype_row_size(a.vt, i0);
+  uint8_t* q = to.q + t * a.q_row + dtype_row_size(a.vt, i0);
   a.convert(a.x + t * a.n_in + i0, q, len);
-  if (a.prep) a.prep(q, a.p + t * a.p_row + a.prep_size(i0), len);
+  if (a.prep) a.prep(q, to.p + t * a.p_row + a.prep_size(i0), len);
+}
+
+// This thread's own copy of a one-token activation row (see convert_then_tiles); grows to the
+// widest row, then no allocation per token.
+ActRows own_rows(const ActPlan& a) {
+  thread_local std::vector<uint8_t> own;
+  const size_t need = a.q_row + a.p_row + 2 * kActPrepAlign;
+  if (own.size() < need) own.resize(need);
+  const uintptr_t base = reinterpret_cast<uintptr_t>(own.data());
+  uint8_t* p = own.data() + (kActPrepAlign - base % kActPrepAlign) % kActPrepAlign;
+  return {p + (a.p ? a.p_row + kActPrepAlign : 0), a.p ? p : nullptr};
 }
 
 ActPlan plan_activations(const float* x, int64_t n_in, int64_t n_tok, DType vt, ActPrepFn prep,
@@ -132,21 +153,32 @@ class TileRuns {
 };
 
 // One dispatch for a matmul: the threads convert the activation pieces (handed out
-// dynamically), wait until every piece is done, then take tiles. Waiting on finished pieces
-// rather than on arrived threads: a late (descheduled) thread never holds the others up.
+// dynamically), wait until every piece is done, then take tiles, do_tile(tile, rows). Waiting on
+// finished pieces rather than on arrived threads: a late (descheduled) thread never holds the
+// others up. A one-token row (a decode) every thread converts whole into its own copy instead:
+// a few microseconds of arithmetic, where sharing it out cost each matmul a round of cache-line
+// transfers between the cores (pieces, counters, the other cores' converted lines), which on
+// cores that share no L3 (two CCDs of a Zen 4, two sockets) took longer than converting.
 template <class TileFn>
 void convert_then_tiles(ThreadPool& pool, MatmulScratch& scratch, const ActPlan* plan,
                         int64_t n_units, int64_t n_tiles, TileFn&& do_tile) {
   const bool alone = n_units + n_tiles <= 1;
   TileRuns tiles(scratch, alone ? 1 : pool.size(), n_tiles);
+  const bool own = plan->n_tok == 1 && n_units > 0 && !alone && pool.size() > 1;
   std::atomic<int64_t> next_unit{0}, done_units{0};
   auto body = [&](int ith, int) {
-    for (int64_t u; (u = next_unit.fetch_add(1, std::memory_order_relaxed)) < n_units;) {
-      convert_piece(*plan, u);
-      done_units.fetch_add(1, std::memory_order_release);
+    ActRows rows{plan->q, plan->p};
+    if (own) {
+      rows = own_rows(*plan);
+      for (int64_t u = 0; u < n_units; ++u) convert_piece(*plan, u, rows);
+    } else {
+      for (int64_t u; (u = next_unit.fetch_add(1, std::memory_order_relaxed)) < n_units;) {
+        convert_piece(*plan, u, rows);
+        done_units.fetch_add(1, std::memory_order_release);
+      }
+      for (int spins = 0; done_units.load(std::memory_order_acquire) < n_units;) spin_pause(spins);
     }
-    for (int spins = 0; done_units.load(std::memory_order_acquire) < n_units;) spin_pause(spins);
-    for (int64_t tile; (tile = tiles.next(ith)) >= 0;) do_tile(tile);
+    for (int64_t tile; (tile = tiles.next(ith)) >= 0;) do_tile(tile, rows);
   };
   if (alone)
     body(0, 1);
@@ -166,20 +198,22 @@ void matmul(const void* w, DType wt, int64_t n_out, int64_t n_in, const float* x
   const size_t w_row = dtype_row_size(wt, n_in);
   const uint8_t* wb = static_cast<const uint8_t*>(w);
 
-  Activations act{reinterpret_cast<const uint8_t*>(x), size_t(n_in) * sizeof(float)};
   ActPlan plan{};
   const bool convert = vt != DType::kF32;
-  if (convert) {
+  if (convert)
     plan = plan_activations(x, n_in, n_tok, vt, wk.act_prep, wk.act_prep_size, isa, scratch);
-    act = plan.prep ? Activations{plan.p, plan.p_row} : Activations{plan.q, plan.q_row};
-  }
-  const Activations tile_act = act;  // what dot_tile reads; vec_dot reads vec_dot_type rows
-  const Activations dot_act = convert ? Activations{plan.q, plan.q_row} : act;
 
   const Tiling tl = choose_tiling(n_out, n_tok, w_row, pool.size());
   const int64_t n_units = convert ? n_tok * plan.n_pieces : 0;
   convert_then_tiles(
-      pool, scratch, &plan, n_units, tl.n_row_tiles * tl.n_tok_tiles, [&](int64_t tile) {
+      pool, scratch, &plan, n_units, tl.n_row_tiles * tl.n_tok_tiles,
+      [&](int64_t tile, const ActRows& rows) {
+        const Activations f32{reinterpret_cast<const uint8_t*>(x), size_t(n_in) * sizeof(float)};
+        // What dot_tile reads; vec_dot reads the vec_dot_type rows.
+        const Activations tile_act = !convert    ? f32
+                                     : plan.prep ? Activations{rows.p, plan.p_row}
+                                                 : Activations{rows.q, plan.q_row};
+        const Activations dot_act = convert ? Activations{rows.q, plan.q_row} : f32;
         // Token tiles vary fastest: neighbouring tiles share weight rows.
         const int64_t r0 = (tile / tl.n_tok_tiles) * tl.rows, r1 = std::min(n_out, r0 + tl.rows);
         const int64_t t0 = (tile % tl.n_tok_tiles) * tl.toks, t1 = std::min(n_tok, t0 + tl.toks);
@@ -200,9 +234,10 @@ namespace {
 
 // Packed tiles: about kTileWeightBytes of groups x enough tokens that their prepared
 // activations take about as much (but at least min_call_tokens, at most 64), in whole
-// microkernel calls (tile_tokens each). A sliced matrix with one token tile (a decode) takes
-// its rows in as few tiles as the threads' balance allows: a tile reads each slice's part in
-// turn, and the longer those runs, the better the hardware prefetcher follows them.
+// microkernel calls (tile_tokens each). A sliced matrix with one token tile (a decode) is not
+// capped by the cache: its tiles are as long as kSlicedDecodeTilesPerThread leaves them, since a
+// tile reads each slice's part in turn, and the longer those runs, the better the hardware
+// prefetcher follows them.
 Tiling choose_packed_tiling(int64_t n_groups, int64_t n_tok, size_t g_bytes, size_t act_row,
                             int64_t tile_tokens, int64_t min_call_tokens, int n_threads,
                             bool sliced) {
@@ -214,10 +249,11 @@ Tiling choose_packed_tiling(int64_t n_groups, int64_t n_tok, size_t g_bytes, siz
                                min_toks / tile_tokens * tile_tokens, max_toks);
   t.toks = std::min(t.toks, n_tok);
   t.n_tok_tiles = (n_tok + t.toks - 1) / t.toks;
-  const int64_t by_cache = sliced && t.n_tok_tiles == 1
-                               ? n_groups
-                               : std::max<int64_t>(1, int64_t(kTileWeightBytes / g_bytes));
-  const int64_t want_tiles = int64_t(n_threads) * kTilesPerThread;
+  const bool sliced_decode = sliced && t.n_tok_tiles == 1;
+  const int64_t by_cache =
+      sliced_decode ? n_groups : std::max<int64_t>(1, int64_t(kTileWeightBytes / g_bytes));
+  const int64_t want_tiles =
+      int64_t(n_threads) * (sliced_decode ? kSlicedDecodeTilesPerThread : kTilesPerThread);
   const int64_t row_tiles_wanted = (want_tiles + t.n_tok_tiles - 1) / t.n_tok_tiles;
   t.rows = std::max<int64_t>(1, std::min(by_cache, n_groups / row_tiles_wanted));
   t.n_row_tiles = (n_groups + t.rows - 1) / t.rows;
@@ -242,7 +278,6 @@ void matmul_packed_shared(const PackedProduct* products, int n, const float* x, 
   const ActPlan plan = plan_activations(x, n_in, n_tok, k0.act_type, k0.act_prep, k0.act_prep_size,
                                         best_isa(), scratch);
   // Without act_prep the tile reads the act_type rows.
-  const uint8_t* act = k0.act_prep ? plan.p : plan.q;
   const size_t act_row = k0.act_prep ? plan.p_row : plan.q_row;
   // Matrix i owns tiles [first[i], first[i + 1]), each tiled as it would be alone.
   Tiling tl[kMaxSharedProducts];
@@ -254,7 +289,8 @@ void matmul_packed_shared(const PackedProduct* products, int n, const float* x, 
                                  w.n_slices() > 1);
     first[i + 1] = first[i] + tl[i].n_row_tiles * tl[i].n_tok_tiles;
   }
-  convert_then_tiles(pool, scratch, &plan, n_tok * plan.n_pieces, first[n], [&](int64_t tile) {
+  auto do_tile = [&](int64_t tile, const ActRows& converted) {
+    const uint8_t* act = k0.act_prep ? converted.p : converted.q;
     int i = 0;
     while (tile >= first[i + 1]) ++i;
     const PackedMatrix& w = *products[i].w;
@@ -286,7 +322,8 @@ void matmul_packed_shared(const PackedProduct* products, int n, const float* x, 
         for (int64_t r = 0; r < rows; ++r) y[t * ys + r] += part[size_t(t * rows + r)];
       }
     }
-  });
+  };
+  convert_then_tiles(pool, scratch, &plan, n_tok * plan.n_pieces, first[n], do_tile);
 }
 
 void matmul_packed(const PackedMatrix& w, const float* x, int64_t n_tok, float* y, int64_t y_stride,
