@@ -196,7 +196,33 @@ void run_attention(benchmark::State& state, int64_t n_kv, int64_t hd, int n_q) {
   state.SetLabel(isa_name(best_isa()));
 }
 
+// A decode's activation row converted for a packed type's tiles, on the calling thread: the
+// vec_dot type's from_float, then act_prep into the tile's layout (kernels/matmul.cc; every
+// thread of a decode does this once per matmul). 8192 is Llama 3.2 1B's ffn_down input.
+void run_act_convert(benchmark::State& state, DType t, int64_t n) {
+  const PackedKernels* k = packed_kernels(t);
+  const FromFloatFn from = type_kernels(k->act_type).from_float;
+  const auto x = random_floats(n, 7);
+  std::vector<uint8_t> q(dtype_row_size(k->act_type, n));
+  std::vector<uint8_t> p(k->act_prep ? k->act_prep_size(n) + kActPrepAlign : 0);
+  uint8_t* pa = p.data() + (kActPrepAlign - reinterpret_cast<uintptr_t>(p.data()) % kActPrepAlign) %
+                               kActPrepAlign;
+  for (auto _ : state) {
+    from(x.data(), q.data(), n);
+    if (k->act_prep) k->act_prep(q.data(), pa, n);
+    benchmark::DoNotOptimize(pa);
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * n * int64_t(sizeof(float)));
+  state.SetLabel(std::string(dtype_name(k->act_type)) + (k->act_prep ? " + prep" : ""));
+}
+
 void register_all() {
+  for (DType t : kTypes)
+    if (packed_kernels(t))
+      benchmark::RegisterBenchmark(("act_convert/" + std::string(dtype_name(t)) + "/8192").c_str(),
+                                   [=](benchmark::State& s) { run_act_convert(s, t, 8192); })
+          ->Unit(benchmark::kMicrosecond);
   for (int64_t n_kv : {int64_t(512), int64_t(4096)})
     benchmark::RegisterBenchmark(("attention/hd64x4/kv" + std::to_string(n_kv)).c_str(),
                                  [=](benchmark::State& s) { run_attention(s, n_kv, 64, 4); })

@@ -33,6 +33,8 @@ void fill_scalar_kernels(KernelTable& table);
 #if defined(SILICA_HAVE_X86)
 void fill_avx2_kernels(KernelTable& table);
 void fill_avx512_kernels(KernelTable& table);
+// The q8_0 / q8_K activation quantizers (x86/avx512_convert.cc); after fill_avx512_kernels.
+void fill_avx512_convert(KernelTable& table);
 // dot(a, b) of two bf16 rows through vdpbf16ps (x86/avx512bf16_dot.cc): only where the CPU has
 // AVX512_BF16, the one extension the other AVX-512 files are built without.
 float dot_bf16_avx512bf16(const void* a, const void* b, int64_t n);

@@ -93,12 +93,11 @@ void fill_avx512_kernels(KernelTable& table) {
       cpu_features().avx512bf16 ? &dot_bf16_avx512bf16 : &dot_half<widen_bf16x16>, &from_float_bf16,
       &to_float_bf16};
   entry(table, DType::kQ8_0).vec_dot = &dot_q8_0_q8_0;
-  entry(table, DType::kQ8_0).from_float = &from_float_q8<BlockQ8_0>;
   entry(table, DType::kQ4_0).vec_dot = &dot_q4_0_q8_0;
   entry(table, DType::kQ4_K).vec_dot = &dot_q4_K_q8_K;
   entry(table, DType::kQ6_K).vec_dot = &dot_q6_K_q8_K;
-  entry(table, DType::kQ8_K).from_float = &from_float_q8_K;
   fill_row_kernels(table);
+  fill_avx512_convert(table);
 }
 
 }  // namespace silica::kernels_internal

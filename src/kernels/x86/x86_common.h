@@ -280,7 +280,7 @@ void from_float_q8(const float* x, void* out, int64_t n) {
 
 // Bit-identical to the reference: the scale comes from the first element of largest magnitude,
 // q = nearest-even(x * -127/max) capped at 127, plus per-16 sums.
-void from_float_q8_K(const float* x, void* out, int64_t n) {
+[[maybe_unused]] void from_float_q8_K(const float* x, void* out, int64_t n) {
   auto* y = static_cast<BlockQ8_K*>(out);
   const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
   for (int64_t i = 0; i < n / kQK_K; ++i) {
