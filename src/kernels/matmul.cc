@@ -19,11 +19,6 @@ constexpr int64_t kTileTokens = 16;
 constexpr int64_t kMinTileRows = 4;
 // Enough tiles per thread that dynamic scheduling can even out uneven cores.
 constexpr int64_t kTilesPerThread = 4;
-// A decode of a sliced matrix (packed.h: each tile reads every slice's part of its rows) in
-// finer tiles: at 4 a thread, Llama 3.2 1B's ffn_down ended with one core waiting 7-10 us of a
-// 170-280 us matmul for the other's last tile (two threads, Zen 4); at 16, 3-4 us, and the
-// tiles' stream as fast.
-constexpr int64_t kSlicedDecodeTilesPerThread = 16;
 
 struct Tiling {
   int64_t rows, toks, n_row_tiles, n_tok_tiles;
@@ -234,10 +229,9 @@ namespace {
 
 // Packed tiles: about kTileWeightBytes of groups x enough tokens that their prepared
 // activations take about as much (but at least min_call_tokens, at most 64), in whole
-// microkernel calls (tile_tokens each). A sliced matrix with one token tile (a decode) is not
-// capped by the cache: its tiles are as long as kSlicedDecodeTilesPerThread leaves them, since a
-// tile reads each slice's part in turn, and the longer those runs, the better the hardware
-// prefetcher follows them.
+// microkernel calls (tile_tokens each). A sliced matrix with one token tile (a decode) takes
+// its rows in as few tiles as the threads' balance allows: a tile reads each slice's part in
+// turn, and the longer those runs, the better the hardware prefetcher follows them.
 Tiling choose_packed_tiling(int64_t n_groups, int64_t n_tok, size_t g_bytes, size_t act_row,
                             int64_t tile_tokens, int64_t min_call_tokens, int n_threads,
                             bool sliced) {
@@ -249,11 +243,10 @@ Tiling choose_packed_tiling(int64_t n_groups, int64_t n_tok, size_t g_bytes, siz
                                min_toks / tile_tokens * tile_tokens, max_toks);
   t.toks = std::min(t.toks, n_tok);
   t.n_tok_tiles = (n_tok + t.toks - 1) / t.toks;
-  const bool sliced_decode = sliced && t.n_tok_tiles == 1;
-  const int64_t by_cache =
-      sliced_decode ? n_groups : std::max<int64_t>(1, int64_t(kTileWeightBytes / g_bytes));
-  const int64_t want_tiles =
-      int64_t(n_threads) * (sliced_decode ? kSlicedDecodeTilesPerThread : kTilesPerThread);
+  const int64_t by_cache = sliced && t.n_tok_tiles == 1
+                               ? n_groups
+                               : std::max<int64_t>(1, int64_t(kTileWeightBytes / g_bytes));
+  const int64_t want_tiles = int64_t(n_threads) * kTilesPerThread;
   const int64_t row_tiles_wanted = (want_tiles + t.n_tok_tiles - 1) / t.n_tok_tiles;
   t.rows = std::max<int64_t>(1, std::min(by_cache, n_groups / row_tiles_wanted));
   t.n_row_tiles = (n_groups + t.rows - 1) / t.rows;
