@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/kernels.h"
+#include "kernels/ops.h"
 #include "kernels/packed.h"
 
 namespace silica {
@@ -49,6 +50,7 @@ struct Activations {
 // that a single decode token is shared out among the threads too).
 struct ActPlan {
   const float* x;
+  RowPrologue prologue;  // with one, a piece is a whole row (made before it is converted)
   int64_t n_in, n_tok, n_pieces, piece;  // piece: elements per piece (last one may be short)
   DType vt;
   FromFloatFn convert;
@@ -67,7 +69,15 @@ void convert_piece(const ActPlan& a, int64_t unit, const ActRows& to) {
   const int64_t t = unit / a.n_pieces, i0 = (unit % a.n_pieces) * a.piece;
   const int64_t len = std::min(a.piece, a.n_in - i0);
   uint8_t* q = to.q + t * a.q_row + dtype_row_size(a.vt, i0);
-  a.convert(a.x + t * a.n_in + i0, q, len);
+  const float* src = a.x + t * a.n_in + i0;
+  if (a.prologue.kind != RowPrologue::Kind::kNone) {
+    // Grows to the widest row, then no allocation per token.
+    thread_local std::vector<float> row;
+    if (row.size() < size_t(a.n_in)) row.resize(size_t(a.n_in));
+    make_row(a.prologue, a.x, t, a.n_in, row.data());
+    src = row.data();
+  }
+  a.convert(src, q, len);
   if (a.prep) a.prep(q, to.p + t * a.p_row + a.prep_size(i0), len);
 }
 
@@ -83,16 +93,19 @@ ActRows own_rows(const ActPlan& a) {
 }
 
 ActPlan plan_activations(const float* x, int64_t n_in, int64_t n_tok, DType vt, ActPrepFn prep,
-                         ActPrepSizeFn prep_size, Isa isa, MatmulScratch& scratch) {
+                         ActPrepSizeFn prep_size, Isa isa, MatmulScratch& scratch,
+                         const RowPrologue& prologue = {}) {
   ActPlan a{};
   a.x = x;
+  a.prologue = prologue;
   a.n_in = n_in;
   a.n_tok = n_tok;
   a.vt = vt;
   a.convert = type_kernels(vt, isa).from_float;
   a.prep = prep;
   a.prep_size = prep_size;
-  const bool split = n_tok == 1 && n_in % kActPrepUnit == 0;
+  const bool split =
+      n_tok == 1 && n_in % kActPrepUnit == 0 && prologue.kind == RowPrologue::Kind::kNone;
   a.piece = split ? kActPrepUnit * std::max<int64_t>(1, n_in / kActPrepUnit / 8) : n_in;
   a.n_pieces = (n_in + a.piece - 1) / a.piece;
   a.q_row = dtype_row_size(vt, n_in);
@@ -262,14 +275,14 @@ bool shares_activations(const PackedMatrix& a, const PackedMatrix& b) {
 }
 
 void matmul_packed_shared(const PackedProduct* products, int n, const float* x, int64_t n_tok,
-                          ThreadPool& pool, MatmulScratch& scratch) {
+                          ThreadPool& pool, MatmulScratch& scratch, const RowPrologue& prologue) {
   if (n_tok <= 0 || n <= 0) return;
   n = std::min(n, kMaxSharedProducts);
   const PackedMatrix& w0 = *products[0].w;
   const PackedKernels& k0 = w0.kernels();
   const int64_t n_in = w0.n_in();
   const ActPlan plan = plan_activations(x, n_in, n_tok, k0.act_type, k0.act_prep, k0.act_prep_size,
-                                        best_isa(), scratch);
+                                        best_isa(), scratch, prologue);
   // Without act_prep the tile reads the act_type rows.
   const size_t act_row = k0.act_prep ? plan.p_row : plan.q_row;
   // Matrix i owns tiles [first[i], first[i + 1]), each tiled as it would be alone.

@@ -152,6 +152,21 @@ void swiglu(const float* g, const float* u, float* y, int64_t n) {
   best_ops().swiglu(g, u, y, n);
 }
 
+void make_row(const RowPrologue& p, const float* x, int64_t t, int64_t n, float* y) {
+  const float* row = x + t * n;
+  switch (p.kind) {
+    case RowPrologue::Kind::kRmsNorm:
+      rms_norm(row, p.norm_weight, y, n, p.eps);
+      return;
+    case RowPrologue::Kind::kSwiGlu:
+      swiglu(row, p.up + t * n, y, n);
+      return;
+    case RowPrologue::Kind::kNone:
+      if (y != row) std::copy_n(row, n, y);
+      return;
+  }
+}
+
 void add(const float* a, const float* b, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];  // the compiler vectorizes this
 }

@@ -26,6 +26,27 @@ SoftmaxStats softmax_inplace(float* x, int64_t n);
 // y[i] = silu(g[i]) * u[i], silu(v) = v / (1 + exp(-v)).  (g, u, y: [n]; y may alias g)
 void swiglu(const float* g, const float* u, float* y, int64_t n);
 
+// What a matmul's input rows are when they are not plain rows of x (matmul_packed_shared): each
+// thread that converts a row first makes it from x with the op the caller would have run on the
+// whole batch (the same kernel, so the same bits), which saves that pass over memory and, in a
+// decode, handing the made row from one core to the others.
+struct RowPrologue {
+  enum class Kind { kNone, kRmsNorm, kSwiGlu };
+  Kind kind = Kind::kNone;
+  const float* norm_weight = nullptr;  // kRmsNorm: rms_norm(x[t], norm_weight, eps)
+  float eps = 0.0f;
+  const float* up = nullptr;  // kSwiGlu: swiglu(x[t], up[t]), up's rows as long as x's
+
+  static RowPrologue rms_norm(const float* weight, float eps) {
+    return {Kind::kRmsNorm, weight, eps, nullptr};
+  }
+  static RowPrologue swiglu(const float* up) { return {Kind::kSwiGlu, nullptr, 0.0f, up}; }
+};
+
+// Row t (n floats) of what `p` makes of x, into y (y may alias x's row for kSwiGlu); a copy of
+// x's row for kNone.
+void make_row(const RowPrologue& p, const float* x, int64_t t, int64_t n, float* y);
+
 // y[i] = a[i] + b[i]  (y may alias a)
 void add(const float* a, const float* b, float* y, int64_t n);
 

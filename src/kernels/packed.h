@@ -11,6 +11,7 @@
 
 #include "base/thread_pool.h"
 #include "kernels/kernels.h"
+#include "kernels/ops.h"
 #include "tensor/dtype.h"
 
 namespace silica {
@@ -224,8 +225,10 @@ bool shares_activations(const PackedMatrix& a, const PackedMatrix& b);
 // Several matrices over the same input rows (Q, K and V; gate and up) in one dispatch: the
 // activations are converted once and every matrix's tiles are shared out together. Each result
 // is bit-identical to matmul_packed of its matrix alone. n (<= kMaxSharedProducts) matrices,
-// each shares_activations with the first.
+// each shares_activations with the first. With a prologue, the input rows are what it makes of
+// x's (kernels/ops.h), bit for bit as if the caller had made them first.
 void matmul_packed_shared(const PackedProduct* products, int n, const float* x, int64_t n_tok,
-                          ThreadPool& pool, MatmulScratch& scratch);
+                          ThreadPool& pool, MatmulScratch& scratch,
+                          const RowPrologue& prologue = {});
 
 }  // namespace silica

@@ -154,6 +154,11 @@ void add_rows(float* x, const float* y, int64_t n_tok, int64_t n, ForwardState& 
   });
 }
 
+// RMSNorm with a layer's norm weight (float32, checked at load), as a matmul's prologue.
+RowPrologue norm_prologue(const TensorRef& norm, const ModelHParams& hp) {
+  return RowPrologue::rms_norm(static_cast<const float*>(norm.data), hp.rms_eps);
+}
+
 }  // namespace
 
 void linear(const TensorRef& w, const TensorRef* bias, const float* x, int64_t n_tok, float* y,
@@ -167,7 +172,7 @@ void linear(const TensorRef& w, const TensorRef* bias, const float* x, int64_t n
 }
 
 void linear_shared(std::initializer_list<LinearOut> outs, const float* x, int64_t n_tok,
-                   ForwardState& st) {
+                   ForwardState& st, const RowPrologue& prologue, float* made) {
   PackedProduct shared[kMaxSharedProducts];
   const LinearOut* shared_outs[kMaxSharedProducts];
   int n_shared = 0;
@@ -177,21 +182,25 @@ void linear_shared(std::initializer_list<LinearOut> outs, const float* x, int64_
         (n_shared == 0 || shares_activations(*shared[0].w, *p))) {
       shared_outs[n_shared] = &o;
       shared[n_shared++] = {p, o.y, o.w->ne[1]};
-    } else {
-      linear(*o.w, o.bias, x, n_tok, o.y, st);
     }
   }
-  if (n_shared > 0) matmul_packed_shared(shared, n_shared, x, n_tok, st.pool(), st.mm);
+  const auto in_shared = [&](const LinearOut& o) {
+    return std::find(shared_outs, shared_outs + n_shared, &o) != shared_outs + n_shared;
+  };
+  RowPrologue fused = prologue;
+  if (prologue.kind != RowPrologue::Kind::kNone && n_shared < int(outs.size())) {
+    const int64_t n = outs.begin()->w->ne[0];
+    for_token_runs(st, n_tok, n, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) make_row(prologue, x, t, n, made + t * n);
+    });
+    x = made;
+    fused = {};
+  }
+  for (const LinearOut& o : outs)
+    if (!in_shared(o)) linear(*o.w, o.bias, x, n_tok, o.y, st);
+  if (n_shared > 0) matmul_packed_shared(shared, n_shared, x, n_tok, st.pool(), st.mm, fused);
   for (int i = 0; i < n_shared; ++i)
     add_bias(shared_outs[i]->bias, n_tok, shared_outs[i]->w->ne[1], shared_outs[i]->y, st);
-}
-
-void rms_norm_rows(const float* x, const TensorRef& w, float* y, int64_t n_tok, int64_t n,
-                   float eps, ForwardState& st) {
-  const float* wf = static_cast<const float*>(w.data);
-  st.pool().parallel_for(n_tok, 8, [&](int64_t b, int64_t e, int) {
-    for (int64_t t = b; t < e; ++t) rms_norm(x + t * n, wf, y + t * n, n, eps);
-  });
 }
 
 namespace {
@@ -217,12 +226,10 @@ Status attention_block(const LayerWeights& lw, int64_t il, const ModelHParams& h
                        float* x, ForwardState& st) {
   const int64_t n_tok = batch.size(), n_embd = hp.n_embd, hd = hp.head_dim;
   const int64_t n_q = hp.n_embd_q(), n_kv = hp.n_embd_kv();
-  float* h = st.h.data();
-  rms_norm_rows(x, lw.attn_norm, h, n_tok, n_embd, hp.rms_eps, st);
   linear_shared({{&lw.wq, flags.qkv_bias ? &lw.bq : nullptr, st.q.data()},
                  {&lw.wk, flags.qkv_bias ? &lw.bk : nullptr, st.k.data()},
                  {&lw.wv, flags.qkv_bias ? &lw.bv : nullptr, st.v.data()}},
-                h, n_tok, st);
+                x, n_tok, st, norm_prologue(lw.attn_norm, hp), st.h.data());
 
   RopeConfig rc;
   rc.n_dims = int(hp.rope_n_dims);
@@ -246,16 +253,12 @@ Status attention_block(const LayerWeights& lw, int64_t il, const ModelHParams& h
 
 void ffn_swiglu_block(const LayerWeights& lw, const ModelHParams& hp, int64_t n_tok, float* x,
                       ForwardState& st) {
-  const int64_t n_embd = hp.n_embd, n_ff = hp.n_ff;
-  float* h = st.h.data();
-  rms_norm_rows(x, lw.ffn_norm, h, n_tok, n_embd, hp.rms_eps, st);
-  linear_shared({{&lw.w_gate, nullptr, st.gate.data()}, {&lw.w_up, nullptr, st.up.data()}}, h,
-                n_tok, st);
-  for_token_runs(st, n_tok, n_ff, [&](int64_t t0, int64_t t1) {
-    float* g = st.gate.data() + t0 * n_ff;
-    swiglu(g, st.up.data() + t0 * n_ff, g, (t1 - t0) * n_ff);
-  });
-  linear(lw.w_down, nullptr, st.gate.data(), n_tok, st.proj.data(), st);
+  const int64_t n_embd = hp.n_embd;
+  linear_shared({{&lw.w_gate, nullptr, st.gate.data()}, {&lw.w_up, nullptr, st.up.data()}}, x,
+                n_tok, st, norm_prologue(lw.ffn_norm, hp), st.h.data());
+  // The SwiGLU made as down's input rows (in gate's place when down cannot take it fused).
+  linear_shared({{&lw.w_down, nullptr, st.proj.data()}}, st.gate.data(), n_tok, st,
+                RowPrologue::swiglu(st.up.data()), st.gate.data());
   add_rows(x, st.proj.data(), n_tok, n_embd, st);
 }
 

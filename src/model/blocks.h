@@ -26,13 +26,11 @@ struct LinearOut {
 };
 // Linear layers over the same input x (Q, K and V; gate and up): the packed ones whose kernels
 // read the same activations run in one matmul_packed_shared dispatch, the rest one by one.
-// Each result is the bits linear() gives.
+// Each result is the bits linear() gives. With a prologue the input is what it makes of x's rows
+// (an RMSNorm, a SwiGLU): fused into the dispatch when every layer is in it, else made into
+// `made` first ([n_tok] rows as long as x's; may be x itself for a SwiGLU).
 void linear_shared(std::initializer_list<LinearOut> outs, const float* x, int64_t n_tok,
-                   ForwardState& st);
-
-// y[t] = rms_norm(x[t]) * w for every token.  (x, y: [n_tok, n])
-void rms_norm_rows(const float* x, const TensorRef& w, float* y, int64_t n_tok, int64_t n,
-                   float eps, ForwardState& st);
+                   ForwardState& st, const RowPrologue& prologue = {}, float* made = nullptr);
 
 struct AttentionFlags {
   RopeType rope_type = RopeType::kNorm;

@@ -456,5 +456,40 @@ TEST(Packed, SharedInputGivesEachMatrixItsOwnResult) {
   EXPECT_FALSE(shares_activations(*a, *c));  // other n_in
 }
 
+// A prologue (RMSNorm, SwiGLU) made inside the dispatch gives the bits of making the rows first
+// with the same op: one token (every thread makes the row for itself) and batches, any threads.
+TEST(Packed, ARowPrologueEqualsMakingTheRowsFirst) {
+  const int64_t n_in = 512, stride = kNOut + kYPad;
+  const auto norm_w = test::random_floats(n_in, 77);
+  for (DType t : {DType::kQ4_0, DType::kQ4_K, DType::kF16}) {
+    for (int64_t n_tok : {1, 5}) {
+      const Problem p = make_problem(t, n_in, n_tok);
+      const auto up = test::random_floats(n_in * n_tok, 78);
+      const PackedKernels* k = packed_kernels(t);
+      if (!k || k->only_sliced) k = packed_reference_kernels(t);  // 512 wide: no slices
+      auto m = PackedMatrix::pack(p.w.data(), t, kNOut, n_in, nullptr, k);
+      ASSERT_TRUE(m) << dtype_name(t);
+      const RowPrologue pros[] = {RowPrologue::rms_norm(norm_w.data(), 1e-5f),
+                                  RowPrologue::swiglu(up.data())};
+      for (const RowPrologue& pro : pros) {
+        std::vector<float> made(p.x.size());
+        for (int64_t r = 0; r < n_tok; ++r)
+          make_row(pro, p.x.data(), r, n_in, made.data() + r * n_in);
+        ASSERT_NE(0, std::memcmp(made.data(), p.x.data(), made.size() * sizeof(float)));
+        for (int threads : {1, 2, 3}) {
+          const std::vector<float> want = run(*m, made.data(), n_tok, threads);
+          std::vector<float> got(stride * n_tok, kPadValue);
+          MatmulScratch scratch;
+          const PackedProduct prod{m.get(), got.data(), stride};
+          matmul_packed_shared(&prod, 1, p.x.data(), n_tok, pool_of(threads), scratch, pro);
+          ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float)))
+              << dtype_name(t) << " prologue " << int(pro.kind) << " n_tok " << n_tok << " threads "
+              << threads;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace silica
