@@ -46,12 +46,11 @@ struct Activations {
   size_t row_bytes;
 };
 
-// Where each token's converted activations go, and in how many pieces a row is converted (so
-// that a single decode token is shared out among the threads too).
+// How each token's row is converted and where it goes.
 struct ActPlan {
   const float* x;
-  RowPrologue prologue;  // with one, a piece is a whole row (made before it is converted)
-  int64_t n_in, n_tok, n_pieces, piece;  // piece: elements per piece (last one may be short)
+  RowPrologue prologue;  // how a row is made from x's before it is converted
+  int64_t n_in, n_tok;
   DType vt;
   FromFloatFn convert;
   ActPrepFn prep;
@@ -65,11 +64,10 @@ struct ActRows {
   uint8_t *q, *p;
 };
 
-void convert_piece(const ActPlan& a, int64_t unit, const ActRows& to) {
-  const int64_t t = unit / a.n_pieces, i0 = (unit % a.n_pieces) * a.piece;
-  const int64_t len = std::min(a.piece, a.n_in - i0);
-  uint8_t* q = to.q + t * a.q_row + dtype_row_size(a.vt, i0);
-  const float* src = a.x + t * a.n_in + i0;
+// Token t's row into `to`.
+void convert_row(const ActPlan& a, int64_t t, const ActRows& to) {
+  uint8_t* q = to.q + t * a.q_row;
+  const float* src = a.x + t * a.n_in;
   if (a.prologue.kind != RowPrologue::Kind::kNone) {
     // Grows to the widest row, then no allocation per token.
     thread_local std::vector<float> row;
@@ -77,8 +75,8 @@ void convert_piece(const ActPlan& a, int64_t unit, const ActRows& to) {
     make_row(a.prologue, a.x, t, a.n_in, row.data());
     src = row.data();
   }
-  a.convert(src, q, len);
-  if (a.prep) a.prep(q, to.p + t * a.p_row + a.prep_size(i0), len);
+  a.convert(src, q, a.n_in);
+  if (a.prep) a.prep(q, to.p + t * a.p_row, a.n_in);
 }
 
 // This thread's own copy of a one-token activation row (see convert_then_tiles); grows to the
@@ -104,10 +102,6 @@ ActPlan plan_activations(const float* x, int64_t n_in, int64_t n_tok, DType vt, 
   a.convert = type_kernels(vt, isa).from_float;
   a.prep = prep;
   a.prep_size = prep_size;
-  const bool split =
-      n_tok == 1 && n_in % kActPrepUnit == 0 && prologue.kind == RowPrologue::Kind::kNone;
-  a.piece = split ? kActPrepUnit * std::max<int64_t>(1, n_in / kActPrepUnit / 8) : n_in;
-  a.n_pieces = (n_in + a.piece - 1) / a.piece;
   a.q_row = dtype_row_size(vt, n_in);
   if (scratch.bytes.size() < a.q_row * size_t(n_tok)) scratch.bytes.resize(a.q_row * n_tok);
   a.q = scratch.bytes.data();
@@ -160,28 +154,28 @@ class TileRuns {
   TileRun* runs_;
 };
 
-// One dispatch for a matmul: the threads convert the activation pieces (handed out
-// dynamically), wait until every piece is done, then take tiles, do_tile(tile, rows). Waiting on
-// finished pieces rather than on arrived threads: a late (descheduled) thread never holds the
-// others up. A one-token row (a decode) every thread converts whole into its own copy instead:
-// a few microseconds of arithmetic, where sharing it out cost each matmul a round of cache-line
-// transfers between the cores (pieces, counters, the other cores' converted lines), which on
-// cores that share no L3 (two CCDs of a Zen 4, two sockets) took longer than converting.
+// One dispatch for a matmul: the threads convert the token rows (handed out dynamically), wait
+// until every row is done, then take tiles, do_tile(tile, rows). Waiting on finished rows rather
+// than on arrived threads: a late (descheduled) thread never holds the others up. A decode's one
+// row every thread converts into its own copy instead: a few microseconds of arithmetic, where
+// sharing it out in pieces cost each matmul a round of cache-line transfers between the cores
+// (pieces, counters, the other cores' converted lines), which at this host's fast-bandwidth
+// moments (handoffs between its two cores 2-3 times as slow) took longer than converting.
 template <class TileFn>
 void convert_then_tiles(ThreadPool& pool, MatmulScratch& scratch, const ActPlan* plan,
                         int64_t n_units, int64_t n_tiles, TileFn&& do_tile) {
   const bool alone = n_units + n_tiles <= 1;
   TileRuns tiles(scratch, alone ? 1 : pool.size(), n_tiles);
-  const bool own = plan->n_tok == 1 && n_units > 0 && !alone && pool.size() > 1;
+  const bool own = n_units == 1 && !alone && pool.size() > 1;
   std::atomic<int64_t> next_unit{0}, done_units{0};
   auto body = [&](int ith, int) {
     ActRows rows{plan->q, plan->p};
     if (own) {
       rows = own_rows(*plan);
-      for (int64_t u = 0; u < n_units; ++u) convert_piece(*plan, u, rows);
+      convert_row(*plan, 0, rows);
     } else {
       for (int64_t u; (u = next_unit.fetch_add(1, std::memory_order_relaxed)) < n_units;) {
-        convert_piece(*plan, u, rows);
+        convert_row(*plan, u, rows);
         done_units.fetch_add(1, std::memory_order_release);
       }
       for (int spins = 0; done_units.load(std::memory_order_acquire) < n_units;) spin_pause(spins);
@@ -212,7 +206,7 @@ void matmul(const void* w, DType wt, int64_t n_out, int64_t n_in, const float* x
     plan = plan_activations(x, n_in, n_tok, vt, wk.act_prep, wk.act_prep_size, isa, scratch);
 
   const Tiling tl = choose_tiling(n_out, n_tok, w_row, pool.size());
-  const int64_t n_units = convert ? n_tok * plan.n_pieces : 0;
+  const int64_t n_units = convert ? n_tok : 0;
   convert_then_tiles(
       pool, scratch, &plan, n_units, tl.n_row_tiles * tl.n_tok_tiles,
       [&](int64_t tile, const ActRows& rows) {
@@ -329,7 +323,7 @@ void matmul_packed_shared(const PackedProduct* products, int n, const float* x, 
       }
     }
   };
-  convert_then_tiles(pool, scratch, &plan, n_tok * plan.n_pieces, first[n], do_tile);
+  convert_then_tiles(pool, scratch, &plan, n_tok, first[n], do_tile);
 }
 
 void matmul_packed(const PackedMatrix& w, const float* x, int64_t n_tok, float* y, int64_t y_stride,

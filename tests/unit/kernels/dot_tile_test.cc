@@ -71,7 +71,7 @@ Prepared prepare(DType t, const TypeKernels& k, const Data& d, int64_t n, int64_
   return p;
 }
 
-// matmul splits a decode token's row among threads in kActPrepUnit pieces: same bytes.
+// A row prepared in kActPrepUnit pieces gives the bytes of the whole row (the layout is per block).
 TEST(DotTile, ActPrepInPiecesEqualsWholeRow) {
   for (Isa isa : available_isas()) {
     for (DType t : test::weight_types()) {
