@@ -205,8 +205,7 @@ void run_act_convert(benchmark::State& state, DType t, int64_t n) {
   const auto x = random_floats(n, 7);
   std::vector<uint8_t> q(dtype_row_size(k->act_type, n));
   std::vector<uint8_t> p(k->act_prep ? k->act_prep_size(n) + kActPrepAlign : 0);
-  uint8_t* pa = p.data() + (kActPrepAlign - reinterpret_cast<uintptr_t>(p.data()) % kActPrepAlign) %
-                               kActPrepAlign;
+  uint8_t* pa = align_act_prep(p.data());
   for (auto _ : state) {
     from(x.data(), q.data(), n);
     if (k->act_prep) k->act_prep(q.data(), pa, n);

@@ -54,6 +54,12 @@ using ActPrepFn = void (*)(const void* a, void* out, int64_t n);
 using ActPrepSizeFn = size_t (*)(int64_t n);
 constexpr int64_t kActPrepUnit = 256;
 constexpr size_t kActPrepAlign = 64;
+// p rounded up to the next kActPrepAlign boundary (a buffer for prepared rows keeps
+// kActPrepAlign spare bytes for it).
+inline uint8_t* align_act_prep(uint8_t* p) {
+  const uintptr_t u = reinterpret_cast<uintptr_t>(p);
+  return p + (kActPrepAlign - u % kActPrepAlign) % kActPrepAlign;
+}
 
 struct TypeKernels {
   VecDotFn vec_dot = nullptr;  // null if t cannot be the left side of a dot

@@ -85,8 +85,7 @@ ActRows own_rows(const ActPlan& a) {
   thread_local std::vector<uint8_t> own;
   const size_t need = a.q_row + a.p_row + 2 * kActPrepAlign;
   if (own.size() < need) own.resize(need);
-  const uintptr_t base = reinterpret_cast<uintptr_t>(own.data());
-  uint8_t* p = own.data() + (kActPrepAlign - base % kActPrepAlign) % kActPrepAlign;
+  uint8_t* p = align_act_prep(own.data());
   return {p + (a.p ? a.p_row + kActPrepAlign : 0), a.p ? p : nullptr};
 }
 
@@ -109,8 +108,7 @@ ActPlan plan_activations(const float* x, int64_t n_in, int64_t n_tok, DType vt, 
     a.p_row = a.prep_size(n_in);
     if (scratch.prep.size() < a.p_row * size_t(n_tok) + kActPrepAlign)
       scratch.prep.resize(a.p_row * n_tok + kActPrepAlign);
-    const uintptr_t base = reinterpret_cast<uintptr_t>(scratch.prep.data());
-    a.p = scratch.prep.data() + (kActPrepAlign - base % kActPrepAlign) % kActPrepAlign;
+    a.p = align_act_prep(scratch.prep.data());
   }
   return a;
 }

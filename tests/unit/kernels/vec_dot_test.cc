@@ -105,7 +105,9 @@ TEST(CpuFeatures, AvxImpliesItsPrerequisites) {
 TEST(CpuFeatures, Avx512WithoutBf16StillRunsTheAvx512Kernels) {
   const CpuFeatures& f = cpu_features();
   const char* hide = std::getenv("SILICA_CPU_HIDE");
-  if (hide && std::strstr(hide, "avx512bf16")) EXPECT_FALSE(f.avx512bf16);
+  if (hide && std::strstr(hide, "avx512bf16")) {
+    EXPECT_FALSE(f.avx512bf16);
+  }
   const auto isas = available_isas();
   const bool avx512 = std::find(isas.begin(), isas.end(), Isa::kAvx512) != isas.end();
   EXPECT_EQ(avx512, f.avx2 && f.fma && f.f16c && f.bmi2 && f.avx512f && f.avx512bw && f.avx512vl &&
