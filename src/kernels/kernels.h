@@ -92,6 +92,9 @@ struct MatmulScratch {
   std::vector<uint8_t> prep;        // [n_tok] act_prep rows, from a kActPrepAlign boundary on
   std::unique_ptr<TileRun[]> runs;  // one a thread, allocated on first use
   int n_runs = 0;
+  // A slot a thread (a prologue's made row; a decode's own converted row), grown by the caller
+  // before a dispatch: a thread that joins only a later step still finds its slot allocated.
+  std::vector<uint8_t> per_thread;
 };
 
 // y[t, o] = sum_i w[o, i] * x[t, i]  for t < n_tok, o < n_out.

@@ -64,30 +64,50 @@ struct ActRows {
   uint8_t *q, *p;
 };
 
-// Token t's row into `to`.
-void convert_row(const ActPlan& a, int64_t t, const ActRows& to) {
+// Token t's row into `to`; made: room for the row a prologue makes (n_in floats).
+void convert_row(const ActPlan& a, int64_t t, const ActRows& to, float* made) {
   uint8_t* q = to.q + t * a.q_row;
   const float* src = a.x + t * a.n_in;
   if (a.prologue.kind != RowPrologue::Kind::kNone) {
-    // Grows to the widest row, then no allocation per token.
-    thread_local std::vector<float> row;
-    if (row.size() < size_t(a.n_in)) row.resize(size_t(a.n_in));
-    make_row(a.prologue, a.x, t, a.n_in, row.data());
-    src = row.data();
+    make_row(a.prologue, a.x, t, a.n_in, made);
+    src = made;
   }
   a.convert(src, q, a.n_in);
   if (a.prep) a.prep(q, to.p + t * a.p_row, a.n_in);
 }
 
-// This thread's own copy of a one-token activation row (see convert_then_tiles); grows to the
-// widest row, then no allocation per token.
-ActRows own_rows(const ActPlan& a) {
-  thread_local std::vector<uint8_t> own;
-  const size_t need = a.q_row + a.p_row + 2 * kActPrepAlign;
-  if (own.size() < need) own.resize(need);
-  uint8_t* p = align_act_prep(own.data());
-  return {p + (a.p ? a.p_row + kActPrepAlign : 0), a.p ? p : nullptr};
+size_t round_up_to_align(size_t n) {
+  return (n + kActPrepAlign - 1) / kActPrepAlign * kActPrepAlign;
 }
+
+// Each thread's slot in scratch.per_thread for one dispatch: the prologue's made row, then (a
+// decode) the thread's own prepared and converted rows, each kActPrepAlign-aligned.
+struct ThreadSlots {
+  uint8_t* base = nullptr;
+  size_t stride = 0, made_bytes = 0, p_bytes = 0;
+  bool own = false;
+
+  ThreadSlots(const ActPlan& a, bool own_rows, int n_threads, MatmulScratch& scratch)
+      : own(own_rows) {
+    made_bytes = a.prologue.kind != RowPrologue::Kind::kNone
+                     ? round_up_to_align(size_t(a.n_in) * sizeof(float))
+                     : 0;
+    p_bytes = own && a.p ? round_up_to_align(a.p_row) : 0;
+    stride = made_bytes + (own ? p_bytes + round_up_to_align(a.q_row) : 0);
+    if (stride == 0) return;
+    const size_t need = stride * size_t(n_threads) + kActPrepAlign;
+    if (scratch.per_thread.size() < need) scratch.per_thread.resize(need);
+    base = align_act_prep(scratch.per_thread.data());
+  }
+  float* made(int ith) const {
+    return made_bytes ? reinterpret_cast<float*>(base + size_t(ith) * stride) : nullptr;
+  }
+  // Where thread ith's copy of a decode's row goes.
+  ActRows own_rows(int ith, const ActPlan& a) const {
+    uint8_t* slot = base + size_t(ith) * stride + made_bytes;
+    return {slot + p_bytes, a.p ? slot : nullptr};
+  }
+};
 
 ActPlan plan_activations(const float* x, int64_t n_in, int64_t n_tok, DType vt, ActPrepFn prep,
                          ActPrepSizeFn prep_size, Isa isa, MatmulScratch& scratch,
@@ -165,15 +185,16 @@ void convert_then_tiles(ThreadPool& pool, MatmulScratch& scratch, const ActPlan*
   const bool alone = n_units + n_tiles <= 1;
   TileRuns tiles(scratch, alone ? 1 : pool.size(), n_tiles);
   const bool own = n_units == 1 && !alone && pool.size() > 1;
+  const ThreadSlots slots(*plan, own, alone ? 1 : pool.size(), scratch);
   std::atomic<int64_t> next_unit{0}, done_units{0};
   auto body = [&](int ith, int) {
     ActRows rows{plan->q, plan->p};
     if (own) {
-      rows = own_rows(*plan);
-      convert_row(*plan, 0, rows);
+      rows = slots.own_rows(ith, *plan);
+      convert_row(*plan, 0, rows, slots.made(ith));
     } else {
       for (int64_t u; (u = next_unit.fetch_add(1, std::memory_order_relaxed)) < n_units;) {
-        convert_row(*plan, u, rows);
+        convert_row(*plan, u, rows, slots.made(ith));
         done_units.fetch_add(1, std::memory_order_release);
       }
       for (int spins = 0; done_units.load(std::memory_order_acquire) < n_units;) spin_pause(spins);
